@@ -1,0 +1,110 @@
+# clean-release — build, test, demo, bench.
+# `make deps` installs every Debian package needed; `make` builds build/git-clean-release.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SANITIZE ?=
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+
+PKGS := libgit2 libcjson libpcre2-8 libcrypto libmicrohttpd ncursesw libhs
+CC   ?= cc
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
+	-fno-strict-aliasing -Isrc -I$(BUILD)/gen
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+  BUILD := build-san
+  CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-Isrc -I$(BUILD)/gen
+  LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+
+CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := $(PKG_LIBS) $(LDFLAGS_SAN)
+
+# Every .c under src/ except the program entry goes into the library that the
+# binary and the unit tests link.
+LIB_SRCS := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/embedded.o
+MAIN_OBJ := $(BUILD)/obj/cli/main.o
+BIN      := $(BUILD)/git-clean-release
+LIB      := $(BUILD)/libcleanrelease.a
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json contrib/demo/demo-registry.json
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+.PHONY: all deps test unit e2e demo demo-run bench install check-layers check-style clean
+all: $(BIN)
+
+$(BUILD)/gen/embedded.c: $(EMBED) src/util/embed.sh
+	@mkdir -p $(dir $@)
+	sh src/util/embed.sh $(EMBED) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DCR_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS)
+	ln -sf git-clean-release $(BUILD)/clean-release
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	sh contrib/deps.sh
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "# $$t"; $$t || fail=1; done; exit $$fail
+
+# End-to-end tests run the installed binary: install into a staging prefix.
+STAGE := $(abspath $(BUILD))/stage
+e2e: $(BIN)
+	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE) SANITIZE=$(SANITIZE)
+	CR_PREFIX=$(STAGE) CR_SHARED=$(abspath ../shared) prove -j$(JOBS) tests/e2e/
+
+test: check-style check-layers unit e2e
+
+check-style:
+	@sh tests/check-style.sh
+
+check-layers:
+	@sh tests/check-layers.sh
+
+# deps first, then a fresh make so that pkg-config sees what deps installed.
+demo: deps
+	$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BIN)
+	sh contrib/demo/demo.sh $(abspath $(BIN))
+
+bench: $(BIN)
+	sh contrib/bench/bench.sh $(abspath $(BIN))
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/clean-release/hooks \
+		$(DESTDIR)$(PREFIX)/share/clean-release/schemas $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/git-clean-release
+	ln -sf git-clean-release $(DESTDIR)$(PREFIX)/bin/clean-release
+	for h in hooks/*; do [ -f "$$h" ] && install -m 755 "$$h" $(DESTDIR)$(PREFIX)/share/clean-release/hooks/ || true; done
+	install -m 644 schemas/* $(DESTDIR)$(PREFIX)/share/clean-release/schemas/
+	install -m 644 docs/git-clean-release.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san

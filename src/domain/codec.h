@@ -1,0 +1,74 @@
+#ifndef CR_DOMAIN_CODEC_H
+#define CR_DOMAIN_CODEC_H
+/*
+ * Entities <-> JSON, one pair per entity. *_to_json builds the stored (or
+ * DTO) form with exactly the field names of schemas/ and the OpenAPI
+ * document; the caller serializes it (canonically for storage) and frees it.
+ * *_from_json fills a zeroed struct from a document that passed its schema;
+ * it returns 0, or CR_EINVALID_INPUT naming the first missing/mistyped field.
+ * Absent optional fields are NULL / "" in the struct and omitted (or null
+ * where the schema requires the key) in JSON.
+ */
+#include <cjson/cJSON.h>
+#include "domain/entities.h"
+
+cJSON *cr_candidate_to_json(const cr_candidate *c);            /* candidate.schema.json */
+int cr_candidate_from_json(const cJSON *j, cr_candidate *c);
+cJSON *cr_candidate_view_to_json(const cr_candidate_view *v);  /* OpenAPI Candidate */
+
+cJSON *cr_artifact_to_json(const cr_artifact *a);
+int cr_artifact_from_json(const cJSON *j, cr_artifact *a);
+/* The "artifacts" array of A[0..N) (as in a manifest, for manifest_digest). */
+cJSON *cr_artifacts_to_json(const cr_artifact *a, size_t n);
+
+cJSON *cr_import_to_json(const cr_import *i);                  /* import.schema.json */
+int cr_import_from_json(const cJSON *j, cr_import *i);
+
+cJSON *cr_manifest_to_json(const cr_manifest *m);              /* manifest.schema.json */
+int cr_manifest_from_json(const cJSON *j, cr_manifest *m);
+cJSON *cr_manifest_summary_to_json(const cr_manifest *m);      /* OpenAPI ManifestSummary */
+
+cJSON *cr_snapshot_to_json(const cr_snapshot *s, bool registry); /* PolicySnapshot / RegistrySnapshot */
+int cr_snapshot_from_json(const cJSON *j, bool registry, cr_snapshot *s);
+
+cJSON *cr_stage_result_to_json(const cr_stage_result *s);      /* stage-result.schema.json */
+cJSON *cr_stage_summary_to_json(const cr_stage_result *s);     /* report's StageSummary */
+int cr_stage_result_from_json(const cJSON *j, cr_stage_result *s);
+
+/* Run events (run-event.schema.json). */
+cJSON *cr_run_requested_to_json(const cr_run *r);  /* event "requested" from run fields */
+cJSON *cr_run_started_to_json(const char *run_id, const char *at, uint64_t artifacts_total, int64_t jobs);
+cJSON *cr_run_stage_completed_to_json(const cr_stage_result *s, const char *at);
+cJSON *cr_run_finished_to_json(const cr_run *r);   /* event "finished": status, final_status, report_id, reason if FAILED */
+/* Fold one stored run event into R (requested fills the identity fields,
+ * started/stage_completed/finished the rest). */
+int cr_run_apply_event(const cJSON *event, cr_run *r);
+cJSON *cr_run_to_json(const cr_run *r);            /* OpenAPI ComplianceRun (live view) */
+
+cJSON *cr_violation_to_json(const cr_violation *v);            /* violation.schema.json */
+int cr_violation_from_json(const cJSON *j, cr_violation *v);
+
+cJSON *cr_report_to_json(const cr_report *r);                  /* report.schema.json (with report_digest) */
+int cr_report_from_json(const cJSON *j, cr_report *r);
+/* SHA-256 of the canonical JSON of every field but report_digest. */
+int cr_report_digest(const cr_report *r, char out[CR_SHA_MAX]);
+
+cJSON *cr_approval_to_json(const cr_approval *a);              /* approval.schema.json */
+int cr_approval_from_json(const cJSON *j, cr_approval *a);
+
+cJSON *cr_publication_to_json(const cr_publication *p);        /* publication.schema.json (either form) */
+int cr_publication_from_json(const cJSON *j, cr_publication *p);
+
+cJSON *cr_audit_event_to_json(const cr_audit_event *e);        /* audit-event.schema.json */
+int cr_audit_event_from_json(const cJSON *j, cr_audit_event *e);
+
+cJSON *cr_task_to_json(const cr_task *t);                      /* OpenAPI Task */
+int cr_task_from_json(const cJSON *j, cr_task *t);
+
+int cr_policy_from_json(const cJSON *j, cr_policy *p);         /* policy.schema.json */
+int cr_registry_from_json(const cJSON *j, cr_registry *r);     /* registry.schema.json */
+
+/* {"error":{"code":…,"message":…[,"details":{status, allowed[]}]}} */
+cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv);
+
+#endif

@@ -1,0 +1,77 @@
+#ifndef CR_ENGINE_ENGINE_H
+#define CR_ENGINE_ENGINE_H
+/*
+ * The compliance engine: per-artifact stage checks. It runs inside worker
+ * processes and knows nothing of git or the ledger: it gets (artifact,
+ * compiled rules) and reports findings through a callback.
+ *
+ * Patterns are PCRE2 in byte mode (no PCRE2_UTF/UCP), compiled once per run
+ * with JIT and with the policy's match and depth limits; a Vectorscan
+ * multi-pattern database (HS_FLAG_PREFILTER) says which content/endpoint
+ * rules can match a file, and PCRE2 confirms — PCRE2 is the engine of record.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include "domain/entities.h"
+
+typedef struct cr_rules cr_rules;     /* compiled policy + registry, read-only, shared across fork */
+typedef struct cr_scanner cr_scanner; /* per-process scratch (buffers, match data, hs scratch) */
+
+/* Check a policy without compiling for a run (policy publish): every rule's
+ * pattern and release_tag_pattern compile in byte mode, every
+ * endpoint_pattern has a capture group, rule ids are unique, stage fits the
+ * matcher. CR_EINVALID_INPUT naming the rule otherwise. */
+int cr_rules_check_policy(const cr_policy *p);
+
+/* Compile P's rules and keep R's allowed sources and hosts. P and R must
+ * outlive the result. */
+int cr_rules_compile(cr_rules **out, const cr_policy *p, const cr_registry *r);
+void cr_rules_free(cr_rules *r);
+
+int cr_scanner_new(cr_scanner **out, const cr_rules *r);
+void cr_scanner_free(cr_scanner *s);
+
+/* One finding; strings are valid until the callback returns. */
+typedef struct cr_finding {
+	cr_stage stage;
+	const char *rule_id;  /* policy rule id or "builtin:..." */
+	cr_severity severity;
+	const char *message;  /* one line, <= 1000 bytes */
+	bool has_location;
+	cr_location location;
+	const char *excerpt;  /* NULL or <= 120 bytes of valid UTF-8, secrets masked */
+} cr_finding;
+
+/* Return non-zero from the callback to stop checking this artifact. */
+typedef int (*cr_finding_fn)(const cr_finding *f, void *ctx);
+
+typedef struct cr_outcome {
+	char sha256[CR_SHA_MAX]; /* of the bytes read, "" if not read */
+	uint64_t size;
+	bool read_ok;            /* false: missing/unreadable/leaves root (reported as builtin:artifact-missing) */
+	/* Per stage: true if the stage could not be evaluated for this artifact
+	 * (a regex hit its match or depth limit, the artifact is over
+	 * max_artifact_bytes); error says why, naming the rule and artifact. */
+	bool stage_error[CR_STAGE__COUNT];
+	char error[600];
+} cr_outcome;
+
+/* Check artifact A (path relative to the directory ROOT_FD) against every
+ * stage: DATA_PURITY (path and content rules), INTERNAL_SOURCES_ONLY (source
+ * against allowed_sources: builtin:source-missing / source-not-allowed),
+ * NO_EXTERNAL_ENDPOINTS (endpoint rules, host against allowed_hosts),
+ * MANIFEST_CONSISTENCY per artifact (builtin:artifact-missing,
+ * size-mismatch, sha256-mismatch against A's recorded size/sha256).
+ * Reads the file once, in constant memory. Returns 0 (findings and
+ * per-stage errors are in the callback and *OUT), or a negative code on
+ * a failure of the scanner itself. */
+int cr_engine_check(cr_scanner *s, int root_fd, const cr_artifact *a,
+		    cr_finding_fn fn, void *ctx, cr_outcome *out);
+
+/* true if HOST is allowed by R's allowed_hosts (exact, or "*.suffix" for
+ * hosts ending in ".suffix"; case-insensitive). */
+bool cr_engine_host_allowed(const cr_registry *r, const char *host, size_t len);
+/* true if SOURCE starts (bytewise) with an allowed source prefix. */
+bool cr_engine_source_allowed(const cr_registry *r, const char *source);
+
+#endif

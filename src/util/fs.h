@@ -1,0 +1,31 @@
+#ifndef CR_UTIL_FS_H
+#define CR_UTIL_FS_H
+/* File helpers: safe opening beneath a root, atomic writes. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Open REL (a normalized relative path) for reading beneath the directory
+ * ROOT_FD, refusing any path that leaves it (a "..", an absolute symlink or
+ * a symlink whose target resolves outside ROOT_FD) — openat2 RESOLVE_BENEATH,
+ * with a realpath check where openat2 is not available. Returns an fd, or a
+ * negative CR_E* code (CR_EINVALID_INPUT) with a message naming REL:
+ * "dist/x: no such file", "dist/x: symlink leaves the artifact root",
+ * "dist/x: not a regular file". */
+int cr_fs_open_beneath(int root_fd, const char *rel);
+
+/* Write LEN bytes to PATH atomically (temp file in the same directory,
+ * fsync, rename). Returns 0 or CR_ESTORAGE. */
+int cr_fs_write_atomic(const char *path, const void *buf, size_t len);
+
+/* Read a whole file (at most MAX bytes) into a malloc'd NUL-terminated buffer. */
+int cr_fs_read_all(const char *path, size_t max, char **out, size_t *len);
+
+/* mkdir -p. */
+int cr_fs_mkdirs(const char *path, int mode);
+
+/* Normalize an artifact path: NULL if valid (relative, no "." or ".."
+ * segment, no empty segment, no trailing "/", no NUL, at most 4096 bytes),
+ * else a static reason. */
+const char *cr_fs_path_invalid(const char *p, size_t len);
+
+#endif

@@ -1,0 +1,24 @@
+#ifndef CR_UTIL_SHA256_H
+#define CR_UTIL_SHA256_H
+/* SHA-256 through OpenSSL EVP (which picks the SHA-NI path itself). */
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cr_sha256 cr_sha256;
+
+cr_sha256 *cr_sha256_new(void);
+void cr_sha256_update(cr_sha256 *c, const void *buf, size_t len);
+/* Finish into lowercase hex; the context may be reused after cr_sha256_reset. */
+void cr_sha256_final_hex(cr_sha256 *c, char out[65]);
+void cr_sha256_reset(cr_sha256 *c);
+void cr_sha256_free(cr_sha256 *c);
+
+/* One-shot digest of a buffer. */
+void cr_sha256_hex(const void *buf, size_t len, char out[65]);
+
+/* Digest and size of the regular file at PATH, read in constant memory
+ * (read() into a reused buffer for small files, mmap in windows for large).
+ * Returns 0, or CR_EINVALID_INPUT naming PATH when it cannot be read. */
+int cr_sha256_file(const char *path, char out[65], uint64_t *size);
+
+#endif
