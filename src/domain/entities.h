@@ -248,6 +248,8 @@ typedef struct cr_task {
 	char *error; /* NULL -> null */
 } cr_task;
 const char *cr_task_status_name(int s);
+/* 0 and *OUT set for "QUEUED".."FAILED", else CR_EINVALID_INPUT. */
+int cr_task_status_parse(const char *name, int *out);
 
 /* Policy and registry, as parsed from the trusted store. */
 typedef enum cr_matcher { CR_MATCH_PATH = 0, CR_MATCH_CONTENT, CR_MATCH_ENDPOINT } cr_matcher;
@@ -293,6 +295,7 @@ typedef struct cr_registry {
 } cr_registry;
 
 void cr_candidate_clear(cr_candidate *c);
+void cr_candidate_view_clear(cr_candidate_view *v);
 void cr_artifact_clear(cr_artifact *a);
 void cr_import_clear(cr_import *i);
 void cr_manifest_clear(cr_manifest *m);
@@ -309,5 +312,10 @@ void cr_registry_clear(cr_registry *r);
 
 /* Add a detail key/value to an audit event (copied; at most 8). */
 void cr_audit_detail(cr_audit_event *e, const char *key, const char *value);
+/* The same, reporting failure: a repeated key replaces its value; "error"
+ * (the refusal's ErrorInfo, set through error_code/error_message), a key of
+ * 32 bytes or more, a ninth key, or no memory is CR_EINVALID_ARGUMENT /
+ * CR_EINTERNAL. cr_audit_detail() ignores those failures. */
+int cr_audit_detail_set(cr_audit_event *e, const char *key, const char *value);
 
 #endif

@@ -17,6 +17,22 @@
 typedef struct cr_rules cr_rules;     /* compiled policy + registry, read-only, shared across fork */
 typedef struct cr_scanner cr_scanner; /* per-process scratch (buffers, match data, hs scratch) */
 
+/* How artifacts are read: files below CR_ENGINE_SMALL_FILE bytes with read()
+ * into the scanner's buffer, larger ones mmap'ed CR_ENGINE_WINDOW bytes at a
+ * time (the peak RSS of a scan stays near one window). A window ends after
+ * its last newline and the next starts there; a window with no newline
+ * overlaps the next by CR_ENGINE_OVERLAP bytes. */
+#define CR_ENGINE_SMALL_FILE (256u * 1024u)
+#define CR_ENGINE_WINDOW (16u * 1024u * 1024u)
+#define CR_ENGINE_OVERLAP (64u * 1024u)
+#define CR_ENGINE_EXCERPT_MAX 120
+#define CR_ENGINE_MESSAGE_MAX 1000
+
+/* cr_rules_compile_ex flags. PCRE2_ONLY: no Vectorscan prefilter, every
+ * content rule runs PCRE2 on every line (the fallback of a CPU without
+ * SSE4.2; for tests and benchmarks). */
+#define CR_RULES_PCRE2_ONLY 0x1u
+
 /* Check a policy without compiling for a run (policy publish): every rule's
  * pattern and release_tag_pattern compile in byte mode, every
  * endpoint_pattern has a capture group, rule ids are unique, stage fits the
@@ -26,7 +42,11 @@ int cr_rules_check_policy(const cr_policy *p);
 /* Compile P's rules and keep R's allowed sources and hosts. P and R must
  * outlive the result. */
 int cr_rules_compile(cr_rules **out, const cr_policy *p, const cr_registry *r);
+int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *r, unsigned flags);
 void cr_rules_free(cr_rules *r);
+/* true if the content/endpoint rule RULE_ID is in the Vectorscan prefilter
+ * (false: PCRE2 runs it on every line, or no such rule). */
+bool cr_rules_prefiltered(const cr_rules *r, const char *rule_id);
 
 int cr_scanner_new(cr_scanner **out, const cr_rules *r);
 void cr_scanner_free(cr_scanner *s);

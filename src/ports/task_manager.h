@@ -47,6 +47,9 @@ typedef struct cr_task_port {
 	 * on tasks/<id>.lock, kept across the pool's forks only in the runner).
 	 * CR_ECONFLICT if another live process holds it. */
 	int (*lock)(void *impl, const char *task_id);
+	/* Release this process's runner lock of TASK_ID (after spawn() handed
+	 * it to the runner, which inherited it across the fork). */
+	int (*unlock)(void *impl, const char *task_id);
 	/* 1 if a live process holds TASK_ID's runner lock, 0 if not (the runner
 	 * is gone, whatever its pid became), negative on error. A task with no
 	 * local task file is reported as 1 (it may run on another clone). */

@@ -12,6 +12,12 @@
  * "dist/x: no such file", "dist/x: symlink leaves the artifact root",
  * "dist/x: not a regular file". */
 int cr_fs_open_beneath(int root_fd, const char *rel);
+/* The same without openat2 (open, then check the real path of what was
+ * opened against the root's); used when openat2 is refused, exposed for
+ * tests. */
+int cr_fs_open_beneath_fallback(int root_fd, const char *rel);
+/* cr_fs_open_beneath, also giving the file's size from the fstat it did. */
+int cr_fs_open_beneath_size(int root_fd, const char *rel, uint64_t *size);
 
 /* Write LEN bytes to PATH atomically (temp file in the same directory,
  * fsync, rename). Returns 0 or CR_ESTORAGE. */

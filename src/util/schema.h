@@ -6,8 +6,11 @@
  * patternProperties-free objects, items/prefixItems (incl. false), min/max
  * Items/Length/imum, maxProperties, uniqueItems, pattern (ECMA-262 via PCRE2),
  * allOf/anyOf/oneOf/not, if/then/else, $ref to "#/$defs/..." and
- * "#/components/schemas/...". Unknown keywords (description, examples,
- * format, default) are ignored as annotations.
+ * "#/components/schemas/...". Also minProperties, exclusiveMinimum/Maximum
+ * and multipleOf. Unknown keywords (description, examples, format, default,
+ * x-*) are ignored as annotations; known validation keywords we do not
+ * implement (patternProperties, contains, unevaluated*, ...) make the schema
+ * refused at load rather than half-checked.
  */
 #include <stddef.h>
 #include <cjson/cJSON.h>
@@ -16,7 +19,9 @@ typedef struct cr_schema cr_schema;
 
 /* Load an embedded schema by file name ("artifacts.schema.json"). */
 int cr_schema_load(cr_schema **out, const char *name);
-/* Build from a parsed document (taken over: freed with the schema). ROOT_PATH
+/* Build from a parsed document (taken over: freed with the schema, or at
+ * once on failure). Every pattern is compiled and every $ref resolved here,
+ * so a broken schema fails now, not during validation. ROOT_PATH
  * is "" for a schema file, or e.g. "#/components/schemas/Candidate" to
  * validate against one component of a bigger document. */
 int cr_schema_from_json(cr_schema **out, cJSON *doc, const char *root_path);

@@ -21,4 +21,9 @@ void cr_sha256_hex(const void *buf, size_t len, char out[65]);
  * Returns 0, or CR_EINVALID_INPUT naming PATH when it cannot be read. */
 int cr_sha256_file(const char *path, char out[65], uint64_t *size);
 
+/* The same for an already open FD (e.g. from cr_fs_open_beneath), hashed
+ * from offset 0 whatever the fd's offset; NAME is used in messages. The
+ * caller keeps FD. */
+int cr_sha256_fd(int fd, const char *name, char out[65], uint64_t *size);
+
 #endif

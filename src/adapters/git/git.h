@@ -1,0 +1,53 @@
+#ifndef CR_ADAPTERS_GIT_H
+#define CR_ADAPTERS_GIT_H
+/*
+ * The git adapters: the evidence ledger on a ref (a commit chain whose trees
+ * only grow), the trusted policy store on another ref, and the status notes.
+ */
+#include <git2.h>
+#include "ports/ledger.h"
+#include "ports/policy_store.h"
+
+/* Open the repository the way git does (GIT_DIR and friends honoured, or
+ * discovered from the current directory). CR_EINVALID_ARGUMENT when none. */
+int cr_git_open(git_repository **out);
+
+/* Initialise libgit2 once and open the repository of the environment;
+ * WORKDIR gets its work tree (or git dir when bare), STATEDIR its common
+ * git dir (for local state such as task files), both with a trailing '/'. */
+int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *statedir, size_t slen);
+void cr_git_session_close(git_repository *repo);
+/* `git config user.email` of REPO into OUT; CR_ENOT_FOUND when unset. */
+int cr_git_config_email(git_repository *repo, char *out, size_t len);
+
+/* Map the current libgit2 error to a CR_ESTORAGE error naming WHAT. */
+int cr_git_error(const char *what);
+
+/* Names of one namespace's refs. */
+typedef struct cr_git_refs {
+	char ledger[96]; /* refs/clean-release/ledger */
+	char policy[96]; /* refs/clean-release/policy */
+	char notes[96];  /* refs/notes/clean-release */
+} cr_git_refs;
+void cr_git_refs_for(cr_git_refs *r, const char *ns /* "clean-release" or "clean-release-demo" */);
+
+/* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed. */
+int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs);
+void cr_git_ledger_close(cr_ledger_port *p);
+
+/* The policy store on REFS->policy; BUILTIN_POLICY/REGISTRY (may be NULL)
+ * are published on first use when the ref does not exist. */
+int cr_git_policy_open(cr_policy_port *out, git_repository *repo, const cr_git_refs *refs,
+		       const char *builtin_policy, const char *builtin_registry);
+void cr_git_policy_close(cr_policy_port *p);
+
+/* Resolve a revision to a commit oid (hex). CR_EINVALID_INPUT when it does not. */
+int cr_git_resolve_commit(git_repository *repo, const char *rev, char *hex, size_t hexlen);
+/* 1 if OID (hex) names a commit in REPO, else 0. */
+int cr_git_commit_exists(git_repository *repo, const char *hex);
+
+/* Where the ledger keeps an object (exposed for verify and tests). */
+int cr_git_ledger_path(char *buf, size_t len, cr_objkind kind, const char *cid, const char *key,
+		       const char *sub, int index);
+
+#endif

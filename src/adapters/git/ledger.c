@@ -1,0 +1,1064 @@
+/*
+ * The evidence ledger as a chain of git commits on one ref.
+ *
+ * Layout of every ledger tree (docs/evidence-layout.md):
+ *
+ *   candidates/<f>/<cid>/candidate.json
+ *   candidates/<f>/<cid>/{imports,manifests,reports,approvals,publications,revocations}/<id>.json
+ *   candidates/<f>/<cid>/runs/<run>/{requested,started,stage-N,finished}.json
+ *   candidates/<f>/<cid>/runs/<run>/violations/<chunk>.json
+ *   candidates/<f>/<cid>/events/<evt>.json
+ *   ids/<kind>/<f>/<id>.json       the same blob, found by id alone
+ *   ids/run/<f>/<run>/…            the same run tree, found by run id alone
+ *   audit/<f>/<evt>.json           the whole audit log
+ *
+ * <f> is a fixed three-level fan-out "a/b/c" from the first hex digits of
+ * SHA-256(key): every tree on a path has at most 16 entries above the leaf,
+ * so one append writes O(log n) small trees (git notes fan out the same way;
+ * the fan-out is fixed from the first commit because paths never move).
+ *
+ * Counters (the last imp/man/run/… number) ride in each commit message as a
+ * "Clean-Release-Counters:" trailer, so allocation reads one commit; verify
+ * checks each trailer against the ids the commit adds.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <git2.h>
+#include "adapters/git/git.h"
+#include "domain/ids.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/schema.h"
+#include "util/sha256.h"
+
+#define COUNTERS_TRAILER "Clean-Release-Counters:"
+
+struct ledger {
+	git_repository *repo;
+	cr_git_refs refs;
+};
+
+struct staged {
+	char *path;
+	git_oid id;
+};
+
+struct cr_txn {
+	struct ledger *l;
+	int has_tip;
+	git_oid tip;
+	git_tree *tree; /* NULL for an empty ledger */
+	uint64_t counters[CR_ID__COUNT];
+	uint64_t next[CR_ID__COUNT];
+	struct staged *st;
+	size_t nst, ast;
+};
+
+/* ---- errors and repository ------------------------------------------- */
+
+int cr_git_error(const char *what)
+{
+	const git_error *e = git_error_last();
+	return cr_error_set(CR_ESTORAGE, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+int cr_git_open(git_repository **out)
+{
+	if (git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository (or any of the parent directories)");
+		cr_error_hint("run it inside a repository, or name one with -C DIR");
+		return CR_EINVALID_ARGUMENT;
+	}
+	return 0;
+}
+
+int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *statedir, size_t slen)
+{
+	static int ready;
+	int rc;
+	if (!ready) {
+		git_libgit2_init();
+		ready = 1;
+	}
+	if ((rc = cr_git_open(out)) < 0)
+		return rc;
+	const char *wd = git_repository_workdir(*out);
+	snprintf(workdir, wlen, "%s", wd ? wd : git_repository_path(*out));
+	snprintf(statedir, slen, "%s", git_repository_commondir(*out));
+	return 0;
+}
+
+void cr_git_session_close(git_repository *repo)
+{
+	git_repository_free(repo);
+}
+
+int cr_git_config_email(git_repository *repo, char *out, size_t len)
+{
+	git_config *cfg = NULL;
+	git_buf email = {0};
+	int rc = -1;
+	if (git_repository_config_snapshot(&cfg, repo) == 0)
+		rc = git_config_get_string_buf(&email, cfg, "user.email");
+	git_config_free(cfg);
+	if (rc < 0 || !email.ptr || !email.ptr[0]) {
+		git_buf_dispose(&email);
+		return cr_error_set(CR_ENOT_FOUND, "git config user.email is not set");
+	}
+	snprintf(out, len, "%s", email.ptr);
+	git_buf_dispose(&email);
+	return 0;
+}
+
+void cr_git_refs_for(cr_git_refs *r, const char *ns)
+{
+	snprintf(r->ledger, sizeof(r->ledger), "refs/%s/ledger", ns);
+	snprintf(r->policy, sizeof(r->policy), "refs/%s/policy", ns);
+	snprintf(r->notes, sizeof(r->notes), "refs/notes/%s", ns);
+}
+
+int cr_git_resolve_commit(git_repository *repo, const char *rev, char *hex, size_t hexlen)
+{
+	git_object *obj = NULL;
+	if (!rev[0] || rev[0] == '-')
+		return cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" is not a revision", rev);
+	if (git_revparse_single(&obj, repo, rev) < 0) {
+		cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" does not resolve to a commit", rev);
+		return CR_EINVALID_INPUT;
+	}
+	git_object *commit = NULL;
+	int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (rc < 0)
+		return cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" does not resolve to a commit", rev);
+	git_oid_tostr(hex, hexlen, git_object_id(commit));
+	git_object_free(commit);
+	return 0;
+}
+
+int cr_git_commit_exists(git_repository *repo, const char *hex)
+{
+	git_oid oid;
+	git_commit *c = NULL;
+	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&c, repo, &oid) < 0)
+		return 0;
+	git_commit_free(c);
+	return 1;
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+static void fanout(const char *key, char out[8])
+{
+	char h[65];
+	cr_sha256_hex(key, strlen(key), h);
+	snprintf(out, 8, "%c/%c/%c", h[0], h[1], h[2]);
+}
+
+static const char *const candidate_dir[CR_OBJ__COUNT] = {
+	[CR_OBJ_IMPORT] = "imports",
+	[CR_OBJ_MANIFEST] = "manifests",
+	[CR_OBJ_RUN] = "runs",
+	[CR_OBJ_REPORT] = "reports",
+	[CR_OBJ_APPROVAL] = "approvals",
+	[CR_OBJ_PUBLICATION] = "publications",
+	[CR_OBJ_REVOCATION] = "revocations",
+	[CR_OBJ_AUDIT] = "events",
+};
+
+static const char *const index_dir[CR_OBJ__COUNT] = {
+	[CR_OBJ_IMPORT] = "imp",
+	[CR_OBJ_MANIFEST] = "man",
+	[CR_OBJ_RUN] = "run",
+	[CR_OBJ_RUN_EVENT] = "run",
+	[CR_OBJ_VIOLATIONS] = "run",
+	[CR_OBJ_REPORT] = "rpt",
+	[CR_OBJ_APPROVAL] = "apr",
+	[CR_OBJ_PUBLICATION] = "pub",
+	[CR_OBJ_REVOCATION] = "rev",
+};
+
+static int fits(int n, size_t len)
+{
+	if (n < 0 || (size_t)n >= len)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "ledger path too long");
+	return 0;
+}
+
+/* INDEX 0: the path under the candidate; 1: the path found by id alone
+ * (ids/… or audit/…). Returns 1 if the object has no such path. */
+int cr_git_ledger_path(char *buf, size_t len, cr_objkind kind, const char *cid, const char *key,
+		       const char *sub, int index)
+{
+	char f[8];
+	int n;
+
+	if (kind == CR_OBJ_CANDIDATE) {
+		if (index)
+			return 1;
+		fanout(key, f);
+		return fits(snprintf(buf, len, "candidates/%s/%s/candidate.json", f, key), len);
+	}
+	if (kind == CR_OBJ_AUDIT) {
+		if (index) {
+			fanout(key, f);
+			return fits(snprintf(buf, len, "audit/%s/%s.json", f, key), len);
+		}
+		if (!cid || !cid[0])
+			return 1;
+		fanout(cid, f);
+		return fits(snprintf(buf, len, "candidates/%s/%s/events/%s.json", f, cid, key), len);
+	}
+	if (index) {
+		fanout(key, f);
+		n = snprintf(buf, len, "ids/%s/%s/%s", index_dir[kind], f, key);
+	} else {
+		if (!cid)
+			return 1;
+		fanout(cid, f);
+		n = snprintf(buf, len, "candidates/%s/%s/%s/%s", f, cid,
+			     candidate_dir[kind == CR_OBJ_RUN_EVENT || kind == CR_OBJ_VIOLATIONS ? CR_OBJ_RUN : kind],
+			     key);
+	}
+	if (fits(n, len) < 0)
+		return -1;
+	size_t used = (size_t)n;
+	if (kind == CR_OBJ_RUN_EVENT)
+		n = snprintf(buf + used, len - used, "/%s.json", sub);
+	else if (kind == CR_OBJ_VIOLATIONS)
+		n = snprintf(buf + used, len - used, "/violations/%s.json", sub);
+	else if (kind == CR_OBJ_RUN)
+		n = 0;
+	else
+		n = snprintf(buf + used, len - used, ".json");
+	return fits(n, len - used);
+}
+
+/* ---- counters trailer ------------------------------------------------- */
+
+static void parse_counters(const char *msg, uint64_t c[CR_ID__COUNT])
+{
+	memset(c, 0, sizeof(uint64_t) * CR_ID__COUNT);
+	const char *p = msg ? strstr(msg, COUNTERS_TRAILER) : NULL;
+	if (!p)
+		return;
+	p += strlen(COUNTERS_TRAILER);
+	while (*p && *p != '\n') {
+		while (*p == ' ')
+			p++;
+		for (int k = 0; k < CR_ID__COUNT; k++) {
+			const char *pre = cr_id_prefix((cr_idkind)k);
+			size_t pl = strlen(pre);
+			if (!strncmp(p, pre, pl) && p[pl] == '=') {
+				char *end;
+				c[k] = strtoull(p + pl + 1, &end, 10);
+				p = end;
+				break;
+			}
+		}
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+}
+
+static void format_counters(char *buf, size_t len, const uint64_t c[CR_ID__COUNT])
+{
+	size_t used = (size_t)snprintf(buf, len, "%s", COUNTERS_TRAILER);
+	for (int k = 0; k < CR_ID__COUNT && used < len; k++)
+		used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64, cr_id_prefix((cr_idkind)k), c[k]);
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+static int txn_begin(void *impl, cr_txn **out)
+{
+	struct ledger *l = impl;
+	cr_txn *t = calloc(1, sizeof(*t));
+	git_commit *c = NULL;
+	int rc;
+
+	if (!t)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	t->l = l;
+	rc = git_reference_name_to_id(&t->tip, l->repo, l->refs.ledger);
+	if (rc == GIT_ENOTFOUND) {
+		*out = t;
+		return 0;
+	}
+	if (rc < 0 || git_commit_lookup(&c, l->repo, &t->tip) < 0 || git_commit_tree(&t->tree, c) < 0) {
+		git_commit_free(c);
+		free(t);
+		return cr_git_error("cannot read the ledger");
+	}
+	t->has_tip = 1;
+	parse_counters(git_commit_message(c), t->counters);
+	memcpy(t->next, t->counters, sizeof(t->next));
+	git_commit_free(c);
+	*out = t;
+	return 0;
+}
+
+static void txn_end(cr_txn *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nst; i++)
+		free(t->st[i].path);
+	free(t->st);
+	git_tree_free(t->tree);
+	free(t);
+}
+
+static const char *kind_name(cr_objkind k)
+{
+	static const char *const n[CR_OBJ__COUNT] = {
+		"candidate", "import", "manifest", "run", "run event", "violations",
+		"report", "approval", "publication", "revocation", "audit event",
+	};
+	return n[k];
+}
+
+static int entry_at(cr_txn *t, const char *path, git_tree_entry **out)
+{
+	if (!t->tree)
+		return GIT_ENOTFOUND;
+	return git_tree_entry_bypath(out, t->tree, path);
+}
+
+static int txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len)
+{
+	char path[1024];
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = cr_git_ledger_path(path, sizeof(path), kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
+	if (rc)
+		return rc < 0 ? rc : cr_error_set(CR_EINTERNAL, "no index path for %s", kind_name(kind));
+	rc = entry_at(t, path, &e);
+	if (rc == GIT_ENOTFOUND) {
+		if (sub)
+			return cr_error_set(CR_ENOT_FOUND, "%s %s/%s not found", kind_name(kind), key, sub);
+		return cr_error_set(CR_ENOT_FOUND, "%s %s not found", kind_name(kind), key);
+	}
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger");
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&b, t->l->repo, git_tree_entry_id(e)) < 0) {
+		git_tree_entry_free(e);
+		return cr_error_set(CR_EINTEGRITY, "ledger entry %s is not a readable blob", path);
+	}
+	git_tree_entry_free(e);
+	size_t n = (size_t)git_blob_rawsize(b);
+	char *p = malloc(n + 1);
+	if (!p) {
+		git_blob_free(b);
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	memcpy(p, git_blob_rawcontent(b), n);
+	p[n] = 0;
+	git_blob_free(b);
+	*buf = p;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int lookup_tree(cr_txn *t, const char *path, git_tree **out)
+{
+	git_tree_entry *e = NULL;
+	int rc = entry_at(t, path, &e);
+	if (rc == GIT_ENOTFOUND)
+		return 1;
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger");
+	if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+		git_tree_entry_free(e);
+		return cr_error_set(CR_EINTEGRITY, "ledger entry %s is not a tree", path);
+	}
+	rc = git_tree_lookup(out, t->l->repo, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return rc < 0 ? cr_git_error("cannot read the ledger") : 0;
+}
+
+/* Names in one tree, ".json" stripped; DIRS selects trees or blobs. */
+static int list_tree(cr_txn *t, const char *path, int dirs, cr_strlist *out)
+{
+	git_tree *tree = NULL;
+	int rc = lookup_tree(t, path, &tree);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		int is_dir = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+		if (is_dir != dirs)
+			continue;
+		char name[512];
+		snprintf(name, sizeof(name), "%s", git_tree_entry_name(e));
+		size_t n = strlen(name);
+		if (!dirs && n > 5 && !strcmp(name + n - 5, ".json"))
+			name[n - 5] = 0;
+		if ((rc = cr_strlist_push(out, name)) < 0)
+			break;
+	}
+	git_tree_free(tree);
+	return rc;
+}
+
+/* Every leaf name below a three-level fan-out directory. */
+static int list_fanout(cr_txn *t, const char *root, int dirs, cr_strlist *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	char path[256];
+	git_tree *top = NULL;
+	int rc = lookup_tree(t, root, &top);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	git_tree_free(top);
+	for (int a = 0; a < 16; a++)
+		for (int b = 0; b < 16; b++)
+			for (int c = 0; c < 16; c++) {
+				snprintf(path, sizeof(path), "%s/%c/%c/%c", root, hex[a], hex[b], hex[c]);
+				if ((rc = list_tree(t, path, dirs, out)) < 0)
+					return rc;
+			}
+	return 0;
+}
+
+static uint64_t id_number(const char *s)
+{
+	const char *p = strrchr(s, '-');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static int cmp_num(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	uint64_t nx = id_number(x), ny = id_number(y);
+	return nx < ny ? -1 : nx > ny ? 1 : strcmp(x, y);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int txn_list(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out)
+{
+	char path[1024], f[8];
+	int rc;
+
+	if (kind == CR_OBJ_CANDIDATE) {
+		rc = list_fanout(t, "candidates", 1, out);
+		if (rc == 0 && out->n > 1)
+			qsort(out->v, out->n, sizeof(char *), cmp_str);
+		return rc;
+	}
+	if (kind == CR_OBJ_AUDIT && !owner) {
+		rc = list_fanout(t, "audit", 0, out);
+	} else if (kind == CR_OBJ_RUN_EVENT || kind == CR_OBJ_VIOLATIONS) {
+		fanout(owner, f);
+		snprintf(path, sizeof(path), "ids/run/%s/%s%s", f, owner,
+			 kind == CR_OBJ_VIOLATIONS ? "/violations" : "");
+		rc = list_tree(t, path, 0, out);
+		if (rc == 0 && out->n > 1)
+			qsort(out->v, out->n, sizeof(char *), cmp_str);
+		return rc;
+	} else {
+		fanout(owner, f);
+		snprintf(path, sizeof(path), "candidates/%s/%s/%s", f, owner, candidate_dir[kind]);
+		rc = list_tree(t, path, kind == CR_OBJ_RUN, out);
+	}
+	if (rc == 0 && out->n > 1)
+		qsort(out->v, out->n, sizeof(char *), cmp_num);
+	return rc;
+}
+
+static uint64_t txn_counter(cr_txn *t, cr_idkind k)
+{
+	return t->counters[k];
+}
+
+static int txn_alloc(cr_txn *t, cr_idkind k, char *out, size_t outlen)
+{
+	t->next[k]++;
+	cr_id_format(out, outlen, k, t->next[k]);
+	return 0;
+}
+
+static int stage_path(cr_txn *t, const char *path, const git_oid *id)
+{
+	git_tree_entry *e = NULL;
+	if (entry_at(t, path, &e) == 0) {
+		git_tree_entry_free(e);
+		return cr_error_set(CR_EINTEGRITY, "ledger entry %s exists; evidence is never replaced", path);
+	}
+	for (size_t i = 0; i < t->nst; i++)
+		if (!strcmp(t->st[i].path, path))
+			return cr_error_set(CR_EINTEGRITY, "ledger entry %s staged twice", path);
+	if (t->nst == t->ast) {
+		size_t na = t->ast ? t->ast * 2 : 8;
+		struct staged *ns = realloc(t->st, na * sizeof(*ns));
+		if (!ns)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		t->st = ns;
+		t->ast = na;
+	}
+	if (!(t->st[t->nst].path = strdup(path)))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	git_oid_cpy(&t->st[t->nst].id, id);
+	t->nst++;
+	return 0;
+}
+
+static int txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+		   const char *buf, size_t len)
+{
+	git_oid id;
+	char path[1024];
+	int rc;
+
+	/* Objects are written before the ref moves: a crash leaves only
+	 * unreachable blobs behind. */
+	if (git_blob_create_from_buffer(&id, t->l->repo, buf, len) < 0)
+		return cr_git_error("cannot write a ledger object");
+	for (int index = 0; index < 2; index++) {
+		rc = cr_git_ledger_path(path, sizeof(path), kind, cid, key, sub, index);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			continue;
+		if ((rc = stage_path(t, path, &id)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int sanitize_sig(git_signature **out, const char *who)
+{
+	char name[300];
+	size_t j = 0;
+	for (const char *p = who; *p && j + 1 < sizeof(name); p++)
+		name[j++] = (*p == '<' || *p == '>' || (unsigned char)*p < 0x20) ? '_' : *p;
+	name[j] = 0;
+	if (!j)
+		snprintf(name, sizeof(name), "unknown");
+	return git_signature_now(out, name, name);
+}
+
+static int txn_commit(cr_txn *t, const char *message, const char *actor)
+{
+	git_repository *repo = t->l->repo;
+	git_tree_update *upd = NULL;
+	git_tree *base = NULL, *newtree = NULL;
+	git_commit *parent = NULL;
+	git_signature *author = NULL, *committer = NULL;
+	git_reference *ref = NULL;
+	git_oid tree_id, commit_id, empty_id;
+	char *msg = NULL;
+	int rc = 0;
+
+	if (t->nst == 0)
+		return 0;
+	if (!(upd = calloc(t->nst, sizeof(*upd))))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < t->nst; i++) {
+		upd[i].action = GIT_TREE_UPDATE_UPSERT;
+		upd[i].id = t->st[i].id;
+		upd[i].filemode = GIT_FILEMODE_BLOB;
+		upd[i].path = t->st[i].path;
+	}
+	if (t->tree) {
+		base = t->tree;
+	} else {
+		git_treebuilder *tb = NULL;
+		if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&empty_id, tb) < 0 ||
+		    git_tree_lookup(&base, repo, &empty_id) < 0) {
+			git_treebuilder_free(tb);
+			rc = cr_git_error("cannot write the ledger");
+			goto cleanup;
+		}
+		git_treebuilder_free(tb);
+	}
+	if (git_tree_create_updated(&tree_id, repo, base, t->nst, upd) < 0 ||
+	    git_tree_lookup(&newtree, repo, &tree_id) < 0) {
+		rc = cr_git_error("cannot write the ledger tree");
+		goto cleanup;
+	}
+
+	char trailer[512];
+	format_counters(trailer, sizeof(trailer), t->next);
+	size_t ml = strlen(message) + strlen(trailer) + 4;
+	if (!(msg = malloc(ml))) {
+		rc = cr_error_set(CR_EINTERNAL, "out of memory");
+		goto cleanup;
+	}
+	snprintf(msg, ml, "%s\n\n%s\n", message[0] ? message : "clean-release", trailer);
+
+	if (sanitize_sig(&author, actor) < 0 ||
+	    git_signature_now(&committer, "clean-release", "clean-release@localhost") < 0) {
+		rc = cr_git_error("cannot make a signature");
+		goto cleanup;
+	}
+	if (t->has_tip && git_commit_lookup(&parent, repo, &t->tip) < 0) {
+		rc = cr_git_error("cannot read the ledger tip");
+		goto cleanup;
+	}
+	const git_commit *parents[1] = {parent};
+	if (git_commit_create(&commit_id, repo, NULL, author, committer, NULL, msg, newtree,
+			      parent ? 1 : 0, parents) < 0) {
+		rc = cr_git_error("cannot write a ledger commit");
+		goto cleanup;
+	}
+	/* The ref moves only forward, by compare-and-swap from the tip we read. */
+	if (t->has_tip)
+		rc = git_reference_create_matching(&ref, repo, t->l->refs.ledger, &commit_id, 1, &t->tip, message);
+	else
+		rc = git_reference_create(&ref, repo, t->l->refs.ledger, &commit_id, 0, message);
+	if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS) {
+		rc = CR_ERETRY;
+	} else if (rc < 0) {
+		/* libgit2 reports a lost lock race as a generic error at times. */
+		const git_error *e = git_error_last();
+		if (e && e->message && (strstr(e->message, "lock") || strstr(e->message, "modified")))
+			rc = CR_ERETRY;
+		else
+			rc = cr_git_error("cannot move the ledger ref");
+	}
+cleanup:
+	git_reference_free(ref);
+	git_commit_free(parent);
+	git_signature_free(author);
+	git_signature_free(committer);
+	git_tree_free(newtree);
+	if (base != t->tree)
+		git_tree_free(base);
+	free(msg);
+	free(upd);
+	return rc;
+}
+
+/* ---- status notes ----------------------------------------------------- */
+
+static int ledger_note(void *impl, const char *source_commit, const char *cid, const char *line)
+{
+	struct ledger *l = impl;
+	git_repository *repo = l->repo;
+	git_oid target, notes_tip, new_commit, blob;
+	git_commit *parent = NULL;
+	git_note *old = NULL;
+	git_signature *sig = NULL;
+	git_reference *ref = NULL;
+	char *text = NULL;
+	int rc = 0, has_tip;
+
+	if (git_oid_fromstr(&target, source_commit) < 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "bad source commit %s", source_commit);
+	if (git_signature_now(&sig, "clean-release", "clean-release@localhost") < 0)
+		return cr_git_error("cannot make a signature");
+
+	for (int attempt = 0; attempt < 50; attempt++) {
+		size_t plen = strlen(cid) + 16;
+		char *prefix = malloc(plen);
+		if (!prefix) {
+			rc = cr_error_set(CR_EINTERNAL, "out of memory");
+			break;
+		}
+		snprintf(prefix, plen, "%s: ", cid);
+		has_tip = git_reference_name_to_id(&notes_tip, repo, l->refs.notes) == 0;
+		if (has_tip && git_commit_lookup(&parent, repo, &notes_tip) < 0) {
+			free(prefix);
+			rc = cr_git_error("cannot read the notes");
+			break;
+		}
+		/* Keep other candidates' lines on the same commit; replace ours. */
+		size_t cap = strlen(line) + 2, used = 0;
+		const char *oldmsg = NULL;
+		if (parent && git_note_commit_read(&old, repo, parent, &target) == 0)
+			oldmsg = git_note_message(old);
+		if (oldmsg)
+			cap += strlen(oldmsg) + 1;
+		text = malloc(cap + 1);
+		if (!text) {
+			free(prefix);
+			rc = cr_error_set(CR_EINTERNAL, "out of memory");
+			break;
+		}
+		text[0] = 0;
+		for (const char *p = oldmsg; p && *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			if (n && strncmp(p, prefix, strlen(prefix))) {
+				memcpy(text + used, p, n);
+				used += n;
+				text[used++] = '\n';
+			}
+			p += n + (nl ? 1 : 0);
+		}
+		used += (size_t)snprintf(text + used, cap + 1 - used, "%s\n", line);
+		free(prefix);
+		git_note_free(old);
+		old = NULL;
+
+		rc = git_note_commit_create(&new_commit, &blob, repo, parent, sig, sig, &target, text, 1);
+		git_commit_free(parent);
+		parent = NULL;
+		free(text);
+		text = NULL;
+		if (rc < 0) {
+			rc = cr_git_error("cannot write the status note");
+			break;
+		}
+		if (has_tip)
+			rc = git_reference_create_matching(&ref, repo, l->refs.notes, &new_commit, 1, &notes_tip,
+							   "clean-release: status note");
+		else
+			rc = git_reference_create(&ref, repo, l->refs.notes, &new_commit, 0,
+						  "clean-release: status note");
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc == 0)
+			break;
+		rc = cr_git_error("cannot move the notes ref");
+		struct timespec ts = {0, 2000000L * (attempt + 1)};
+		nanosleep(&ts, NULL);
+	}
+	git_signature_free(sig);
+	return rc;
+}
+
+/* ---- verify ----------------------------------------------------------- */
+
+struct vctx {
+	struct ledger *l;
+	cr_schema *schemas[16];
+	const char *commit_hex;
+	uint64_t added[CR_ID__COUNT];
+	uint64_t maxid[CR_ID__COUNT];
+	uint64_t objects;
+	int rc;
+};
+
+static const struct {
+	const char *dir;    /* path component before the file */
+	const char *schema; /* schemas/ file */
+	const char *idfield;
+} kinds[] = {
+	{"imports", "import.schema.json", "import_id"},
+	{"manifests", "manifest.schema.json", "manifest_id"},
+	{"reports", "report.schema.json", "report_id"},
+	{"approvals", "approval.schema.json", "approval_id"},
+	{"publications", "publication.schema.json", "publication_id"},
+	{"revocations", "publication.schema.json", "publication_id"},
+	{"events", "audit-event.schema.json", "event_id"},
+	{"violations", "violation-chunk.schema.json", NULL},
+	{"runs", "run-event.schema.json", "run_id"},
+	{"candidate.json", "candidate.schema.json", "candidate_id"},
+};
+
+static int vfail(struct vctx *v, const char *path, const char *why)
+{
+	v->rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s: %s", v->commit_hex, path, why);
+	return -1;
+}
+
+/* Check one added blob: canonical JSON, valid against its schema, and
+ * stored under its own id. */
+static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
+{
+	git_blob *b = NULL;
+	cJSON *doc = NULL;
+	char *canon = NULL;
+	int which = -1, rc = 0;
+
+	/* Pick the schema by the path's last directory component. */
+	if (!strncmp(path, "audit/", 6)) {
+		which = 6;
+	} else {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (!strcmp(base, "candidate.json")) {
+			which = 9;
+		} else {
+			char dir[64] = "";
+			const char *end = base - 1;
+			const char *start = end;
+			while (start > path && start[-1] != '/')
+				start--;
+			if (end > start && (size_t)(end - start) < sizeof(dir))
+				memcpy(dir, start, (size_t)(end - start)), dir[end - start] = 0;
+			for (int i = 0; i < 9; i++)
+				if (!strcmp(dir, kinds[i].dir))
+					which = i;
+			if (which < 0 && strstr(path, "/runs/") && !strstr(path, "/violations/"))
+				which = 8;
+			if (which < 0 && !strncmp(path, "ids/run/", 8))
+				which = strstr(path, "/violations/") ? 7 : 8;
+			if (which < 0 && !strncmp(path, "ids/", 4)) {
+				static const char *const ik[] = {"imp", "man", "rpt", "apr", "pub", "rev"};
+				for (int i = 0; i < 6; i++)
+					if (!strncmp(path + 4, ik[i], 3))
+						which = i;
+			}
+		}
+	}
+	if (which < 0)
+		return vfail(v, path, "not a path the ledger writes");
+	if (git_blob_lookup(&b, v->l->repo, id) < 0)
+		return vfail(v, path, "object missing");
+	if (cr_json_parse(&doc, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), path) < 0) {
+		rc = vfail(v, path, cr_error_last()->message);
+		goto cleanup;
+	}
+	canon = cr_json_canonical(doc, NULL);
+	if (!canon || strlen(canon) != (size_t)git_blob_rawsize(b) ||
+	    memcmp(canon, git_blob_rawcontent(b), strlen(canon))) {
+		rc = vfail(v, path, "not canonical JSON");
+		goto cleanup;
+	}
+	if (!v->schemas[which] && cr_schema_load(&v->schemas[which], kinds[which].schema) < 0) {
+		v->rc = cr_error_last()->code;
+		rc = -1;
+		goto cleanup;
+	}
+	if (cr_schema_validate(v->schemas[which], doc, "object") < 0) {
+		rc = vfail(v, path, cr_error_last()->message);
+		goto cleanup;
+	}
+	/* The object must sit under its own id. */
+	if (kinds[which].idfield && which != 8) {
+		const char *want = cr_json_str(doc, kinds[which].idfield);
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (which == 9) {
+			char *dup = strdup(path), *slash;
+			if (dup && (slash = strrchr(dup, '/'))) {
+				*slash = 0;
+				const char *dirname = strrchr(dup, '/');
+				dirname = dirname ? dirname + 1 : dup;
+				if (!want || strcmp(dirname, want))
+					rc = vfail(v, path, "candidate_id does not match its directory");
+			}
+			free(dup);
+		} else if (!want || strncmp(base, want, strlen(want)) || strcmp(base + strlen(want), ".json")) {
+			rc = vfail(v, path, "stored under a name that is not its id");
+		}
+	}
+	if (rc == 0 && (!strncmp(path, "audit/", 6) || !strncmp(path, "ids/", 4))) {
+		/* Count ids for the counters check: each id once, by its index path. */
+		const char *base = strrchr(path, '/');
+		char idbuf[64];
+		snprintf(idbuf, sizeof(idbuf), "%s", base ? base + 1 : path);
+		char *dot = strstr(idbuf, ".json");
+		if (dot)
+			*dot = 0;
+		int k = cr_id_kind(idbuf);
+		if (!strncmp(path, "ids/rev/", 8))
+			k = -1; /* a revocation reuses its publication's id */
+		if (k >= 0) {
+			uint64_t n = 0;
+			cr_id_parse(idbuf, (cr_idkind)k, &n);
+			v->added[k]++;
+			if (n > v->maxid[k])
+				v->maxid[k] = n;
+		}
+	}
+	v->objects++;
+cleanup:
+	free(canon);
+	cJSON_Delete(doc);
+	git_blob_free(b);
+	return rc;
+}
+
+/* Collect ids added under ids/run/<f>/<run>/ (run trees are added as a whole
+ * only on their first event). */
+static int verify_delta(const git_diff_delta *d, float progress, void *payload)
+{
+	struct vctx *v = payload;
+	(void)progress;
+	if (d->status != GIT_DELTA_ADDED) {
+		const char *what = d->status == GIT_DELTA_DELETED ? "removed (the ledger is append-only)"
+								 : "modified (the ledger is append-only)";
+		return vfail(v, d->old_file.path, what);
+	}
+	if (verify_blob(v, d->new_file.path, &d->new_file.id) < 0)
+		return -1;
+	/* A run's first event adds its run directory: count the run id. */
+	const char *p = d->new_file.path;
+	if (!strncmp(p, "ids/run/", 8) && strstr(p, "/requested.json")) {
+		char runid[64];
+		const char *end = strstr(p, "/requested.json");
+		const char *start = end;
+		while (start > p && start[-1] != '/')
+			start--;
+		if ((size_t)(end - start) < sizeof(runid)) {
+			memcpy(runid, start, (size_t)(end - start));
+			runid[end - start] = 0;
+			uint64_t n;
+			if (cr_id_parse(runid, CR_ID_RUN, &n)) {
+				v->added[CR_ID_RUN]++;
+				if (n > v->maxid[CR_ID_RUN])
+					v->maxid[CR_ID_RUN] = n;
+			}
+		}
+	}
+	return 0;
+}
+
+static int ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
+{
+	struct ledger *l = impl;
+	git_oid oid;
+	git_oid *chain = NULL;
+	size_t n = 0, alloc = 0;
+	struct vctx v = {.l = l};
+	int rc = git_reference_name_to_id(&oid, l->repo, l->refs.ledger);
+
+	*ncommits = *nobjects = 0;
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger ref");
+	/* Collect the chain tip → root, then check root → tip so the first
+	 * bad commit is the oldest one. */
+	for (;;) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, l->repo, &oid) < 0) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is missing", hex);
+			goto cleanup;
+		}
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 256;
+			git_oid *nc = realloc(chain, alloc * sizeof(*nc));
+			if (!nc) {
+				git_commit_free(c);
+				rc = cr_error_set(CR_EINTERNAL, "out of memory");
+				goto cleanup;
+			}
+			chain = nc;
+		}
+		git_oid_cpy(&chain[n++], &oid);
+		unsigned np = git_commit_parentcount(c);
+		if (np > 1) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			git_commit_free(c);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is a merge; the ledger is a linear chain", hex);
+			goto cleanup;
+		}
+		if (np == 0) {
+			git_commit_free(c);
+			break;
+		}
+		git_oid_cpy(&oid, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+	}
+
+	uint64_t prev[CR_ID__COUNT] = {0};
+	for (size_t i = n; i-- > 0;) {
+		git_commit *c = NULL;
+		git_tree *tree = NULL, *ptree = NULL;
+		git_diff *diff = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+		uint64_t cur[CR_ID__COUNT];
+
+		git_oid_tostr(hex, sizeof(hex), &chain[i]);
+		v.commit_hex = hex;
+		memset(v.added, 0, sizeof(v.added));
+		memset(v.maxid, 0, sizeof(v.maxid));
+		if (git_commit_lookup(&c, l->repo, &chain[i]) < 0 || git_commit_tree(&tree, c) < 0) {
+			git_commit_free(c);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
+			goto cleanup;
+		}
+		if (i + 1 < n) {
+			git_commit *pc = NULL;
+			if (git_commit_lookup(&pc, l->repo, &chain[i + 1]) == 0)
+				git_commit_tree(&ptree, pc);
+			git_commit_free(pc);
+		}
+		git_diff_options opts;
+		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+		opts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
+		rc = git_diff_tree_to_tree(&diff, l->repo, ptree, tree, &opts);
+		if (rc == 0) {
+			v.rc = 0;
+			rc = git_diff_foreach(diff, verify_delta, NULL, NULL, NULL, &v);
+			if (rc != 0)
+				rc = v.rc ? v.rc : cr_git_error("cannot diff ledger commits");
+		} else {
+			rc = cr_git_error("cannot diff ledger commits");
+		}
+		parse_counters(git_commit_message(c), cur);
+		for (int k = 0; rc == 0 && k < CR_ID__COUNT; k++) {
+			if (cur[k] - prev[k] != v.added[k] || (v.added[k] && v.maxid[k] != cur[k]) || cur[k] < prev[k])
+				rc = cr_error_set(CR_EINTEGRITY,
+						  "ledger commit %.12s: counter %s=%" PRIu64 " does not match the %s ids it adds",
+						  hex, cr_id_prefix((cr_idkind)k), cur[k], cr_id_prefix((cr_idkind)k));
+		}
+		memcpy(prev, cur, sizeof(prev));
+		git_diff_free(diff);
+		git_tree_free(tree);
+		git_tree_free(ptree);
+		git_commit_free(c);
+		if (rc < 0)
+			goto cleanup;
+		(*ncommits)++;
+	}
+	*nobjects = v.objects;
+cleanup:
+	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
+		cr_schema_free(v.schemas[i]);
+	free(chain);
+	return rc;
+}
+
+static int ledger_resolve(void *impl, const char *rev, char *hex, size_t hexlen)
+{
+	return cr_git_resolve_commit(((struct ledger *)impl)->repo, rev, hex, hexlen);
+}
+
+static int ledger_commit_exists(void *impl, const char *hex)
+{
+	return cr_git_commit_exists(((struct ledger *)impl)->repo, hex);
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs)
+{
+	struct ledger *l = calloc(1, sizeof(*l));
+	if (!l)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	l->repo = repo;
+	l->refs = *refs;
+	memset(out, 0, sizeof(*out));
+	out->impl = l;
+	out->begin = txn_begin;
+	out->end = txn_end;
+	out->get = txn_get;
+	out->list = txn_list;
+	out->counter = txn_counter;
+	out->alloc = txn_alloc;
+	out->put = txn_put;
+	out->commit = txn_commit;
+	out->note = ledger_note;
+	out->verify = ledger_verify;
+	out->resolve = ledger_resolve;
+	out->commit_exists = ledger_commit_exists;
+	return 0;
+}
+
+void cr_git_ledger_close(cr_ledger_port *p)
+{
+	if (!p)
+		return;
+	free(p->impl);
+	p->impl = NULL;
+}

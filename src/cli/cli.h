@@ -1,0 +1,192 @@
+#ifndef CR_CLI_CLI_H
+#define CR_CLI_CLI_H
+/*
+ * The command-line front end. Each command group is one file exporting a
+ * `const struct cr_cli_group` with a static table of commands; each command
+ * declares its options in a static array. One generic parser (parse.c) reads
+ * those arrays and also prints the usage and help from them, so usage text
+ * and parsing cannot drift apart. main.c walks the table of groups.
+ *
+ * A command function returns an exit status (>= 0: 0, or 1/6 for a BLOCKED
+ * or ERROR compliance verdict) or a negative CR_E* code with cr_error_last()
+ * set; main.c alone prints the error and maps the code to an exit status.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "facade/facade.h"
+
+/* Input files the CLI reads itself (--input, --policy, --registry). */
+#define CR_CLI_INPUT_MAX ((size_t)10 * 1024 * 1024)
+#define CR_CLI_INPUT_MAX_TEXT "10 MiB"
+/* Options of one command, at most. */
+#define CR_CLI_MAX_OPTS 12
+#define CR_CLI_PROG "clean-release"
+
+enum cr_cli_opt_type {
+	CR_CLI_STRING = 'S', /* --name VALUE or --name=VALUE */
+	CR_CLI_FLAG = 'F',   /* --name */
+	CR_CLI_INT = 'I',    /* --name N, a whole number within [min, max] */
+};
+enum { CR_CLI_OPTIONAL = 0, CR_CLI_REQUIRED = 1 };
+
+struct cr_cli_option {
+	const char *name; /* long name without "--"; NULL ends a table */
+	char type;        /* enum cr_cli_opt_type */
+	bool required;
+	const char *arg;  /* value placeholder in usage ("ID"); NULL for flags */
+	const char *help;
+	long min, max;    /* CR_CLI_INT only */
+};
+
+#define CR_OPT_STRING(name, req, arg, help) {name, CR_CLI_STRING, req, arg, help, 0, 0}
+#define CR_OPT_FLAG(name, help) {name, CR_CLI_FLAG, false, NULL, help, 0, 0}
+#define CR_OPT_INT(name, req, arg, min, max, help) {name, CR_CLI_INT, req, arg, help, min, max}
+#define CR_OPT_END {NULL, 0, false, NULL, NULL, 0, 0}
+/* The actor of every state-changing command. */
+#define CR_OPT_ACTOR CR_OPT_STRING("actor", CR_CLI_OPTIONAL, "A", \
+	"who does it (default: git config user.email)")
+
+typedef struct cr_cli cr_cli;
+typedef int (*cr_cli_fn)(cr_cli *c);
+
+/* Command flags. */
+enum {
+	CR_CLI_UNBUILT = 1 << 0, /* listed in the help, refused when run */
+};
+
+struct cr_cli_command {
+	const char *name;       /* "register"; NULL for a one-word group ("verify") */
+	cr_cli_fn fn;
+	const struct cr_cli_option *options; /* ends with CR_OPT_END */
+	const char *summary;    /* one line, for the command list */
+	const char *description; /* a few lines for `help COMMAND`; may be NULL */
+	unsigned flags;
+};
+
+struct cr_cli_group {
+	const char *name;
+	const struct cr_cli_command *commands; /* ends with an entry whose fn is NULL */
+};
+
+/* The groups, in help order (defined in their cmd_*.c files). */
+extern const struct cr_cli_group cr_cli_candidate;
+extern const struct cr_cli_group cr_cli_manifest;
+extern const struct cr_cli_group cr_cli_compliance;
+extern const struct cr_cli_group cr_cli_release;
+extern const struct cr_cli_group cr_cli_policy;
+extern const struct cr_cli_group cr_cli_audit;
+extern const struct cr_cli_group cr_cli_task;
+extern const struct cr_cli_group cr_cli_verify;
+extern const struct cr_cli_group cr_cli_serve;
+extern const struct cr_cli_group cr_cli_tui;
+extern const struct cr_cli_group cr_cli_hook;
+extern const struct cr_cli_group cr_cli_ci;
+
+/* All groups, NULL-terminated, in help order (groups.c). */
+extern const struct cr_cli_group *const cr_cli_groups[];
+
+/* One invocation: global options, the command, its parsed option values,
+ * the facade (opened by cr_cli_begin) and the resolved actor. */
+struct cr_cli {
+	bool json, quiet, demo;
+	const struct cr_cli_group *group;
+	const struct cr_cli_command *cmd;
+	const char *vals[CR_CLI_MAX_OPTS]; /* by option index; NULL when absent */
+	long nums[CR_CLI_MAX_OPTS];
+	bool seen[CR_CLI_MAX_OPTS];
+	cr_facade *f;
+	char actor[1100]; /* 256 characters of UTF-8, at most */
+};
+
+/* ---- parse.c: options, usage and help from the tables ---------------- */
+
+/* The global options: before the command; --json, --demo and -q also
+ * anywhere after it. One table for main.c's parsing and for the help. */
+enum cr_cli_global_id {
+	CR_CLI_G_CHDIR = 1, CR_CLI_G_DEMO, CR_CLI_G_JSON, CR_CLI_G_QUIET,
+	CR_CLI_G_VERSION, CR_CLI_G_HELP,
+};
+struct cr_cli_global {
+	char short_name;       /* 'C', or 0 */
+	const char *long_name; /* "json", or NULL */
+	const char *arg;       /* "DIR", or NULL for a flag */
+	bool anywhere;         /* also accepted after the command words */
+	const char *help;
+	enum cr_cli_global_id id;
+};
+extern const struct cr_cli_global cr_cli_globals[]; /* ends with id 0 */
+/* The global option spelled ARG ("-C", "--json", "-q"), or NULL. */
+const struct cr_cli_global *cr_cli_global_find(const char *arg);
+
+/* "candidate register" or "verify" into BUF. */
+const char *cr_cli_command_name(const struct cr_cli_group *g, const struct cr_cli_command *cmd,
+				char *buf, size_t len);
+/* Parse ARGV[0..ARGC) as C->cmd's options (plus --json, --demo, -q anywhere).
+ * 1 when -h/--help was given (the caller prints the help), 0 when parsed,
+ * or CR_EINVALID_ARGUMENT with a one-line message and the usage as hint. */
+int cr_cli_parse(cr_cli *c, int argc, char **argv);
+/* A global flag valid anywhere on the line (--json, --demo, -q): 1 and set
+ * on C when ARG is one, else 0. */
+int cr_cli_global_flag(cr_cli *c, const char *arg);
+/* Set CR_EINVALID_ARGUMENT with the command's usage as the hint. */
+int cr_cli_usage_error(const cr_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void cr_cli_help_all(FILE *out);
+void cr_cli_help_group(FILE *out, const struct cr_cli_group *g);
+void cr_cli_help_command(FILE *out, const struct cr_cli_group *g, const struct cr_cli_command *cmd);
+
+/* Option values by name (the name must be declared for the command). */
+const char *cr_cli_str(const cr_cli *c, const char *name);
+bool cr_cli_flag(const cr_cli *c, const char *name);
+long cr_cli_int(const cr_cli *c, const char *name, long absent);
+
+/* ---- output.c: facade, output, files ----------------------------------- */
+
+/* Open the facade for the namespace and, when the command takes --actor,
+ * resolve the actor into C->actor. Call once, after checking arguments and
+ * before the operation. */
+int cr_cli_begin(cr_cli *c);
+
+/* Print the canonical JSON of DOC and a newline on stdout, then free DOC.
+ * DOC NULL (a codec failure with the error set) returns that error. */
+int cr_cli_print_json(cJSON *doc);
+/* Print a finished error: the message and hint on stderr, and with --json
+ * the error document on stdout. Returns the exit status for CODE. */
+int cr_cli_report_error(const cr_cli *c, int code);
+
+/* The entry of a command listed but not built yet (CR_CLI_UNBUILT): says
+ * so plainly, CR_EINVALID_ARGUMENT. */
+int cr_cli_not_built(cr_cli *c);
+
+/* printf to stdout unless -q. */
+void cr_cli_out(const cr_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Read an input file of at most CR_CLI_INPUT_MAX bytes (refused by size
+ * before reading) into a malloc'd NUL-terminated buffer. WHAT names the
+ * file in messages. */
+int cr_cli_read_input(const char *path, const char *what, char **out, size_t *len);
+/* The absolute, resolved directory of the file PATH, malloc'd. */
+int cr_cli_file_dir(const char *path, char **out);
+/* PATH made absolute against the current directory (not resolved), malloc'd. */
+int cr_cli_absolute(const char *path, char **out);
+
+/* The first N characters of a hex id followed by "…" when longer. */
+const char *cr_cli_abbrev(const char *hex, size_t n, char *buf, size_t len);
+/* "1.2 s" or "912 ms". */
+const char *cr_cli_duration(uint64_t ms, char *buf, size_t len);
+/* S, or "-" when NULL or empty. */
+const char *cr_cli_or_dash(const char *s);
+/* S with control characters (C0, DEL, C1) shown as '?', truncated to fit
+ * BUF: text from artifacts or other users never drives the terminal. */
+const char *cr_cli_clean(const char *s, char *buf, size_t len);
+/* Print NROWS rows of NCOLS cells (row-major, the first row a header) in
+ * aligned columns, unless -q. */
+void cr_cli_table(const cr_cli *c, size_t ncols, size_t nrows, const char *const *cells);
+/* Refuse VALUE for --OPT: "unknown --OPT 'VALUE'" with the CHOICES as hint
+ * (CR_EINVALID_ARGUMENT). */
+int cr_cli_bad_choice(const char *opt, const char *value, const char *choices);
+
+#endif

@@ -1,0 +1,314 @@
+/* Policy rules: validation, compilation (PCRE2 JIT + one Vectorscan
+ * prefilter database), and the registry's host and source checks. */
+#include <stdlib.h>
+#include <string.h>
+#include "engine/engine_internal.h"
+#include "util/error.h"
+
+/* Byte mode (data-model.md §5): no UTF, no UCP, and a pattern may not turn
+ * them on with (*UTF) or (*UCP) either. */
+#define PCRE2_OPTIONS (PCRE2_NEVER_UTF | PCRE2_NEVER_UCP)
+/* Vectorscan prefilter: a superset of the matches, every end reported (the
+ * lines they end on are the candidates PCRE2 confirms); ^ and $ at line
+ * boundaries, as PCRE2 sees them on a line. */
+#define HS_FLAGS (HS_FLAG_PREFILTER | HS_FLAG_MULTILINE | HS_FLAG_ALLOWEMPTY)
+
+static int compile_pattern(pcre2_code **out, const char *pat, const char *who)
+{
+	int err = 0;
+	PCRE2_SIZE eoff = 0;
+	pcre2_code *code;
+
+	*out = NULL;
+	if (!pat || !pat[0])
+		return cr_error_set(CR_EINVALID_INPUT, "%s: pattern is empty", who);
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_OPTIONS, &err, &eoff, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+			memcpy(msg, "unknown error", sizeof("unknown error"));
+		return cr_error_set(CR_EINVALID_INPUT, "%s: pattern does not compile at offset %zu: %s", who,
+				    (size_t)eoff, (const char *)msg);
+	}
+	*out = code;
+	return 0;
+}
+
+/* Check rule I of P (its pattern compiles, it fits its stage, its id is new)
+ * and hand its compiled pattern to *OUT when OUT is not NULL. */
+static int check_rule(const cr_policy *p, size_t i, pcre2_code **out)
+{
+	const cr_rule *rule = &p->rules[i];
+	char who[128];
+	pcre2_code *code = NULL;
+	int ret;
+
+	snprintf(who, sizeof(who), "policy rule %s", rule->id);
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(p->rules[j].id, rule->id) == 0)
+			return cr_error_set(CR_EINVALID_INPUT, "%s: duplicate rule id", who);
+	if (rule->matcher == CR_MATCH_ENDPOINT) {
+		if (rule->stage != CR_STAGE_NO_EXTERNAL_ENDPOINTS)
+			return cr_error_set(CR_EINVALID_INPUT,
+					    "%s: an endpoint_pattern rule must have stage NO_EXTERNAL_ENDPOINTS", who);
+	} else if (rule->matcher == CR_MATCH_PATH || rule->matcher == CR_MATCH_CONTENT) {
+		if (rule->stage != CR_STAGE_DATA_PURITY && rule->stage != CR_STAGE_NO_EXTERNAL_ENDPOINTS)
+			return cr_error_set(CR_EINVALID_INPUT, "%s: stage %s takes no policy rules", who,
+					    cr_stage_name(rule->stage));
+	} else {
+		return cr_error_set(CR_EINVALID_INPUT, "%s: unknown matcher", who);
+	}
+	ret = compile_pattern(&code, rule->pattern, who);
+	if (ret < 0)
+		return ret;
+	if (rule->matcher == CR_MATCH_ENDPOINT) {
+		uint32_t groups = 0;
+		pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+		if (groups < 1) {
+			pcre2_code_free(code);
+			return cr_error_set(CR_EINVALID_INPUT, "%s: endpoint_pattern needs a capture group for the host",
+					    who);
+		}
+	}
+	if (out)
+		*out = code;
+	else
+		pcre2_code_free(code);
+	return 0;
+}
+
+int cr_rules_check_policy(const cr_policy *p)
+{
+	pcre2_code *code = NULL;
+	int ret;
+
+	if (!p)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "no policy");
+	for (size_t i = 0; i < p->rule_count; i++) {
+		ret = check_rule(p, i, NULL);
+		if (ret < 0)
+			return ret;
+	}
+	if (!p->release_tag_pattern)
+		return cr_error_set(CR_EINVALID_INPUT, "policy release_tag_pattern: missing");
+	ret = compile_pattern(&code, p->release_tag_pattern, "policy release_tag_pattern");
+	pcre2_code_free(code);
+	return ret;
+}
+
+/* Constructs whose meaning on a whole buffer differs from PCRE2's on one
+ * line (\A \Z \z \G, "(?-m)"), or whose byte-mode classes Vectorscan may read
+ * differently (\p \P \X \h \H \v \V): such a rule is not prefiltered, so
+ * that the prefilter stays a superset of PCRE2's matches. Conservative: a
+ * quoted "\Q\A\E" is left to PCRE2 too, which only costs speed. */
+static bool needs_pcre2_only(const char *pat)
+{
+	for (const char *c = pat; *c; c++) {
+		if (*c == '(' && c[1] == '?') {
+			/* An option setting that touches m, like "(?-m)": Vectorscan
+			 * would then read ^ and $ as buffer anchors. */
+			for (const char *o = c + 2; *o && *o != ')' && *o != ':'; o++) {
+				if (*o == 'm')
+					return true;
+				if (!((*o >= 'a' && *o <= 'z') || (*o >= 'A' && *o <= 'Z') || *o == '-' || *o == '^'))
+					break;
+			}
+			continue;
+		}
+		if (*c != '\\')
+			continue;
+		c++;
+		if (!*c)
+			break;
+		if (strchr("AZzGpPXhHvV", *c))
+			return true;
+	}
+	return false;
+}
+
+static void build_prefilter(cr_rules *r)
+{
+	const char **exprs = calloc(r->ncontent, sizeof(*exprs));
+	unsigned *flags = calloc(r->ncontent, sizeof(*flags));
+	unsigned *ids = calloc(r->ncontent, sizeof(*ids));
+	bool *in = calloc(r->ncontent, sizeof(*in));
+
+	if (!exprs || !flags || !ids || !in)
+		goto cleanup; /* no prefilter: every rule runs PCRE2 on every line */
+	for (size_t i = 0; i < r->ncontent; i++) {
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *ce = NULL;
+		const char *pat = r->content[i].rule->pattern;
+		if (needs_pcre2_only(pat))
+			continue;
+		if (hs_expression_info(pat, HS_FLAGS, &info, &ce) != HS_SUCCESS) {
+			hs_free_compile_error(ce);
+			continue; /* not even approximable: PCRE2 alone */
+		}
+		free(info);
+		in[i] = true;
+	}
+	for (;;) {
+		hs_compile_error_t *ce = NULL;
+		unsigned m = 0;
+		for (size_t i = 0; i < r->ncontent; i++) {
+			if (!in[i])
+				continue;
+			exprs[m] = r->content[i].rule->pattern;
+			flags[m] = HS_FLAGS;
+			ids[m] = (unsigned)i;
+			m++;
+		}
+		if (m == 0)
+			break;
+		if (hs_compile_multi(exprs, flags, ids, m, HS_MODE_BLOCK, NULL, &r->db, &ce) == HS_SUCCESS)
+			break;
+		r->db = NULL;
+		if (ce && ce->expression >= 0 && (unsigned)ce->expression < m) {
+			in[ids[ce->expression]] = false; /* that one runs on PCRE2 alone; retry */
+		} else {
+			memset(in, 0, r->ncontent * sizeof(*in)); /* the set as a whole failed */
+		}
+		hs_free_compile_error(ce);
+	}
+	for (size_t i = 0; i < r->ncontent; i++)
+		r->content[i].prefilter = r->db && in[i];
+cleanup:
+	free(exprs);
+	free(flags);
+	free(ids);
+	free(in);
+}
+
+int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *reg, unsigned flags)
+{
+	cr_rules *r = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	if (!p || !reg)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "no policy or registry");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	r->policy = p;
+	r->registry = reg;
+	r->ovec_pairs = 2;
+	if (p->rule_count) {
+		r->path = calloc(p->rule_count, sizeof(*r->path));
+		r->content = calloc(p->rule_count, sizeof(*r->content));
+		if (!r->path || !r->content) {
+			ret = cr_error_set(CR_EINTERNAL, "out of memory");
+			goto cleanup;
+		}
+	}
+	for (size_t i = 0; i < p->rule_count; i++) {
+		const cr_rule *rule = &p->rules[i];
+		cr_crule *c = rule->matcher == CR_MATCH_PATH ? &r->path[r->npath++] : &r->content[r->ncontent++];
+		uint32_t groups = 0;
+		c->rule = rule;
+		ret = check_rule(p, i, &c->code);
+		if (ret < 0)
+			goto cleanup;
+		c->jit = pcre2_jit_compile(c->code, PCRE2_JIT_COMPLETE) == 0;
+		pcre2_pattern_info(c->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+		if (groups + 1 > r->ovec_pairs)
+			r->ovec_pairs = groups + 1;
+		if (rule->matcher != CR_MATCH_PATH)
+			r->has_content_stage[rule->stage] = true;
+	}
+	r->mctx = pcre2_match_context_create(NULL);
+	if (!r->mctx) {
+		ret = cr_error_set(CR_EINTERNAL, "out of memory");
+		goto cleanup;
+	}
+	if (p->limits.match_limit)
+		pcre2_set_match_limit(r->mctx, p->limits.match_limit);
+	if (p->limits.depth_limit)
+		pcre2_set_depth_limit(r->mctx, p->limits.depth_limit);
+	if (r->ncontent && !(flags & CR_RULES_PCRE2_ONLY) && hs_valid_platform() == HS_SUCCESS)
+		build_prefilter(r);
+	*out = r;
+	r = NULL;
+cleanup:
+	cr_rules_free(r);
+	return ret;
+}
+
+int cr_rules_compile(cr_rules **out, const cr_policy *p, const cr_registry *r)
+{
+	return cr_rules_compile_ex(out, p, r, 0);
+}
+
+void cr_rules_free(cr_rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->npath; i++)
+		pcre2_code_free(r->path[i].code);
+	for (size_t i = 0; i < r->ncontent; i++)
+		pcre2_code_free(r->content[i].code);
+	free(r->path);
+	free(r->content);
+	hs_free_database(r->db);
+	pcre2_match_context_free(r->mctx);
+	free(r);
+}
+
+bool cr_rules_prefiltered(const cr_rules *r, const char *rule_id)
+{
+	for (size_t i = 0; r && i < r->ncontent; i++)
+		if (strcmp(r->content[i].rule->id, rule_id) == 0)
+			return r->content[i].prefilter;
+	return false;
+}
+
+static bool ascii_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+bool cr_engine_host_allowed(const cr_registry *r, const char *host, size_t len)
+{
+	if (!r || !host)
+		return false;
+	if (len > 0 && host[len - 1] == '.')
+		len--; /* "example.com." is the fully qualified "example.com" */
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < r->host_count; i++) {
+		const char *h = r->hosts[i];
+		size_t hl = strlen(h);
+		if (hl >= 2 && h[0] == '*' && h[1] == '.') {
+			/* "*.acme.internal": hosts ending in ".acme.internal", not the suffix itself */
+			const char *suffix = h + 1;
+			size_t sl = hl - 1;
+			if (len > sl && ascii_caseeq(host + len - sl, suffix, sl))
+				return true;
+		} else if (hl == len && ascii_caseeq(host, h, len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool cr_engine_source_allowed(const cr_registry *r, const char *source)
+{
+	if (!r || !source)
+		return false;
+	for (size_t i = 0; i < r->source_count; i++) {
+		const char *prefix = r->sources[i].prefix;
+		if (prefix && strncmp(source, prefix, strlen(prefix)) == 0)
+			return true;
+	}
+	return false;
+}

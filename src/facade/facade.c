@@ -1,0 +1,262 @@
+/*
+ * The facade: opens the repository and the adapters of one namespace and
+ * hands each call to its service. The namespace is chosen here and nowhere
+ * below: it is only a ref prefix, a task directory and the built-in policy.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "adapters/git/git.h"
+#include "adapters/tasks/tasks.h"
+#include "domain/ids.h"
+#include "facade/facade.h"
+#include "services/services.h"
+#include "util/embedded.h"
+#include "util/error.h"
+
+struct cr_facade {
+	git_repository *repo;
+	bool demo;
+	cr_ledger_port ledger;
+	cr_policy_port policy;
+	cr_task_port tasks;
+	cr_clock_port clock;
+	cr_svc svc;
+	char path[PATH_MAX];
+};
+
+int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
+{
+	cr_facade *f = calloc(1, sizeof(*f));
+	cr_git_refs refs;
+	const char *ns = o && o->demo ? "clean-release-demo" : "clean-release";
+	char taskdir[PATH_MAX + 64];
+	int rc;
+
+	char statedir[PATH_MAX];
+
+	if (!f)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	f->demo = o && o->demo;
+	if ((rc = cr_git_session_open(&f->repo, f->path, sizeof(f->path), statedir, sizeof(statedir))) < 0) {
+		free(f);
+		return rc;
+	}
+	cr_git_refs_for(&refs, ns);
+	const struct cr_embedded_file *dp = NULL, *dr = NULL;
+	if (f->demo) {
+		dp = cr_embedded_find("demo-policy.json");
+		dr = cr_embedded_find("demo-registry.json");
+	}
+	snprintf(taskdir, sizeof(taskdir), "%s%s/tasks", statedir, ns);
+	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs)) < 0 ||
+	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
+	    (rc = cr_tasks_open(&f->tasks, taskdir)) < 0) {
+		cr_facade_close(f);
+		return rc;
+	}
+	cr_clock_system(&f->clock);
+	f->svc.ledger = &f->ledger;
+	f->svc.policy = &f->policy;
+	f->svc.tasks = &f->tasks;
+	f->svc.clock = &f->clock;
+	*out = f;
+	return 0;
+}
+
+void cr_facade_close(cr_facade *f)
+{
+	if (!f)
+		return;
+	if (f->ledger.impl)
+		cr_git_ledger_close(&f->ledger);
+	if (f->policy.impl)
+		cr_git_policy_close(&f->policy);
+	if (f->tasks.impl)
+		cr_tasks_close(&f->tasks);
+	cr_git_session_close(f->repo);
+	free(f);
+}
+
+const char *cr_facade_namespace(const cr_facade *f)
+{
+	return f->demo ? "demo" : "real";
+}
+
+const char *cr_facade_repo_path(const cr_facade *f)
+{
+	return f->path;
+}
+
+int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)
+{
+	const char *why;
+	if (given) {
+		if ((why = cr_actor_invalid(given)))
+			return cr_error_set(CR_EINVALID_ARGUMENT, "invalid actor: %s", why);
+		snprintf(out, len, "%s", given);
+		return 0;
+	}
+	char email[300];
+	if (cr_git_config_email(f->repo, email, sizeof(email)) < 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "no actor: give --actor NAME or set git config user.email");
+	if ((why = cr_actor_invalid(email)))
+		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid actor from git config user.email: %s", why);
+	snprintf(out, len, "%s", email);
+	return 0;
+}
+
+int cr_facade_candidate_register(cr_facade *f, const char *candidate_id, const char *version,
+				 const char *source_snapshot, const char *actor, cr_candidate_view *out)
+{
+	return cr_svc_register(&f->svc, candidate_id, version, source_snapshot, actor, out);
+}
+
+int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const char *input, size_t len,
+			       const char *what, const char *base_dir, const char *root_override, const char *actor,
+			       cr_import *out)
+{
+	return cr_svc_import(&f->svc, candidate_id, input, len, what, base_dir, root_override, actor, out);
+}
+
+int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidate_view *out)
+{
+	return cr_svc_show(&f->svc, candidate_id, out);
+}
+
+int cr_facade_candidate_list(cr_facade *f, cr_status status, cr_candidate_view **out, size_t *n)
+{
+	return cr_svc_list(&f->svc, status, out, n);
+}
+
+void cr_facade_candidates_free(cr_candidate_view *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cr_candidate_clear(&v[i].c);
+	free(v);
+}
+
+int cr_facade_manifest_build(cr_facade *f, const char *candidate_id, const char *actor, cr_manifest *out)
+{
+	return cr_svc_manifest_build(&f->svc, candidate_id, actor, out);
+}
+
+int cr_facade_manifest_show(cr_facade *f, const char *manifest_id, cr_manifest *out)
+{
+	return cr_svc_manifest_show(&f->svc, manifest_id, out);
+}
+
+int cr_facade_manifest_list(cr_facade *f, const char *candidate_id, cr_manifest **out, size_t *n)
+{
+	return cr_svc_manifest_list(&f->svc, candidate_id, out, n);
+}
+
+void cr_facade_manifests_free(cr_manifest *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		cr_manifest_clear(&m[i]);
+	free(m);
+}
+
+void cr_policy_view_clear(cr_policy_view *v)
+{
+	if (!v)
+		return;
+	free(v->policy_json);
+	free(v->registry_json);
+	memset(v, 0, sizeof(*v));
+}
+
+int cr_facade_policy_show(cr_facade *f, cr_policy_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ns = cr_facade_namespace(f);
+	return f->policy.resolve(f->policy.impl, &out->policy_json, &out->registry_json, &out->policy, &out->registry);
+}
+
+int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, const char *policy_what,
+			     const char *registry, size_t rlen, const char *registry_what, const char *actor,
+			     cr_policy_view *out)
+{
+	int rc = cr_svc_policy_publish(&f->svc, policy, plen, policy_what, registry, rlen, registry_what, actor);
+	if (rc < 0)
+		return rc;
+	return cr_facade_policy_show(f, out);
+}
+
+int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id, const char *actor,
+			     unsigned jobs, bool detach, cr_progress_fn progress, void *progress_ctx, cr_run *out)
+{
+	return cr_svc_run(&f->svc, candidate_id, manifest_id, actor, jobs, detach, progress, progress_ctx, out);
+}
+
+int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out)
+{
+	return cr_svc_run_status(&f->svc, run_id, out);
+}
+
+int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity, cr_violation **out,
+				    size_t *n)
+{
+	return cr_svc_violations(&f->svc, run_id, stage, severity, out, n);
+}
+
+void cr_facade_violations_free(cr_violation *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cr_violation_clear(&v[i]);
+	free(v);
+}
+
+int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out)
+{
+	return cr_svc_report(&f->svc, run_id, out);
+}
+
+int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out)
+{
+	return cr_svc_task_status(&f->svc, task_id, out);
+}
+
+int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
+			      const char *comment, cr_approval *out)
+{
+	return cr_svc_decide(&f->svc, candidate_id, report_id, true, actor, comment, out);
+}
+
+int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
+			     const char *comment, cr_approval *out)
+{
+	return cr_svc_decide(&f->svc, candidate_id, report_id, false, actor, comment, out);
+}
+
+int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char *report_id, const char *channel,
+			      const char *tag, const char *actor, cr_publication *out)
+{
+	return cr_svc_publish(&f->svc, candidate_id, report_id, channel, tag, actor, out);
+}
+
+int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char *publication_id,
+			     const char *reason, const char *actor, cr_publication *out)
+{
+	return cr_svc_revoke(&f->svc, candidate_id, publication_id, reason, actor, out);
+}
+
+int cr_facade_audit_log(cr_facade *f, const char *candidate_id, cr_audit_event **out, size_t *n)
+{
+	return cr_svc_audit_log(&f->svc, candidate_id, out, n);
+}
+
+void cr_facade_audit_free(cr_audit_event *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++)
+		cr_audit_event_clear(&e[i]);
+	free(e);
+}
+
+int cr_facade_verify(cr_facade *f, cr_verify_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	return f->ledger.verify(f->ledger.impl, &out->commits, &out->objects);
+}

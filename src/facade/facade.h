@@ -1,0 +1,133 @@
+#ifndef CR_FACADE_FACADE_H
+#define CR_FACADE_FACADE_H
+/*
+ * The one facade every front end (CLI, REST API, TUI, hooks, CI) calls.
+ * It opens the repository and the adapters for one namespace, resolves the
+ * actor, and returns DTOs as plain structs (the front end serializes them
+ * with domain/codec.h: the CLI's --json and the API print the same JSON).
+ * Every function returns 0 or a negative CR_E* code with cr_error_last()
+ * set; the front end maps the code through the one table of util/error.h.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "domain/entities.h"
+
+typedef struct cr_facade cr_facade;
+
+typedef struct cr_facade_opts {
+	bool demo; /* the demo namespace (refs/clean-release-demo/...), built-in demo policy */
+} cr_facade_opts;
+
+/* Open the repository of the environment (GIT_DIR, or discovered from the
+ * current directory) for one namespace. */
+int cr_facade_open(cr_facade **out, const cr_facade_opts *o);
+void cr_facade_close(cr_facade *f);
+
+/* "real" or "demo". */
+const char *cr_facade_namespace(const cr_facade *f);
+/* The repository's work tree (or git dir when bare), for display. */
+const char *cr_facade_repo_path(const cr_facade *f);
+
+/* The actor of a state-changing call: GIVEN (--actor) if non-NULL, else
+ * `git config user.email`; CR_EINVALID_ARGUMENT when neither (or invalid). */
+int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len);
+
+/* ---- candidates ----------------------------------------------------- */
+
+int cr_facade_candidate_register(cr_facade *f, const char *candidate_id, const char *version,
+				 const char *source_snapshot, const char *actor, cr_candidate_view *out);
+
+/* Import artifacts from an artifacts document (schemas/artifacts.schema.json)
+ * given as bytes. BASE_DIR is what a relative artifact_root (and the default
+ * root) is relative to: the input file's directory for the CLI, the work
+ * tree for the API. ROOT_OVERRIDE (may be NULL) wins over the document's
+ * artifact_root (--artifact-root; relative to the current directory).
+ * WHAT names the input in messages. */
+int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const char *input, size_t len,
+			       const char *what, const char *base_dir, const char *root_override,
+			       const char *actor, cr_import *out);
+
+int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidate_view *out);
+
+/* Every candidate (newest first: created_at descending, then id), filtered
+ * by STATUS unless CR_STATUS_NONE. Free with cr_facade_candidates_free. */
+int cr_facade_candidate_list(cr_facade *f, cr_status status, cr_candidate_view **out, size_t *n);
+void cr_facade_candidates_free(cr_candidate_view *v, size_t n);
+
+/* ---- manifests ------------------------------------------------------ */
+
+int cr_facade_manifest_build(cr_facade *f, const char *candidate_id, const char *actor, cr_manifest *out);
+int cr_facade_manifest_show(cr_facade *f, const char *manifest_id, cr_manifest *out);
+/* Every manifest of a candidate, version ascending (artifacts not loaded). */
+int cr_facade_manifest_list(cr_facade *f, const char *candidate_id, cr_manifest **out, size_t *n);
+void cr_facade_manifests_free(cr_manifest *m, size_t n);
+
+/* ---- policy --------------------------------------------------------- */
+
+typedef struct cr_policy_view {
+	const char *ns;        /* "real" / "demo" */
+	char *policy_json;     /* as stored (canonical) */
+	char *registry_json;
+	cr_snapshot policy, registry;
+} cr_policy_view;
+void cr_policy_view_clear(cr_policy_view *v);
+
+int cr_facade_policy_show(cr_facade *f, cr_policy_view *out);
+/* Validate both documents (schemas, every regex compiles) and append them to
+ * the policy ref. The only way to set the policy. */
+int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, const char *policy_what,
+			     const char *registry, size_t rlen, const char *registry_what,
+			     const char *actor, cr_policy_view *out);
+
+/* ---- compliance ----------------------------------------------------- */
+
+/* Live progress while a run waits (called from the runner, about 10/s). */
+typedef void (*cr_progress_fn)(const cr_run *run, void *ctx);
+
+/* Request a run of MANIFEST_ID for CANDIDATE_ID. DETACH: queue it, start a
+ * background runner and return at once (OUT is PENDING with run_id and
+ * task_id). Otherwise run it here with JOBS workers (0: online CPUs) and
+ * return the finished run. */
+int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id,
+			     const char *actor, unsigned jobs, bool detach,
+			     cr_progress_fn progress, void *progress_ctx, cr_run *out);
+/* The run's live view (events + task progress); finishes an orphaned run as
+ * ERROR first. Includes the completed stages. */
+int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out);
+/* Violations in append order, optionally filtered (STAGE/SEVERITY < 0: all). */
+int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity,
+				    cr_violation **out, size_t *n);
+void cr_facade_violations_free(cr_violation *v, size_t n);
+/* The report of a finished run; CR_ERUN_NOT_FINISHED ("run run-001 is
+ * RUNNING; no report yet") otherwise. */
+int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out);
+
+int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out);
+
+/* ---- release gates -------------------------------------------------- */
+
+int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id,
+			      const char *actor, const char *comment, cr_approval *out);
+int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char *report_id,
+			     const char *actor, const char *comment, cr_approval *out);
+int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char *report_id,
+			      const char *channel, const char *tag, const char *actor, cr_publication *out);
+int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char *publication_id,
+			     const char *reason, const char *actor, cr_publication *out);
+
+/* ---- audit and verify ----------------------------------------------- */
+
+/* The audit log (oldest first), of one candidate or (NULL) all. */
+int cr_facade_audit_log(cr_facade *f, const char *candidate_id, cr_audit_event **out, size_t *n);
+void cr_facade_audit_free(cr_audit_event *e, size_t n);
+
+typedef struct cr_verify_result {
+	uint64_t commits;
+	uint64_t objects;
+} cr_verify_result;
+/* Check the ledger: append-only commits, every object canonical and valid,
+ * counters consistent. CR_EINTEGRITY naming the first bad commit and path. */
+int cr_facade_verify(cr_facade *f, cr_verify_result *out);
+
+#endif

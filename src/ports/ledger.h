@@ -1,0 +1,93 @@
+#ifndef CR_PORTS_LEDGER_H
+#define CR_PORTS_LEDGER_H
+/*
+ * Ledger port: the append-only evidence store. Services see objects by kind
+ * and id, never paths or git; the layout is the adapter's business.
+ *
+ * Every change is an optimistic transaction: begin() takes a snapshot of the
+ * tip, the service reads and checks its gates against that snapshot,
+ * allocates ids and stages new objects, and commit() appends one ledger
+ * commit by compare-and-swap. If the tip moved meanwhile, commit() returns
+ * CR_ERETRY and the service runs its whole transaction again on the new tip
+ * (cr_ledger_transact does the loop), so gates and ids always hold.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "domain/ids.h"
+
+typedef enum cr_objkind {
+	CR_OBJ_CANDIDATE = 0, /* key: candidate_id */
+	CR_OBJ_IMPORT,        /* key: imp-NNN */
+	CR_OBJ_MANIFEST,      /* key: man-NNN */
+	CR_OBJ_RUN,           /* only for list(): the run ids of a candidate */
+	CR_OBJ_RUN_EVENT,     /* key: run-NNN, sub: "requested", "started", "stage-1".."stage-4", "finished" */
+	CR_OBJ_VIOLATIONS,    /* key: run-NNN, sub: chunk number "000001" */
+	CR_OBJ_REPORT,        /* key: rpt-NNN */
+	CR_OBJ_APPROVAL,      /* key: apr-NNN */
+	CR_OBJ_PUBLICATION,   /* key: pub-NNN */
+	CR_OBJ_REVOCATION,    /* key: pub-NNN (the revoked publication) */
+	CR_OBJ_AUDIT,         /* key: evt-NNN */
+	CR_OBJ__COUNT
+} cr_objkind;
+
+typedef struct cr_strlist {
+	char **v;
+	size_t n, alloc;
+} cr_strlist;
+int cr_strlist_push(cr_strlist *l, const char *s);
+void cr_strlist_clear(cr_strlist *l);
+
+typedef struct cr_txn cr_txn; /* adapter-defined */
+
+typedef struct cr_ledger_port {
+	void *impl;
+	/* Snapshot the current tip (an empty ledger is a valid snapshot). */
+	int (*begin)(void *impl, cr_txn **out);
+	void (*end)(cr_txn *t); /* free, committed or not */
+
+	/* Read one object as stored (canonical JSON) into a malloc'd buffer.
+	 * CR_ENOT_FOUND when absent (message names kind and key). */
+	int (*get)(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len);
+	/* Keys of KIND that belong to OWNER, sorted by number:
+	 *   CR_OBJ_CANDIDATE, owner NULL: every candidate id (sorted bytewise);
+	 *   CR_OBJ_IMPORT…CR_OBJ_REVOCATION and CR_OBJ_RUN, owner = candidate id: that candidate's ids;
+	 *   CR_OBJ_AUDIT, owner = candidate id or NULL for the whole log;
+	 *   CR_OBJ_RUN_EVENT / CR_OBJ_VIOLATIONS, owner = run id: the subs. */
+	int (*list)(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out);
+	/* Last allocated number of an id kind in this snapshot (0: none). */
+	uint64_t (*counter)(cr_txn *t, cr_idkind k);
+	/* Allocate the next id of kind K in this transaction. */
+	int (*alloc)(cr_txn *t, cr_idkind k, char *out, size_t outlen);
+	/* Stage a new object. CID is the owning candidate (NULL only for a
+	 * policy.publish audit event). Staging a key that exists is
+	 * CR_EINTEGRITY: objects are never replaced. */
+	int (*put)(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+		   const char *buf, size_t len);
+	/* Append one commit with the staged objects: MESSAGE's first line names
+	 * the operation and ids, author ACTOR. CR_ERETRY if the tip moved. A
+	 * transaction with nothing staged commits nothing and returns 0. */
+	int (*commit)(cr_txn *t, const char *message, const char *actor);
+	/* Update the human-readable status note of SOURCE_COMMIT for candidate
+	 * CID (best effort: a derived view, never evidence). */
+	int (*note)(void *impl, const char *source_commit, const char *cid, const char *line);
+	/* Resolve a revision of the repository the ledger lives in to a commit
+	 * oid (hex); CR_EINVALID_INPUT naming REV when it does not resolve. */
+	int (*resolve)(void *impl, const char *rev, char *hex, size_t hexlen);
+	/* 1 if OID (hex) is a commit of that repository, else 0. */
+	int (*commit_exists)(void *impl, const char *hex);
+	/* Full verification of the ledger: every commit only adds, every object
+	 * valid against its schema, counters consistent. 0, or CR_EINTEGRITY
+	 * naming the first bad commit and path. *COMMITS gets the commits read. */
+	int (*verify)(void *impl, uint64_t *commits, uint64_t *objects);
+} cr_ledger_port;
+
+/* Run FN(txn, ctx) in a transaction and commit with the message FN left in
+ * MSG; on CR_ERETRY start over on the new tip (bounded, with jittered
+ * backoff; CR_ECONFLICT "concurrent update lost after N retries" at the end).
+ * FN returns 0 to commit, or an error to abort (nothing is written, unless
+ * FN set *COMMIT_ANYWAY, used to record a REFUSED audit event). FN may
+ * return CR_ERETRY itself to start over (e.g. an id it allocated is taken). */
+typedef int (*cr_txn_fn)(cr_txn *t, void *ctx, char *msg, size_t msglen, int *commit_anyway);
+int cr_ledger_transact(const cr_ledger_port *l, const char *actor, cr_txn_fn fn, void *ctx);
+
+#endif

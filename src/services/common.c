@@ -1,0 +1,237 @@
+/* Helpers shared by the services: stored objects, derived status, audit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "domain/codec.h"
+#include "domain/ids.h"
+#include "services/services.h"
+#include "util/error.h"
+#include "util/json.h"
+
+int cr_svc_get_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *key, const char *sub, cJSON **out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = s->ledger->get(t, kind, key, sub, &buf, &len);
+	if (rc < 0)
+		return rc;
+	rc = cr_json_parse(out, buf, len, key);
+	free(buf);
+	if (rc < 0)
+		return cr_error_set(CR_EINTEGRITY, "stored object %s is not valid JSON", key);
+	return 0;
+}
+
+int cr_svc_put_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+		    const char *sub, cJSON *doc)
+{
+	size_t len = 0;
+	char *buf = doc ? cr_json_canonical(doc, &len) : NULL;
+	cJSON_Delete(doc);
+	if (!buf)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	int rc = s->ledger->put(t, kind, cid, key, sub, buf, len);
+	free(buf);
+	return rc;
+}
+
+static const struct {
+	const char *type;
+	cr_event ev;
+} folds[] = {
+	{"candidate.register", CR_EV_REGISTERED},
+	{"candidate.import_artifacts", CR_EV_IMPORTED},
+	{"manifest.build", CR_EV_MANIFEST_BUILT},
+	{"compliance.run", CR_EV_RUN_REQUESTED},
+	{"compliance.finish", CR_EV_RUN_ERROR}, /* refined by final_status */
+	{"release.approve", CR_EV_APPROVED},
+	{"release.reject", CR_EV_REJECTED},
+	{"release.publish", CR_EV_PUBLISHED},
+	{"release.revoke", CR_EV_REVOKED},
+};
+
+static void copy_detail(char *dst, size_t len, const cJSON *details, const char *key)
+{
+	const char *v = cr_json_str(details, key);
+	if (v)
+		snprintf(dst, len, "%s", v);
+}
+
+int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out)
+{
+	cJSON *doc = NULL;
+	cr_strlist evs = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = cr_svc_get_json(t, s, CR_OBJ_CANDIDATE, cid, NULL, &doc);
+	if (rc == CR_ENOT_FOUND)
+		return cr_error_set(CR_ENOT_FOUND, "candidate %s not found", cid);
+	if (rc < 0)
+		return rc;
+	rc = cr_candidate_from_json(doc, &out->c);
+	cJSON_Delete(doc);
+	doc = NULL;
+	if (rc < 0)
+		return rc;
+
+	/* Status is the fold of the candidate's own accepted events, in order. */
+	if ((rc = s->ledger->list(t, CR_OBJ_AUDIT, cid, &evs)) < 0)
+		goto cleanup;
+	cr_status st = CR_STATUS_NONE;
+	for (size_t i = 0; i < evs.n; i++) {
+		if ((rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, evs.v[i], NULL, &doc)) < 0)
+			goto cleanup;
+		const char *type = cr_json_str(doc, "type");
+		const char *outcome = cr_json_str(doc, "outcome");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "details");
+		if (outcome && !strcmp(outcome, "ACCEPTED") && type) {
+			for (size_t k = 0; k < sizeof(folds) / sizeof(folds[0]); k++) {
+				if (strcmp(type, folds[k].type))
+					continue;
+				cr_event ev = folds[k].ev;
+				if (ev == CR_EV_RUN_ERROR) {
+					const char *fs = cr_json_str(d, "final_status");
+					ev = fs && !strcmp(fs, "PASSED")    ? CR_EV_RUN_PASSED
+					     : fs && !strcmp(fs, "BLOCKED") ? CR_EV_RUN_BLOCKED
+									    : CR_EV_RUN_ERROR;
+				}
+				if (cr_lifecycle_next(st, ev, &st) < 0) {
+					rc = cr_error_set(CR_EINTEGRITY, "audit event %s (%s) is not possible in status %s",
+							  evs.v[i], type, cr_status_name(st));
+					goto cleanup;
+				}
+				switch (ev) {
+				case CR_EV_IMPORTED:
+					copy_detail(out->latest_import_id, sizeof(out->latest_import_id), d, "import_id");
+					break;
+				case CR_EV_MANIFEST_BUILT:
+					copy_detail(out->latest_manifest_id, sizeof(out->latest_manifest_id), d, "manifest_id");
+					copy_detail(out->latest_manifest_import_id, sizeof(out->latest_manifest_import_id), d,
+						    "import_id");
+					break;
+				case CR_EV_RUN_REQUESTED:
+					copy_detail(out->latest_run_id, sizeof(out->latest_run_id), d, "run_id");
+					out->latest_report_id[0] = 0;
+					out->run_unfinished = true;
+					break;
+				case CR_EV_RUN_PASSED:
+				case CR_EV_RUN_BLOCKED:
+				case CR_EV_RUN_ERROR:
+					copy_detail(out->latest_report_id, sizeof(out->latest_report_id), d, "report_id");
+					out->run_unfinished = false;
+					break;
+				case CR_EV_APPROVED:
+					copy_detail(out->approved_report_id, sizeof(out->approved_report_id), d, "report_id");
+					break;
+				case CR_EV_PUBLISHED:
+					copy_detail(out->latest_publication_id, sizeof(out->latest_publication_id), d,
+						    "publication_id");
+					break;
+				default:
+					break;
+				}
+				break;
+			}
+		}
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
+	/* A requested run whose runner has started shows as CHECK_RUNNING. */
+	if (st == CR_STATUS_CHECK_PENDING && out->latest_run_id[0]) {
+		cr_strlist subs = {0};
+		if (s->ledger->list(t, CR_OBJ_RUN_EVENT, out->latest_run_id, &subs) == 0)
+			for (size_t i = 0; i < subs.n; i++)
+				if (!strcmp(subs.v[i], "started"))
+					st = CR_STATUS_CHECK_RUNNING;
+		cr_strlist_clear(&subs);
+	}
+	out->status = st;
+	rc = 0;
+cleanup:
+	cJSON_Delete(doc);
+	cr_strlist_clear(&evs);
+	return rc;
+}
+
+int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
+{
+	int rc = s->ledger->alloc(t, CR_ID_EVENT, ev->event_id, sizeof(ev->event_id));
+	if (rc < 0)
+		return rc;
+	s->clock->now(s->clock->impl, ev->at);
+	return cr_svc_put_json(t, s, CR_OBJ_AUDIT, ev->candidate_id[0] ? ev->candidate_id : NULL, ev->event_id,
+			       NULL, cr_audit_event_to_json(ev));
+}
+
+/* Stage the REFUSED audit event for the error now set. */
+static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v, const char *actor,
+			 int *commit_anyway, const char *key, const char *value)
+{
+	cr_error saved;
+	cr_audit_event ev = {0};
+	int rc;
+
+	cr_error_save(&saved);
+	snprintf(ev.type, sizeof(ev.type), "%s", cr_op_audit_type(op));
+	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", v->c.candidate_id);
+	ev.actor = (char *)actor;
+	ev.accepted = false;
+	cr_audit_detail(&ev, "status", cr_status_name(v->status));
+	if (key && value)
+		cr_audit_detail(&ev, key, value);
+	ev.error_code = saved.code;
+	ev.error_message = saved.message;
+	rc = cr_svc_audit(t, s, &ev);
+	ev.actor = NULL;
+	ev.error_message = NULL;
+	cr_audit_event_clear(&ev);
+	if (rc < 0)
+		return rc;
+	*commit_anyway = 1;
+	cr_error_restore(&saved);
+	return saved.code;
+}
+
+int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
+			     const char *actor, int *commit_anyway)
+{
+	char allowed[256];
+	const char *why = cr_lifecycle_may(v->status, op);
+	cr_lifecycle_allowed(v->status, allowed, sizeof(allowed));
+	cr_error_set(CR_EINVALID_TRANSITION, "cannot %s %s: status is %s; %s (allowed now: %s)", cr_op_name(op),
+		     v->c.candidate_id, cr_status_name(v->status), why ? why : "not allowed", allowed);
+	cr_error_gate_details(cr_status_name(v->status), allowed);
+	return stage_refusal(t, s, op, v, actor, commit_anyway, NULL, NULL);
+}
+
+int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v, const char *actor,
+		       int *commit_anyway, const char *key, const char *value)
+{
+	char allowed[256];
+	cr_lifecycle_allowed(v->status, allowed, sizeof(allowed));
+	cr_error_gate_details(cr_status_name(v->status), allowed);
+	return stage_refusal(t, s, op, v, actor, commit_anyway, key, value);
+}
+
+void cr_svc_note(const cr_svc *s, const char *cid)
+{
+	cr_txn *t = NULL;
+	cr_candidate_view v;
+	cr_error saved;
+
+	cr_error_save(&saved);
+	if (s->ledger->begin(s->ledger->impl, &t) == 0 && cr_svc_candidate_view(t, s, cid, &v) == 0) {
+		char line[512];
+		snprintf(line, sizeof(line), "%s: %s version=%s import=%s manifest=%s run=%s report=%s", cid,
+			 cr_status_name(v.status), v.c.version, v.latest_import_id[0] ? v.latest_import_id : "-",
+			 v.latest_manifest_id[0] ? v.latest_manifest_id : "-",
+			 v.latest_run_id[0] ? v.latest_run_id : "-",
+			 v.latest_report_id[0] ? v.latest_report_id : "-");
+		s->ledger->note(s->ledger->impl, v.c.source_commit, cid, line);
+		cr_candidate_clear(&v.c);
+	}
+	s->ledger->end(t);
+	/* The note is a derived view: its failure never fails the operation. */
+	cr_error_restore(&saved);
+}

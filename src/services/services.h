@@ -1,0 +1,84 @@
+#ifndef CR_SERVICES_SERVICES_H
+#define CR_SERVICES_SERVICES_H
+/*
+ * Application services: one function per operation, over the ports only
+ * (ledger, policy store, task manager, clock). They hold the gates of
+ * data-model.md §3 and know nothing of git, paths or the namespace.
+ */
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+#include "domain/entities.h"
+#include "domain/lifecycle.h"
+#include "ports/clock.h"
+#include "ports/ledger.h"
+#include "ports/policy_store.h"
+#include "ports/task_manager.h"
+
+typedef struct cr_svc {
+	const cr_ledger_port *ledger;
+	const cr_policy_port *policy;
+	const cr_task_port *tasks;
+	const cr_clock_port *clock;
+} cr_svc;
+
+/* ---- shared helpers (services/common.c) ---- */
+
+/* Read and parse one stored object. */
+int cr_svc_get_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *key, const char *sub, cJSON **out);
+/* Canonical JSON of DOC staged as a new object (DOC is freed). */
+int cr_svc_put_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+		    const char *sub, cJSON *doc);
+/* Derive a candidate's status and latest ids from its own audit events. */
+int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* Stage audit event EV (type, candidate_id, actor, accepted, details and
+ * error filled by the caller): allocates its event_id, stamps "at". */
+int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
+/* Refuse OP for the candidate in view V: sets the INVALID_TRANSITION error
+ * ("cannot approve X: status is S; approve needs … (allowed now: …)") and
+ * stages the REFUSED audit event; returns the code. */
+int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
+			     const char *actor, int *commit_anyway);
+/* Stage the REFUSED audit event for the current (gate) error. */
+int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
+		       const char *actor, int *commit_anyway, const char *key, const char *value);
+/* Refresh the status note of a candidate (best effort). */
+void cr_svc_note(const cr_svc *s, const char *cid);
+
+/* ---- operations ---- */
+
+int cr_svc_register(const cr_svc *s, const char *cid, const char *version, const char *snapshot,
+		    const char *actor, cr_candidate_view *out);
+int cr_svc_import(const cr_svc *s, const char *cid, const char *input, size_t len, const char *what,
+		  const char *base_dir, const char *root_override, const char *actor, cr_import *out);
+int cr_svc_show(const cr_svc *s, const char *cid, cr_candidate_view *out);
+int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size_t *n);
+
+int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, cr_manifest *out);
+int cr_svc_manifest_show(const cr_svc *s, const char *mid, cr_manifest *out);
+int cr_svc_manifest_list(const cr_svc *s, const char *cid, cr_manifest **out, size_t *n);
+
+int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, const char *pwhat,
+			  const char *registry, size_t rlen, const char *rwhat, const char *actor);
+
+int cr_svc_audit_log(const cr_svc *s, const char *cid, cr_audit_event **out, size_t *n);
+
+typedef void (*cr_svc_progress_fn)(const cr_run *run, void *ctx);
+int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *actor, unsigned jobs,
+	       bool detach, cr_svc_progress_fn progress, void *pctx, cr_run *out);
+/* The live view of a run; an orphaned run is finished as ERROR first. */
+int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out);
+int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity,
+		      cr_violation **out, size_t *n);
+int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out);
+int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out);
+/* Finish the candidate's latest run as ERROR if its runner is gone. */
+int cr_svc_reap_candidate(const cr_svc *s, const char *cid);
+
+int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,
+		  const char *actor, const char *comment, cr_approval *out);
+int cr_svc_publish(const cr_svc *s, const char *cid, const char *report_id, const char *channel,
+		   const char *tag, const char *actor, cr_publication *out);
+int cr_svc_revoke(const cr_svc *s, const char *cid, const char *pub_id, const char *reason,
+		  const char *actor, cr_publication *out);
+
+#endif

@@ -1,0 +1,366 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "util/error.h"
+#include "util/fs.h"
+
+#define PATH_MAX_BYTES 4096
+
+const char *cr_fs_path_invalid(const char *p, size_t len)
+{
+	size_t seg = 0; /* start of the current segment */
+
+	if (!p || len == 0)
+		return "is empty";
+	if (len > PATH_MAX_BYTES)
+		return "is longer than 4096 bytes";
+	if (memchr(p, '\0', len))
+		return "contains a NUL byte";
+	if (p[0] == '/')
+		return "is absolute";
+	if (p[len - 1] == '/')
+		return "ends with '/'";
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '/')
+			continue;
+		size_t n = i - seg;
+		if (n == 0)
+			return "has an empty segment";
+		if ((n == 1 && p[seg] == '.') || (n == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+			return "has a '.' or '..' segment";
+		seg = i + 1;
+	}
+	return NULL;
+}
+
+static int open_error(const char *rel, int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return cr_error_set(CR_EINVALID_INPUT, "%s: no such file", rel);
+	case EXDEV:
+		return cr_error_set(CR_EINVALID_INPUT, "%s: symlink leaves the artifact root", rel);
+	default:
+		return cr_error_set(CR_EINVALID_INPUT, "%s: cannot open: %s", rel, strerror(err));
+	}
+}
+
+/* The fd must be a regular file; closes it otherwise. */
+static int check_regular(int fd, const char *rel, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		return open_error(rel, err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cr_error_set(CR_EINVALID_INPUT, "%s: not a regular file", rel);
+	}
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* O_NONBLOCK: opening a FIFO must not block before fstat refuses it. */
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+static int fd_path(int fd, char *out, size_t cap)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, out, cap - 1);
+	if (n < 0 || (size_t)n >= cap - 1)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+static int open_fallback(int root_fd, const char *rel, uint64_t *size)
+{
+	char *root = NULL, *real = NULL;
+	size_t rootlen;
+	int fd = -1, ret;
+
+	if (cr_fs_path_invalid(rel, strlen(rel)))
+		return cr_error_set(CR_EINVALID_INPUT, "%s: invalid artifact path: %s", rel,
+				    cr_fs_path_invalid(rel, strlen(rel)));
+	fd = openat(root_fd, rel, OPEN_FLAGS);
+	if (fd < 0)
+		return open_error(rel, errno);
+	/* Check what was actually opened: its real path must lie under the
+	 * root's, which is immune to a symlink swapped in between. */
+	root = malloc(PATH_MAX);
+	real = malloc(PATH_MAX);
+	if (!root || !real) {
+		ret = cr_error_set(CR_EINVALID_INPUT, "%s: cannot open: out of memory", rel);
+		goto cleanup;
+	}
+	if (fd_path(root_fd, root, PATH_MAX) != 0 || fd_path(fd, real, PATH_MAX) != 0) {
+		ret = cr_error_set(CR_EINVALID_INPUT, "%s: cannot open: cannot resolve its real path", rel);
+		goto cleanup;
+	}
+	rootlen = strlen(root);
+	if (rootlen == 1 && root[0] == '/')
+		rootlen = 0; /* root "/": every absolute path is beneath it */
+	if (strncmp(real, root, rootlen) != 0 || real[rootlen] != '/') {
+		ret = cr_error_set(CR_EINVALID_INPUT, "%s: symlink leaves the artifact root", rel);
+		goto cleanup;
+	}
+	ret = check_regular(fd, rel, size);
+	fd = -1; /* check_regular owns it now */
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(root);
+	free(real);
+	return ret;
+}
+
+int cr_fs_open_beneath_fallback(int root_fd, const char *rel)
+{
+	return open_fallback(root_fd, rel, NULL);
+}
+
+int cr_fs_open_beneath_size(int root_fd, const char *rel, uint64_t *size)
+{
+	struct open_how how;
+	const char *why;
+	long fd;
+
+	why = cr_fs_path_invalid(rel, strlen(rel));
+	if (why)
+		return cr_error_set(CR_EINVALID_INPUT, "%s: invalid artifact path: %s", rel, why);
+	memset(&how, 0, sizeof(how));
+	how.flags = OPEN_FLAGS;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	do
+		fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN); /* a concurrent rename raced the lookup */
+	if (fd < 0) {
+		/* No openat2 (old kernel, or a seccomp filter that refuses it). */
+		if (errno == ENOSYS || errno == EPERM)
+			return open_fallback(root_fd, rel, size);
+		return open_error(rel, errno);
+	}
+	return check_regular((int)fd, rel, size);
+}
+
+int cr_fs_open_beneath(int root_fd, const char *rel)
+{
+	return cr_fs_open_beneath_size(root_fd, rel, NULL);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void fsync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		dir = strdup(".");
+	} else if (slash == path) {
+		dir = strdup("/");
+	} else {
+		dir = strndup(path, (size_t)(slash - path));
+	}
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd); /* best effort: the data itself is already synced */
+		close(fd);
+	}
+	free(dir);
+}
+
+int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8);
+	int fd = -1, ret = 0;
+
+	if (!tmp)
+		return cr_error_set(CR_ESTORAGE, "%s: cannot write: out of memory", path);
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".XXXXXX", 8);
+	fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, in the target's directory */
+	if (fd < 0) {
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
+		free(tmp);
+		return ret;
+	}
+	if (write_all(fd, buf, len) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	fsync_dir_of(path);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ret != 0)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+int cr_fs_read_all(const char *path, size_t max, char **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	int fd, ret = 0;
+	struct stat st;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2; /* keeps max + 1 and cap * 2 from overflowing */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return cr_error_set(CR_ENOT_FOUND, "%s: no such file", path);
+		return cr_error_set(CR_ESTORAGE, "%s: cannot open: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot stat: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = cr_error_set(CR_EINVALID_INPUT, "%s: is a directory", path);
+		goto cleanup;
+	}
+	/* st_size is a hint only (0 for /proc files, stale for a growing file). */
+	cap = (S_ISREG(st.st_mode) && (uint64_t)st.st_size < max) ? (size_t)st.st_size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		ret = cr_error_set(CR_ESTORAGE, "%s: cannot read: out of memory", path);
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t r;
+		if (n + 1 >= cap) {
+			size_t ncap;
+			char *nb;
+			if (n >= max + 1 || cap >= max + 1) {
+				/* cap - 1 == max bytes read and there may be more. */
+				char probe;
+				ssize_t more = read(fd, &probe, 1);
+				if (more > 0) {
+					ret = cr_error_set(CR_EINVALID_INPUT, "%s: larger than %zu bytes", path, max);
+					goto cleanup;
+				}
+				if (more < 0 && errno == EINTR)
+					continue;
+				if (more < 0) {
+					ret = cr_error_set(CR_ESTORAGE, "%s: cannot read: %s", path, strerror(errno));
+					goto cleanup;
+				}
+				break;
+			}
+			ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			nb = realloc(buf, ncap);
+			if (!nb) {
+				ret = cr_error_set(CR_ESTORAGE, "%s: cannot read: out of memory", path);
+				goto cleanup;
+			}
+			buf = nb;
+			cap = ncap;
+			continue;
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = cr_error_set(CR_ESTORAGE, "%s: cannot read: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+	if (len)
+		*len = n;
+cleanup:
+	close(fd);
+	free(buf);
+	return ret;
+}
+
+int cr_fs_mkdirs(const char *path, int mode)
+{
+	size_t len = strlen(path);
+	char *p;
+	int ret = 0;
+
+	if (len == 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "mkdir: empty path");
+	p = strdup(path);
+	if (!p)
+		return cr_error_set(CR_ESTORAGE, "%s: cannot create directory: out of memory", path);
+	for (size_t i = 1; i <= len; i++) {
+		struct stat st;
+		if (i < len && p[i] != '/')
+			continue;
+		if (i < len && p[i - 1] == '/')
+			continue; /* "a//b" */
+		p[i] = '\0';
+		if (mkdir(p, (mode_t)mode) != 0) {
+			int err = errno;
+			if (err != EEXIST || stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				ret = cr_error_set(CR_ESTORAGE, "%s: cannot create directory: %s", p,
+						   strerror(err == EEXIST ? ENOTDIR : err));
+				goto cleanup;
+			}
+		}
+		if (i < len)
+			p[i] = '/';
+	}
+cleanup:
+	free(p);
+	return ret;
+}

@@ -1,0 +1,262 @@
+# tests/e2e/lib.sh — sourced by every end-to-end script (TAP for prove).
+#
+# Each case runs its body in a fresh `sh -e` with this file sourced, inside
+# the script's scratch directory, the way git's t/ does: the first failing
+# command fails the case. The installed binary comes from $CR_PREFIX/bin.
+# Every repository the script leaves behind must pass `git fsck --strict`.
+
+: "${CR_PREFIX:?run through make test (CR_PREFIX is the staged install)}"
+PATH="$CR_PREFIX/bin:$PATH"
+export PATH CR_PREFIX
+export CR_SHARED="${CR_SHARED:-}"
+# Inside a case $0 is the case's sh, so keep the directory found by the script.
+if [ -z "${CR_IN_CASE:-}" ] || [ -z "${CR_TESTS_DIR:-}" ]; then
+	CR_TESTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+fi
+export CR_TESTS_DIR
+export CR_LIB="$CR_TESTS_DIR/lib.sh"
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid
+export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
+export HOME="${CR_TEST_HOME:-$(mktemp -d)}"
+export LC_ALL=C
+
+if [ -z "${CR_IN_CASE:-}" ]; then
+	TRASH=$(mktemp -d "${TMPDIR:-/tmp}/cr-e2e.XXXXXX")
+	export TRASH
+	cr_n=0
+	cr_failed=0
+	trap 'cr_finish' EXIT
+fi
+
+# test_expect_success TITLE BODY
+test_expect_success() {
+	cr_n=$((cr_n + 1))
+	if (cd "$TRASH" && CR_IN_CASE=1 sh -e -c ". \"$CR_LIB\"; $2") >"$TRASH/.case.out" 2>&1; then
+		echo "ok $cr_n - $1"
+	else
+		echo "not ok $cr_n - $1"
+		sed 's/^/# /' "$TRASH/.case.out"
+		cr_failed=$((cr_failed + 1))
+	fi
+}
+
+# test_expect_code CODE CMD... — CMD must exit with CODE.
+test_expect_code() {
+	want=$1
+	shift
+	set +e
+	"$@"
+	got=$?
+	set -e
+	if [ "$got" != "$want" ]; then
+		echo "expected exit $want, got $got: $*" >&2
+		return 1
+	fi
+}
+
+# check_refs_unchanged BEFORE_FILE — every ref is as recorded in BEFORE_FILE.
+refs_snapshot() { git for-each-ref --format='%(refname) %(objectname)' | sort; }
+
+# new_repo DIR — a repository with one commit tagged v1.2.0-rc1.
+new_repo() {
+	git init -q "$1" &&
+	(cd "$1" && echo hello >README && git add README &&
+	 git commit -q -m init && git tag v1.2.0-rc1)
+}
+
+# json_get FILE KEY — a top-level string/number field of a JSON document.
+json_get() { jq -r ".$2" "$1"; }
+
+# validate_openapi COMPONENT FILE — FILE validates against the OpenAPI component.
+validate_openapi() {
+	/usr/bin/python3 "$CR_TESTS_DIR/validate.py" openapi "$1" "$2"
+}
+# validate_schema SCHEMA_FILE FILE — FILE validates against a schemas/ file.
+validate_schema() {
+	/usr/bin/python3 "$CR_TESTS_DIR/validate.py" schema "$1" "$2"
+}
+
+cr_finish() {
+	rc=$?
+	if [ -z "${CR_IN_CASE:-}" ]; then
+		# Every repository left behind must be clean for git fsck --strict.
+		for g in $(find "$TRASH" -type f -name HEAD 2>/dev/null | sort); do
+			d=$(dirname "$g")
+			[ -d "$d/objects" ] && [ -d "$d/refs" ] || continue
+			cr_n=$((cr_n + 1))
+			if git --git-dir="$d" fsck --strict --no-progress >"$TRASH/.fsck" 2>&1; then
+				echo "ok $cr_n - git fsck --strict is clean on ${d#$TRASH/}"
+			else
+				echo "not ok $cr_n - git fsck --strict is clean on ${d#$TRASH/}"
+				sed 's/^/# /' "$TRASH/.fsck"
+				cr_failed=$((cr_failed + 1))
+			fi
+		done
+		echo "1..$cr_n"
+		[ -n "${CR_KEEP:-}" ] || rm -rf "$TRASH"
+		[ "$cr_failed" = 0 ] || exit 1
+		exit 0
+	fi
+}
+
+# ---- helpers shared by t10..t15 -------------------------------------------
+
+# test_cmp EXPECTED ACTUAL — the files are identical (the diff is shown if not).
+test_cmp() { diff -u "$1" "$2"; }
+
+# check_refs_unchanged BEFORE_FILE — every ref is as recorded by refs_snapshot.
+check_refs_unchanged() {
+	refs_snapshot >"$1.now"
+	diff -u "$1" "$1.now"
+}
+
+# objects_snapshot — every object id of the current repository, sorted.
+objects_snapshot() {
+	git cat-file --batch-all-objects --batch-check='%(objectname)' | sort
+}
+
+# check_one_error STDERR_FILE — exactly one "clean-release: error: …" line,
+# optionally followed by one "hint: …" line, and nothing else.
+check_one_error() {
+	cr_lines=$(awk 'END { print NR }' "$1")
+	if ! head -n 1 "$1" | grep -q '^clean-release: error: .'; then
+		echo "stderr does not start with 'clean-release: error:':" >&2
+		sed 's/^/| /' "$1" >&2
+		return 1
+	fi
+	if [ "$cr_lines" = 2 ] && sed -n 2p "$1" | grep -q '^hint: .'; then
+		return 0
+	fi
+	if [ "$cr_lines" != 1 ]; then
+		echo "stderr is not one error line (+ one hint line): $cr_lines lines:" >&2
+		sed 's/^/| /' "$1" >&2
+		return 1
+	fi
+}
+
+# test_refuses CODE CMD... — CMD exits CODE, prints one error line (and at
+# most a hint) on stderr, and writes nothing: every ref and the set of
+# objects of the current repository are as before. CMD's stdout and stderr
+# are left in $TRASH/.cr-out and $TRASH/.cr-err.
+test_refuses() {
+	cr_want=$1
+	shift
+	refs_snapshot >"$TRASH/.cr-refs"
+	objects_snapshot >"$TRASH/.cr-objs"
+	set +e
+	"$@" >"$TRASH/.cr-out" 2>"$TRASH/.cr-err"
+	cr_got=$?
+	set -e
+	if [ "$cr_got" != "$cr_want" ]; then
+		echo "expected exit $cr_want, got $cr_got: $*" >&2
+		sed 's/^/| /' "$TRASH/.cr-err" >&2
+		return 1
+	fi
+	check_one_error "$TRASH/.cr-err"
+	check_refs_unchanged "$TRASH/.cr-refs"
+	objects_snapshot >"$TRASH/.cr-objs.now"
+	if ! diff -u "$TRASH/.cr-objs" "$TRASH/.cr-objs.now" >&2; then
+		echo "objects were written by: $*" >&2
+		return 1
+	fi
+}
+
+# sha256_of FILE — lowercase hex SHA-256 of FILE's bytes.
+sha256_of() { sha256sum "$1" | cut -c1-64; }
+
+# size_of FILE — FILE's size in bytes.
+size_of() { wc -c <"$1" | tr -d ' '; }
+
+# random_u16 — a random number 0..65535 (sh has no $RANDOM).
+random_u16() { od -An -N2 -tu2 /dev/urandom | tr -d ' \n'; }
+
+# ledger_ref [--demo] — the ledger ref of the namespace.
+ledger_ref() {
+	if [ "${1:-}" = --demo ]; then echo refs/clean-release-demo/ledger; else echo refs/clean-release/ledger; fi
+}
+
+# ledger_commits [REF] — number of commits on the ledger (0 if none).
+ledger_commits() {
+	git rev-list --count "${1:-refs/clean-release/ledger}" 2>/dev/null || echo 0
+}
+
+# write_policy DIR — a valid policy.json and registry.json in DIR.
+write_policy() {
+	cat >"$1/policy.json" <<-'JSON'
+	{
+	  "policy_id": "e2e-policy",
+	  "version": 1,
+	  "description": "policy of the end-to-end tests",
+	  "release_tag_pattern": "^refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$",
+	  "rules": [
+	    {"id": "no-test-data", "stage": "DATA_PURITY", "severity": "BLOCKER",
+	     "description": "no test data", "path_pattern": "(^|/)tests?/"},
+	    {"id": "no-private-key", "stage": "DATA_PURITY", "severity": "BLOCKER",
+	     "description": "no PEM keys", "content_pattern": "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"},
+	    {"id": "no-external-url", "stage": "NO_EXTERNAL_ENDPOINTS", "severity": "BLOCKER",
+	     "description": "no external hosts", "endpoint_pattern": "https?://([A-Za-z0-9.-]+)"}
+	  ]
+	}
+	JSON
+	cat >"$1/registry.json" <<-'JSON'
+	{
+	  "registry_id": "e2e-registry",
+	  "version": 1,
+	  "allowed_sources": [
+	    {"id": "nexus", "prefix": "https://nexus.example.internal/repository/"},
+	    {"id": "ci", "prefix": "build:ci/"}
+	  ],
+	  "allowed_hosts": ["nexus.example.internal", "*.svc.example.internal"]
+	}
+	JSON
+}
+
+# canon CMD ARGS... — tests/e2e/canon.py: independent canonical-JSON checks.
+canon() { /usr/bin/python3 "$CR_TESTS_DIR/canon.py" "$@"; }
+
+# validate_error FILE — FILE is {"error":{"code":…,"message":…}} (OpenAPI ErrorInfo).
+validate_error() {
+	jq -e "keys == [\"error\"]" "$1" >/dev/null || { echo "$1: not an error document" >&2; cat "$1" >&2; return 1; }
+	jq .error "$1" >"$1.info"
+	validate_openapi ErrorInfo "$1.info"
+}
+
+# test_must_fail CMD... — CMD fails (use it instead of "! CMD", which sh -e ignores).
+test_must_fail() {
+	if "$@"; then
+		echo "unexpectedly succeeded: $*" >&2
+		return 1
+	fi
+}
+
+# test_exit CODE CMD... — CMD exits CODE; its stdout and stderr are left in
+# $TRASH/.cr-out and $TRASH/.cr-err (stderr is shown when the code differs).
+test_exit() {
+	cr_want=$1
+	shift
+	set +e
+	"$@" >"$TRASH/.cr-out" 2>"$TRASH/.cr-err"
+	cr_got=$?
+	set -e
+	if [ "$cr_got" != "$cr_want" ]; then
+		echo "expected exit $cr_want, got $cr_got: $*" >&2
+		sed 's/^/| /' "$TRASH/.cr-err" >&2
+		return 1
+	fi
+}
+
+# ledger_forge TIP UPDATE-INDEX-ARGS... — print a commit made by hand with git
+# plumbing: TIP's tree edited by `git update-index ARGS`, parent TIP, TIP's
+# message (so only the edit is wrong). Writes no ref.
+ledger_forge() {
+	cr_tip=$1
+	shift
+	GIT_INDEX_FILE="$TRASH/.cr-forge.idx" git read-tree "$cr_tip"
+	GIT_INDEX_FILE="$TRASH/.cr-forge.idx" git update-index --add "$@"
+	cr_tree=$(GIT_INDEX_FILE="$TRASH/.cr-forge.idx" git write-tree)
+	rm -f "$TRASH/.cr-forge.idx"
+	git log -1 --format=%B "$cr_tip" | git commit-tree "$cr_tree" -p "$cr_tip"
+}
+
+# fanout ID — the a/b/c fanout directory of an id (first 3 hex of its sha256).
+fanout() { printf %s "$1" | sha256sum | sed 's|^\(.\)\(.\)\(.\).*|\1/\2/\3|'; }

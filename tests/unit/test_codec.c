@@ -1,0 +1,1094 @@
+/*
+ * Codec: every stored example of the spec goes through from_json and comes
+ * back from to_json byte for byte (canonically), and every entity survives
+ * to_json -> canonical text -> parse -> from_json -> to_json unchanged.
+ * Tests run from the repository root (fixtures are copies of spec/examples).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "domain/codec.h"
+#include "domain/ids.h"
+#include "util/error.h"
+#include "util/json.h"
+
+#define FIX(name) "tests/unit/fixtures/" name
+
+static cJSON *load(const char *path)
+{
+	cJSON *j = NULL;
+	if (cr_json_read_file(&j, path, 1 << 20, path) < 0)
+		fail_msg("%s: %s", path, cr_error_last()->message);
+	return j;
+}
+
+static char *canon(const cJSON *j)
+{
+	char *s;
+	assert_non_null(j);
+	s = cr_json_canonical(j, NULL);
+	assert_non_null(s);
+	return s;
+}
+
+static cJSON *reparse(const char *text)
+{
+	cJSON *j = NULL;
+	if (cr_json_parse(&j, text, strlen(text), "canonical") < 0)
+		fail_msg("reparse: %s", cr_error_last()->message);
+	return j;
+}
+
+/* Compare the canonical forms of A and B; frees B (the built one). */
+static void assert_same_json(const cJSON *expect, cJSON *got)
+{
+	char *e = canon(expect), *g;
+	if (!got)
+		fail_msg("to_json failed: %s", cr_error_last()->message);
+	g = canon(got);
+	if (strcmp(e, g) != 0)
+		fail_msg("JSON differs\nwant %s\ngot  %s", e, g);
+	free(e);
+	free(g);
+	cJSON_Delete(got);
+}
+
+/*
+ * For a (from_json, to_json, clear) triple: the example comes back exactly,
+ * and one more trip through canonical text changes nothing.
+ */
+#define EXAMPLE_ROUND_TRIP(type, file, from, to, clear)                             \
+	do {                                                                          \
+		cJSON *ex_ = load(FIX(file));                                        \
+		type a_ = {0}, b_ = {0};                                              \
+		cJSON *out_, *re_;                                                    \
+		char *text_;                                                          \
+		if (from(ex_, &a_) < 0)                                               \
+			fail_msg("%s: %s", file, cr_error_last()->message);          \
+		out_ = to(&a_);                                                       \
+		assert_non_null(out_);                                                \
+		text_ = canon(out_);                                                  \
+		assert_same_json(ex_, out_);                                          \
+		re_ = reparse(text_);                                                 \
+		if (from(re_, &b_) < 0)                                               \
+			fail_msg("%s (again): %s", file, cr_error_last()->message);  \
+		assert_same_json(re_, to(&b_));                                       \
+		free(text_);                                                          \
+		cJSON_Delete(re_);                                                    \
+		cJSON_Delete(ex_);                                                    \
+		clear(&a_);                                                           \
+		clear(&b_);                                                           \
+	} while (0)
+
+/* A hand-built struct through to_json -> text -> from_json -> to_json. */
+#define STRUCT_ROUND_TRIP(type, value_ptr, from, to, clear)                      \
+	do {                                                                    \
+		cJSON *first_ = to(value_ptr), *re_;                            \
+		type b_ = {0};                                                  \
+		char *text_;                                                    \
+		if (!first_)                                                    \
+			fail_msg("to_json: %s", cr_error_last()->message);     \
+		text_ = canon(first_);                                          \
+		re_ = reparse(text_);                                           \
+		if (from(re_, &b_) < 0)                                         \
+			fail_msg("from_json: %s", cr_error_last()->message);   \
+		assert_same_json(first_, to(&b_));                              \
+		free(text_);                                                    \
+		cJSON_Delete(re_);                                              \
+		cJSON_Delete(first_);                                           \
+		clear(&b_);                                                     \
+	} while (0)
+
+/* ---- examples ------------------------------------------------------- */
+
+static void ex_candidate(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_candidate, "candidate.json", cr_candidate_from_json, cr_candidate_to_json,
+			   cr_candidate_clear);
+}
+
+static void ex_import(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_import, "import.json", cr_import_from_json, cr_import_to_json, cr_import_clear);
+}
+
+static void ex_manifest(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_manifest, "manifest.json", cr_manifest_from_json, cr_manifest_to_json,
+			   cr_manifest_clear);
+}
+
+/* The example manifest's digest recomputes from its artifacts. */
+static void ex_manifest_digest(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("manifest.json"));
+	cr_manifest m = {0};
+	cJSON *arts;
+	char digest[65];
+
+	assert_int_equal(cr_manifest_from_json(ex, &m), 0);
+	assert_null(m.artifact_root);
+	arts = cr_artifacts_to_json(m.artifacts, m.artifact_count);
+	assert_non_null(arts);
+	assert_int_equal(cr_json_digest(arts, digest), 0);
+	assert_string_equal(digest, m.manifest_digest);
+	cJSON_Delete(arts);
+	cr_manifest_clear(&m);
+	cJSON_Delete(ex);
+}
+
+static void ex_report(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_report, "report.json", cr_report_from_json, cr_report_to_json, cr_report_clear);
+}
+
+/* report_digest is the SHA-256 of the canonical JSON of every other field;
+ * the example's recomputes. */
+static void ex_report_digest(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("report.json"));
+	cr_report r = {0};
+	char d1[CR_SHA_MAX], d2[CR_SHA_MAX];
+
+	assert_int_equal(cr_report_from_json(ex, &r), 0);
+	assert_int_equal(cr_report_digest(&r, d1), 0);
+	assert_string_equal(d1, r.report_digest);
+	/* Independent of the stored digest, and it sees every other field. */
+	memset(r.report_digest, 0, sizeof(r.report_digest));
+	assert_int_equal(cr_report_digest(&r, d2), 0);
+	assert_string_equal(d1, d2);
+	r.by_stage[CR_STAGE_MANIFEST_CONSISTENCY]++;
+	assert_int_equal(cr_report_digest(&r, d2), 0);
+	assert_string_not_equal(d1, d2);
+	cr_report_clear(&r);
+	cJSON_Delete(ex);
+}
+
+static void ex_approval(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_approval, "approval.json", cr_approval_from_json, cr_approval_to_json,
+			   cr_approval_clear);
+}
+
+static void ex_publication(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_publication, "publication.json", cr_publication_from_json, cr_publication_to_json,
+			   cr_publication_clear);
+	EXAMPLE_ROUND_TRIP(cr_publication, "revocation.json", cr_publication_from_json, cr_publication_to_json,
+			   cr_publication_clear);
+}
+
+static void ex_audit(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_audit_event, "audit-event.json", cr_audit_event_from_json, cr_audit_event_to_json,
+			   cr_audit_event_clear);
+	EXAMPLE_ROUND_TRIP(cr_audit_event, "audit-event-refused.json", cr_audit_event_from_json,
+			   cr_audit_event_to_json, cr_audit_event_clear);
+}
+
+static void ex_audit_refused_fields(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("audit-event-refused.json"));
+	cr_audit_event e = {0};
+
+	assert_int_equal(cr_audit_event_from_json(ex, &e), 0);
+	assert_false(e.accepted);
+	assert_int_equal(e.error_code, CR_EINVALID_TRANSITION);
+	assert_non_null(strstr(e.error_message, "approve needs CHECK_PASSED"));
+	assert_int_equal(e.ndetails, 2);
+	cr_audit_event_clear(&e);
+	cJSON_Delete(ex);
+}
+
+static void ex_violation(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_violation, "violation.json", cr_violation_from_json, cr_violation_to_json,
+			   cr_violation_clear);
+}
+
+static void ex_stage_result(void **s)
+{
+	(void)s;
+	EXAMPLE_ROUND_TRIP(cr_stage_result, "stage-result.json", cr_stage_result_from_json,
+			   cr_stage_result_to_json, cr_stage_result_clear);
+}
+
+/* The four run-event examples fold into one run, and each event is rebuilt
+ * exactly from the folded run. */
+static void ex_run_events(void **s)
+{
+	(void)s;
+	cJSON *req = load(FIX("run-event-requested.json"));
+	cJSON *start = load(FIX("run-event-started.json"));
+	cJSON *stage = load(FIX("run-event-stage-completed.json"));
+	cJSON *fin = load(FIX("run-event-finished.json"));
+	cr_run r = {0};
+
+	assert_int_equal(cr_run_apply_event(req, &r), 0);
+	assert_int_equal(r.status, CR_RUN_PENDING);
+	assert_same_json(req, cr_run_requested_to_json(&r));
+
+	assert_int_equal(cr_run_apply_event(start, &r), 0);
+	assert_int_equal(r.status, CR_RUN_RUNNING);
+	assert_string_equal(r.started_at, "2026-03-09T10:04:01Z");
+	assert_int_equal(r.progress.total, 3);
+	assert_int_equal(r.jobs, 2);
+	assert_same_json(start, cr_run_started_to_json(r.run_id, r.started_at, r.progress.total, r.jobs));
+
+	assert_int_equal(cr_run_apply_event(stage, &r), 0);
+	assert_int_equal(r.stage_count, 1);
+	assert_int_equal(r.stages[0].stage, CR_STAGE_DATA_PURITY);
+	assert_same_json(stage, cr_run_stage_completed_to_json(&r.stages[0], cr_json_str(stage, "at")));
+
+	assert_int_equal(cr_run_apply_event(fin, &r), 0);
+	assert_int_equal(r.status, CR_RUN_SUCCEEDED);
+	assert_int_equal(r.final_status, CR_FINAL_PASSED);
+	assert_string_equal(r.report_id, "rpt-001");
+	assert_string_equal(r.finished_at, "2026-03-09T10:04:03Z");
+	assert_null(r.reason);
+	assert_same_json(fin, cr_run_finished_to_json(&r));
+
+	cr_run_clear(&r);
+	cJSON_Delete(req);
+	cJSON_Delete(start);
+	cJSON_Delete(stage);
+	cJSON_Delete(fin);
+}
+
+/* ---- the run's live view -------------------------------------------- */
+
+static void run_view(void **s)
+{
+	(void)s;
+	cJSON *req = load(FIX("run-event-requested.json"));
+	cJSON *fin = load(FIX("run-event-finished.json"));
+	cr_run r = {0};
+	cJSON *v;
+	char *text;
+
+	assert_int_equal(cr_run_apply_event(req, &r), 0);
+	v = cr_run_to_json(&r);
+	assert_non_null(v);
+	text = canon(v);
+	assert_string_equal(
+		text,
+		"{\"candidate_id\":\"2026.03.09-rc1\",\"final_status\":null,\"finished_at\":null,"
+		"\"manifest_digest\":\"24bb4b928db0644df1678c190ec3bde4113c5e55a5575e06dbf2c41242cf58b7\","
+		"\"manifest_id\":\"man-001\",\"policy_snapshot\":{\"policy_digest\":"
+		"\"2213256d99c796253efb202347266b55c9648e948f5388cf0869fd6cdc1e64f3\",\"policy_id\":\"acme-release\","
+		"\"policy_version\":3,\"resolved_from\":{\"commit\":\"0d5398533d1c68038d042e512fd5e495acbc3faf\","
+		"\"ref\":\"refs/clean-release/policy\"}},\"progress\":{\"artifacts_done\":0,\"artifacts_total\":0},"
+		"\"reason\":null,\"registry_snapshot\":{\"registry_digest\":"
+		"\"1f0a9ee04e09a6b5e51ca58eda59480aacd426f2d44ca787107ddad5a47c6429\",\"registry_id\":"
+		"\"acme-internal\",\"registry_version\":7,\"resolved_from\":{\"commit\":"
+		"\"0d5398533d1c68038d042e512fd5e495acbc3faf\",\"ref\":\"refs/clean-release/policy\"}},"
+		"\"report_id\":null,\"requested_at\":\"2026-03-09T10:04:00Z\",\"requested_by\":\"release-bot\","
+		"\"run_id\":\"run-001\",\"started_at\":null,\"status\":\"PENDING\",\"task_id\":\"task-run-001\"}");
+	free(text);
+	cJSON_Delete(v);
+
+	/* Finished without a started event (a runner that died early). */
+	r.progress.done = 2;
+	assert_int_equal(cr_run_apply_event(fin, &r), 0);
+	v = cr_run_to_json(&r);
+	assert_string_equal(cr_json_str(v, "status"), "SUCCEEDED");
+	assert_string_equal(cr_json_str(v, "final_status"), "PASSED");
+	assert_string_equal(cr_json_str(v, "report_id"), "rpt-001");
+	assert_string_equal(cr_json_str(v, "finished_at"), "2026-03-09T10:04:03Z");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "started_at")));
+	assert_null(cJSON_GetObjectItem(v, "stages"));
+	assert_int_equal(cr_json_int(cJSON_GetObjectItem(v, "progress"), "artifacts_done", -1), 2);
+	cJSON_Delete(v);
+
+	cr_run_clear(&r);
+	cJSON_Delete(req);
+	cJSON_Delete(fin);
+}
+
+static cJSON *parse_text(const char *text)
+{
+	return reparse(text);
+}
+
+static void run_fold_errors(void **s)
+{
+	(void)s;
+	cJSON *req = load(FIX("run-event-requested.json"));
+	cJSON *stage = load(FIX("run-event-stage-completed.json"));
+	cr_run r = {0};
+	cJSON *ev;
+
+	assert_int_equal(cr_run_apply_event(req, &r), 0);
+	assert_int_equal(cr_run_apply_event(stage, &r), 0);
+	/* The same stage twice is out of order. */
+	assert_int_equal(cr_run_apply_event(stage, &r), CR_EINVALID_INPUT);
+	assert_int_equal(r.stage_count, 1);
+
+	/* An event of another run. */
+	ev = parse_text("{\"event\":\"started\",\"run_id\":\"run-002\",\"at\":\"2026-03-09T10:04:01Z\","
+			"\"artifacts_total\":3}");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+
+	/* FAILED needs a reason and final_status ERROR. */
+	ev = parse_text("{\"event\":\"finished\",\"run_id\":\"run-001\",\"at\":\"2026-03-09T10:04:01Z\","
+			"\"status\":\"FAILED\",\"final_status\":\"ERROR\",\"report_id\":\"rpt-001\"}");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+	ev = parse_text("{\"event\":\"finished\",\"run_id\":\"run-001\",\"at\":\"2026-03-09T10:04:01Z\","
+			"\"status\":\"FAILED\",\"final_status\":\"BLOCKED\",\"report_id\":\"rpt-001\","
+			"\"reason\":\"x\"}");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+	ev = parse_text("{\"event\":\"finished\",\"run_id\":\"run-001\",\"at\":\"2026-03-09T10:04:01Z\","
+			"\"status\":\"RUNNING\",\"final_status\":\"ERROR\",\"report_id\":\"rpt-001\"}");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+	ev = parse_text("{\"event\":\"paused\",\"run_id\":\"run-001\"}");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+	ev = parse_text("[1]");
+	assert_int_equal(cr_run_apply_event(ev, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(ev);
+	assert_int_equal(r.status, CR_RUN_PENDING); /* nothing applied */
+
+	/* A FAILED run with its reason folds and rebuilds. */
+	ev = parse_text("{\"event\":\"finished\",\"run_id\":\"run-001\",\"at\":\"2026-03-09T10:09:00Z\","
+			"\"status\":\"FAILED\",\"final_status\":\"ERROR\",\"report_id\":\"rpt-002\","
+			"\"reason\":\"runner pid 4242 vanished\"}");
+	assert_int_equal(cr_run_apply_event(ev, &r), 0);
+	assert_string_equal(r.reason, "runner pid 4242 vanished");
+	assert_same_json(ev, cr_run_finished_to_json(&r));
+	cJSON_Delete(ev);
+
+	/* And a finished event cannot be built for a FAILED run without one. */
+	free(r.reason);
+	r.reason = NULL;
+	assert_null(cr_run_finished_to_json(&r));
+	r.status = CR_RUN_RUNNING;
+	assert_null(cr_run_finished_to_json(&r));
+
+	cr_run_clear(&r);
+	cJSON_Delete(req);
+	cJSON_Delete(stage);
+}
+
+/* A full run: four stages, the last ones SKIPPED with an error. */
+static void run_all_stages(void **s)
+{
+	(void)s;
+	cJSON *req = load(FIX("run-event-requested.json"));
+	cr_run r = {0};
+
+	assert_int_equal(cr_run_apply_event(req, &r), 0);
+	for (int i = 0; i < CR_STAGE__COUNT; i++) {
+		cr_stage_result st = {0};
+		cJSON *ev;
+		snprintf(st.run_id, sizeof(st.run_id), "run-001");
+		st.stage = (cr_stage)i;
+		st.status = i < 2 ? CR_SS_PASSED : CR_SS_SKIPPED;
+		snprintf(st.started_at, sizeof(st.started_at), "2026-03-09T10:04:0%dZ", i);
+		snprintf(st.finished_at, sizeof(st.finished_at), "2026-03-09T10:04:0%dZ", i + 1);
+		st.duration_ms = 1000u * (unsigned)i;
+		st.artifacts_checked = 3;
+		st.error = i < 2 ? NULL : strdup("not evaluated: the run was aborted");
+		ev = cr_run_stage_completed_to_json(&st, st.finished_at);
+		assert_non_null(ev);
+		assert_int_equal(cr_run_apply_event(ev, &r), 0);
+		assert_same_json(ev, cr_run_stage_completed_to_json(&r.stages[i], st.finished_at));
+		cJSON_Delete(ev);
+		cr_stage_result_clear(&st);
+	}
+	assert_int_equal(r.stage_count, CR_STAGE__COUNT);
+	assert_string_equal(r.stages[3].error, "not evaluated: the run was aborted");
+	cr_run_clear(&r);
+	cJSON_Delete(req);
+}
+
+/* ---- hand-built entities -------------------------------------------- */
+
+static char *dup(const char *s) { return s ? strdup(s) : NULL; }
+
+static void rt_candidate_view(void **s)
+{
+	(void)s;
+	cr_candidate_view v = {0};
+	cJSON *j;
+	char *text;
+
+	snprintf(v.c.candidate_id, sizeof(v.c.candidate_id), "rc1");
+	snprintf(v.c.version, sizeof(v.c.version), "1.0");
+	snprintf(v.c.source_snapshot, sizeof(v.c.source_snapshot), "main");
+	snprintf(v.c.source_commit, sizeof(v.c.source_commit), "%040d", 0);
+	v.c.created_by = dup("bot");
+	snprintf(v.c.created_at, sizeof(v.c.created_at), "2026-03-09T10:00:00Z");
+	v.status = CR_STATUS_PREPARED;
+	snprintf(v.latest_import_id, sizeof(v.latest_import_id), "imp-002");
+	snprintf(v.approved_report_id, sizeof(v.approved_report_id), "rpt-009"); /* not in the DTO */
+	j = cr_candidate_view_to_json(&v);
+	text = canon(j);
+	assert_string_equal(text, "{\"candidate_id\":\"rc1\",\"created_at\":\"2026-03-09T10:00:00Z\","
+				  "\"created_by\":\"bot\",\"latest_import_id\":\"imp-002\",\"latest_manifest_id\":null,"
+				  "\"latest_report_id\":null,\"latest_run_id\":null,"
+				  "\"source_commit\":\"0000000000000000000000000000000000000000\","
+				  "\"source_snapshot\":\"main\",\"status\":\"PREPARED\",\"version\":\"1.0\"}");
+	free(text);
+	cJSON_Delete(j);
+
+	/* The record alone has no derived field. */
+	STRUCT_ROUND_TRIP(cr_candidate, &v.c, cr_candidate_from_json, cr_candidate_to_json, cr_candidate_clear);
+	j = cr_candidate_to_json(&v.c);
+	assert_int_equal(cJSON_GetArraySize(j), 6);
+	cJSON_Delete(j);
+	cr_candidate_view_clear(&v);
+	cr_candidate_view_clear(NULL);
+}
+
+static void rt_import_minimal(void **s)
+{
+	(void)s;
+	cr_import im = {0};
+	cJSON *j;
+
+	snprintf(im.import_id, sizeof(im.import_id), "imp-1000");
+	snprintf(im.candidate_id, sizeof(im.candidate_id), "rc1");
+	im.imported_by = dup("Jörg \"the bot\"");
+	snprintf(im.imported_at, sizeof(im.imported_at), "2026-03-09T10:00:00Z");
+	im.artifact_root = dup("/srv/a b");
+	im.artifact_count = 2;
+	im.artifacts = calloc(2, sizeof(*im.artifacts));
+	im.artifacts[0].path = dup("a");
+	snprintf(im.artifacts[0].sha256, sizeof(im.artifacts[0].sha256), "%064d", 1);
+	im.artifacts[0].size = 9007199254740991ull; /* the schemas' largest */
+	im.artifacts[1].path = dup("b/c.txt");
+	snprintf(im.artifacts[1].sha256, sizeof(im.artifacts[1].sha256), "%064d", 2);
+	im.artifacts[1].kind = dup("config");
+	im.total_size = 9007199254740991ull;
+	STRUCT_ROUND_TRIP(cr_import, &im, cr_import_from_json, cr_import_to_json, cr_import_clear);
+
+	j = cr_artifact_to_json(&im.artifacts[0]);
+	assert_int_equal(cJSON_GetArraySize(j), 3); /* absent source/kind/media_type omitted */
+	cJSON_Delete(j);
+	cr_import_clear(&im);
+	cr_import_clear(NULL);
+}
+
+static void rt_manifest_summary(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("manifest.json"));
+	cr_manifest m = {0};
+	cJSON *sum;
+
+	assert_int_equal(cr_manifest_from_json(ex, &m), 0);
+	m.artifact_root = dup("/builds/acme/app"); /* carried, never serialized */
+	assert_same_json(ex, cr_manifest_to_json(&m));
+	sum = cr_manifest_summary_to_json(&m);
+	assert_non_null(sum);
+	cJSON_DeleteItemFromObject(ex, "artifacts");
+	assert_same_json(ex, sum);
+	cr_manifest_clear(&m);
+	cJSON_Delete(ex);
+}
+
+static void rt_violation_variants(void **s)
+{
+	(void)s;
+	cr_violation v = {0};
+	cJSON *j;
+
+	cr_violation_id_format(v.violation_id, sizeof(v.violation_id), "run-002", 7);
+	snprintf(v.run_id, sizeof(v.run_id), "run-002");
+	v.stage = CR_STAGE_MANIFEST_CONSISTENCY;
+	snprintf(v.rule_id, sizeof(v.rule_id), "builtin:manifest-digest-mismatch");
+	v.severity = CR_SEV_BLOCKER;
+	v.message = dup("manifest digest does not recompute");
+	STRUCT_ROUND_TRIP(cr_violation, &v, cr_violation_from_json, cr_violation_to_json, cr_violation_clear);
+	j = cr_violation_to_json(&v);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "artifact_path")));
+	assert_null(cJSON_GetObjectItem(j, "location"));
+	assert_null(cJSON_GetObjectItem(j, "excerpt"));
+	cJSON_Delete(j);
+
+	v.artifact_path = dup("dist/x");
+	v.has_location = true;
+	v.location.line = 1;
+	v.location.column = 1;
+	v.location.offset = 0;
+	v.excerpt = dup("");
+	STRUCT_ROUND_TRIP(cr_violation, &v, cr_violation_from_json, cr_violation_to_json, cr_violation_clear);
+	cr_violation_clear(&v);
+}
+
+static void rt_violation_chunk_items(void **s)
+{
+	(void)s;
+	cJSON *chunk = load(FIX("violation-chunk.json"));
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(chunk, "violations")) {
+		cr_violation v = {0};
+		assert_int_equal(cr_violation_from_json(item, &v), 0);
+		assert_same_json(item, cr_violation_to_json(&v));
+		cr_violation_clear(&v);
+	}
+	cJSON_Delete(chunk);
+}
+
+static void rt_stage_with_error(void **s)
+{
+	(void)s;
+	cr_stage_result st = {0};
+	cJSON *sum;
+	char *text;
+
+	snprintf(st.run_id, sizeof(st.run_id), "run-003");
+	st.stage = CR_STAGE_NO_EXTERNAL_ENDPOINTS;
+	st.status = CR_SS_ERROR;
+	snprintf(st.started_at, sizeof(st.started_at), "2026-03-09T10:04:01Z");
+	snprintf(st.finished_at, sizeof(st.finished_at), "2026-03-09T10:05:01Z");
+	st.duration_ms = 60000;
+	st.artifacts_checked = 2;
+	st.error = dup("dist/big.bin: rule external-url hit its match limit");
+	STRUCT_ROUND_TRIP(cr_stage_result, &st, cr_stage_result_from_json, cr_stage_result_to_json,
+			  cr_stage_result_clear);
+	sum = cr_stage_summary_to_json(&st);
+	text = canon(sum);
+	assert_string_equal(text, "{\"artifacts_checked\":2,\"duration_ms\":60000,\"error\":\"dist/big.bin: rule "
+				  "external-url hit its match limit\",\"stage\":\"NO_EXTERNAL_ENDPOINTS\","
+				  "\"status\":\"ERROR\",\"violation_count\":0}");
+	free(text);
+	cJSON_Delete(sum);
+	cr_stage_result_clear(&st);
+}
+
+static void rt_report_blocked(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("report.json"));
+	cr_report r = {0};
+
+	assert_int_equal(cr_report_from_json(ex, &r), 0);
+	r.final_status = CR_FINAL_ERROR;
+	r.stages[2].status = CR_SS_ERROR;
+	r.stages[2].error = dup("worker killed");
+	assert_int_equal(cr_report_digest(&r, r.report_digest), 0);
+	STRUCT_ROUND_TRIP(cr_report, &r, cr_report_from_json, cr_report_to_json, cr_report_clear);
+	cr_report_clear(&r);
+	cJSON_Delete(ex);
+}
+
+static void rt_approval_rejection(void **s)
+{
+	(void)s;
+	cr_approval a = {0};
+	cJSON *j;
+
+	snprintf(a.approval_id, sizeof(a.approval_id), "apr-002");
+	snprintf(a.candidate_id, sizeof(a.candidate_id), "rc1");
+	snprintf(a.report_id, sizeof(a.report_id), "rpt-001");
+	a.approved = false;
+	a.actor = dup("owner");
+	snprintf(a.at, sizeof(a.at), "2026-03-09T10:30:00Z");
+	STRUCT_ROUND_TRIP(cr_approval, &a, cr_approval_from_json, cr_approval_to_json, cr_approval_clear);
+	j = cr_approval_to_json(&a);
+	assert_string_equal(cr_json_str(j, "decision"), "REJECTED");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "comment")));
+	cJSON_Delete(j);
+	cr_approval_clear(&a);
+}
+
+static void rt_publication_no_tag(void **s)
+{
+	(void)s;
+	cr_publication p = {0};
+	cJSON *j;
+
+	snprintf(p.publication_id, sizeof(p.publication_id), "pub-002");
+	snprintf(p.candidate_id, sizeof(p.candidate_id), "rc1");
+	snprintf(p.report_id, sizeof(p.report_id), "rpt-001");
+	snprintf(p.channel, sizeof(p.channel), "staging");
+	p.actor = dup("owner");
+	snprintf(p.at, sizeof(p.at), "2026-03-09T10:30:00Z");
+	STRUCT_ROUND_TRIP(cr_publication, &p, cr_publication_from_json, cr_publication_to_json,
+			  cr_publication_clear);
+	j = cr_publication_to_json(&p);
+	assert_int_equal(cJSON_GetArraySize(j), 6);
+	cJSON_Delete(j);
+	cr_publication_clear(&p);
+}
+
+static void rt_audit_variants(void **s)
+{
+	(void)s;
+	cr_audit_event e = {0};
+	cJSON *j;
+	char *text;
+
+	snprintf(e.event_id, sizeof(e.event_id), "evt-1000");
+	snprintf(e.type, sizeof(e.type), "policy.publish");
+	e.actor = dup("admin");
+	snprintf(e.at, sizeof(e.at), "2026-03-09T09:00:00Z");
+	e.accepted = true;
+	cr_audit_detail(&e, "policy_commit", "0d5398533d1c68038d042e512fd5e495acbc3faf");
+	cr_audit_detail(&e, "policy_version", "2");
+	cr_audit_detail(&e, "policy_version", "3"); /* replaces */
+	cr_audit_detail(&e, "error", "not a string detail"); /* reserved: ignored */
+	assert_int_equal(e.ndetails, 2);
+	STRUCT_ROUND_TRIP(cr_audit_event, &e, cr_audit_event_from_json, cr_audit_event_to_json,
+			  cr_audit_event_clear);
+	j = cr_audit_event_to_json(&e);
+	text = canon(j);
+	assert_string_equal(text, "{\"actor\":\"admin\",\"at\":\"2026-03-09T09:00:00Z\",\"candidate_id\":null,"
+				  "\"details\":{\"policy_commit\":\"0d5398533d1c68038d042e512fd5e495acbc3faf\","
+				  "\"policy_version\":\"3\"},\"event_id\":\"evt-1000\",\"outcome\":\"ACCEPTED\","
+				  "\"type\":\"policy.publish\"}");
+	free(text);
+	cJSON_Delete(j);
+
+	/* Refusal with an error; details limited to 8. */
+	e.accepted = false;
+	e.error_code = CR_EGATE_REFUSED;
+	e.error_message = dup("report rpt-001 is not the report of the latest run");
+	for (int i = 0; i < 10; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%d", i);
+		cr_audit_detail(&e, key, "v");
+	}
+	assert_int_equal(e.ndetails, 8);
+	assert_int_equal(cr_audit_detail_set(&e, "k9", "v"), CR_EINVALID_ARGUMENT);
+	assert_int_equal(cr_audit_detail_set(&e, "a-key-that-is-far-too-long-for-32", "v"), CR_EINVALID_ARGUMENT);
+	STRUCT_ROUND_TRIP(cr_audit_event, &e, cr_audit_event_from_json, cr_audit_event_to_json,
+			  cr_audit_event_clear);
+	j = cr_audit_event_to_json(&e);
+	assert_string_equal(cr_json_str(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "details"), "error"), "code"),
+			    "GATE_REFUSED");
+	cJSON_Delete(j);
+	cr_audit_event_clear(&e);
+	cr_audit_event_clear(NULL);
+}
+
+static void rt_task(void **s)
+{
+	(void)s;
+	cr_task t = {0};
+	cJSON *j;
+	char *text;
+
+	snprintf(t.task_id, sizeof(t.task_id), "task-run-001");
+	snprintf(t.run_id, sizeof(t.run_id), "run-001");
+	t.status = CR_TASK_QUEUED;
+	snprintf(t.created_at, sizeof(t.created_at), "2026-03-09T10:04:00Z");
+	snprintf(t.updated_at, sizeof(t.updated_at), "2026-03-09T10:04:00Z");
+	j = cr_task_to_json(&t);
+	text = canon(j);
+	assert_string_equal(text, "{\"created_at\":\"2026-03-09T10:04:00Z\",\"error\":null,\"pid\":null,"
+				  "\"progress\":{\"artifacts_done\":0,\"artifacts_total\":0},\"run_id\":\"run-001\","
+				  "\"status\":\"QUEUED\",\"task_id\":\"task-run-001\",\"type\":\"compliance_run\","
+				  "\"updated_at\":\"2026-03-09T10:04:00Z\"}");
+	free(text);
+	cJSON_Delete(j);
+	STRUCT_ROUND_TRIP(cr_task, &t, cr_task_from_json, cr_task_to_json, cr_task_clear);
+
+	t.status = CR_TASK_FAILED;
+	t.pid = 4242;
+	t.progress.done = 1;
+	t.progress.total = 3;
+	t.error = dup("worker 4242 killed by signal 9");
+	STRUCT_ROUND_TRIP(cr_task, &t, cr_task_from_json, cr_task_to_json, cr_task_clear);
+	cr_task_clear(&t);
+}
+
+static void error_json(void **s)
+{
+	(void)s;
+	cJSON *j;
+	char *text;
+
+	j = cr_error_to_json(CR_EINVALID_TRANSITION, "cannot approve rc1: status is DRAFT", "DRAFT",
+			     "import-artifacts");
+	text = canon(j);
+	assert_string_equal(text, "{\"error\":{\"code\":\"INVALID_TRANSITION\",\"details\":{\"allowed\":"
+				  "[\"import-artifacts\"],\"status\":\"DRAFT\"},\"message\":\"cannot approve rc1: "
+				  "status is DRAFT\"}}");
+	free(text);
+	cJSON_Delete(j);
+
+	j = cr_error_to_json(CR_EINVALID_TRANSITION, "m", "MANIFEST_BUILT",
+			     "import-artifacts, manifest build, compliance run");
+	text = canon(j);
+	assert_string_equal(text, "{\"error\":{\"code\":\"INVALID_TRANSITION\",\"details\":{\"allowed\":"
+				  "[\"import-artifacts\",\"manifest build\",\"compliance run\"],"
+				  "\"status\":\"MANIFEST_BUILT\"},\"message\":\"m\"}}");
+	free(text);
+	cJSON_Delete(j);
+
+	j = cr_error_to_json(CR_EINVALID_TRANSITION, "m", "REVOKED", "none");
+	text = canon(j);
+	assert_string_equal(text, "{\"error\":{\"code\":\"INVALID_TRANSITION\",\"details\":{\"allowed\":[],"
+				  "\"status\":\"REVOKED\"},\"message\":\"m\"}}");
+	free(text);
+	cJSON_Delete(j);
+
+	j = cr_error_to_json(CR_ENOT_FOUND, "no candidate rc9", "", NULL);
+	text = canon(j);
+	assert_string_equal(text, "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"no candidate rc9\"}}");
+	free(text);
+	cJSON_Delete(j);
+
+	j = cr_error_to_json(CR_EINTERNAL, NULL, NULL, NULL);
+	text = canon(j);
+	assert_string_equal(text, "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"INTERNAL\"}}");
+	free(text);
+	cJSON_Delete(j);
+}
+
+/* ---- policy and registry -------------------------------------------- */
+
+static const cr_rule *rule(const cr_policy *p, const char *id)
+{
+	for (size_t i = 0; i < p->rule_count; i++)
+		if (!strcmp(p->rules[i].id, id))
+			return &p->rules[i];
+	fail_msg("no rule %s", id);
+	return NULL;
+}
+
+static void policy_examples(void **s)
+{
+	(void)s;
+	cJSON *j = load(FIX("policy.json"));
+	cr_policy p = {0};
+
+	assert_int_equal(cr_policy_from_json(j, &p), 0);
+	assert_string_equal(p.policy_id, "acme-release");
+	assert_int_equal(p.version, 3);
+	assert_string_equal(p.release_tag_pattern, "^refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$");
+	assert_int_equal(p.rule_count, 12);
+	assert_int_equal(p.limits.match_limit, 1000000);
+	assert_int_equal(p.limits.depth_limit, 100000);
+	assert_int_equal(p.limits.per_artifact_timeout_ms, 60000);
+	assert_true(p.limits.max_artifact_bytes == 17179869184ull);
+	assert_int_equal(rule(&p, "no-test-data")->matcher, CR_MATCH_PATH);
+	assert_false(rule(&p, "no-test-data")->secret);
+	assert_int_equal(rule(&p, "no-private-key")->matcher, CR_MATCH_CONTENT);
+	assert_true(rule(&p, "no-private-key")->secret);
+	assert_false(rule(&p, "debug-marker")->secret);
+	assert_int_equal(rule(&p, "debug-marker")->severity, CR_SEV_WARNING);
+	assert_int_equal(rule(&p, "external-url")->matcher, CR_MATCH_ENDPOINT);
+	assert_int_equal(rule(&p, "external-url")->stage, CR_STAGE_NO_EXTERNAL_ENDPOINTS);
+	assert_false(rule(&p, "external-url")->secret);
+	cr_policy_clear(&p);
+	cJSON_Delete(j);
+
+	j = load(FIX("demo-policy.json"));
+	assert_int_equal(cr_policy_from_json(j, &p), 0);
+	assert_int_equal(p.rule_count, 4);
+	assert_int_equal(p.limits.per_artifact_timeout_ms, 10000);
+	assert_int_equal(p.limits.match_limit, 0);
+	assert_int_equal(p.limits.max_artifact_bytes, 0);
+	assert_true(rule(&p, "todo-marker")->secret); /* content rule, no "secret": defaults to true */
+	assert_string_equal(rule(&p, "no-test-data")->pattern, "(^|/)(tests?|fixtures|demo)/");
+	cr_policy_clear(&p);
+	cJSON_Delete(j);
+	cr_policy_clear(NULL);
+}
+
+static void policy_defaults_and_errors(void **s)
+{
+	(void)s;
+	static const char *const bad[] = {
+		/* two matchers */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\",\"description\":\"d\",\"path_pattern\":\"x\","
+		"\"content_pattern\":\"y\"}]}",
+		/* no matcher */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\",\"description\":\"d\"}]}",
+		/* endpoint rule in DATA_PURITY */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\",\"description\":\"d\",\"endpoint_pattern\":\"(x)\"}]}",
+		/* a stage without policy rules */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"MANIFEST_CONSISTENCY\",\"severity\":\"BLOCKER\",\"description\":\"d\",\"path_pattern\":\"x\"}]}",
+		/* duplicate rule ids */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\",\"description\":\"d\",\"path_pattern\":\"x\"},"
+		"{\"id\":\"a\",\"stage\":\"DATA_PURITY\",\"severity\":\"WARNING\",\"description\":\"d\","
+		"\"content_pattern\":\"x\"}]}",
+		/* secret not a boolean */
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[{\"id\":\"a\","
+		"\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\",\"description\":\"d\",\"path_pattern\":\"x\","
+		"\"secret\":1}]}",
+		/* version 0, a limit out of range, rules missing */
+		"{\"policy_id\":\"p\",\"version\":0,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[]}",
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\",\"rules\":[],"
+		"\"limits\":{\"per_artifact_timeout_ms\":86400001}}",
+		"{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\"}",
+	};
+	cJSON *j = parse_text("{\"policy_id\":\"p\",\"version\":1,\"release_tag_pattern\":\"^refs/tags/\","
+			      "\"rules\":[{\"id\":\"a\",\"stage\":\"DATA_PURITY\",\"severity\":\"BLOCKER\","
+			      "\"description\":\"d\",\"path_pattern\":\"x\",\"secret\":true}]}");
+	cr_policy p = {0};
+
+	assert_int_equal(cr_policy_from_json(j, &p), 0);
+	assert_true(p.rules[0].secret);
+	assert_int_equal(p.limits.per_artifact_timeout_ms, 60000); /* no limits: the default */
+	cr_policy_clear(&p);
+	cJSON_Delete(j);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = parse_text(bad[i]);
+		if (cr_policy_from_json(j, &p) != CR_EINVALID_INPUT)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(p.rules);
+		assert_int_equal(p.rule_count, 0);
+		cJSON_Delete(j);
+	}
+}
+
+static void registry_examples(void **s)
+{
+	(void)s;
+	cJSON *j = load(FIX("registry.json"));
+	cr_registry r = {0};
+
+	assert_int_equal(cr_registry_from_json(j, &r), 0);
+	assert_string_equal(r.registry_id, "acme-internal");
+	assert_int_equal(r.version, 7);
+	assert_int_equal(r.source_count, 2);
+	assert_string_equal(r.sources[0].id, "nexus");
+	assert_string_equal(r.sources[0].prefix, "https://nexus.acme.internal/repository/");
+	assert_string_equal(r.sources[1].prefix, "build:acme-ci/");
+	assert_int_equal(r.host_count, 3);
+	assert_string_equal(r.hosts[2], "*.svc.acme.internal");
+	cr_registry_clear(&r);
+	cJSON_Delete(j);
+
+	j = load(FIX("demo-registry.json"));
+	assert_int_equal(cr_registry_from_json(j, &r), 0);
+	assert_int_equal(r.source_count, 1);
+	assert_int_equal(r.host_count, 1);
+	cr_registry_clear(&r);
+	cJSON_Delete(j);
+
+	j = parse_text("{\"registry_id\":\"r\",\"version\":1,\"allowed_sources\":[{\"id\":\"a\",\"prefix\":\"x:y\"},"
+		       "{\"id\":\"a\",\"prefix\":\"x:z\"}],\"allowed_hosts\":[]}");
+	assert_int_equal(cr_registry_from_json(j, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(j);
+	j = parse_text("{\"registry_id\":\"r\",\"version\":1,\"allowed_sources\":[{\"id\":\"a\",\"prefix\":\"x:y\"}],"
+		       "\"allowed_hosts\":[1]}");
+	assert_int_equal(cr_registry_from_json(j, &r), CR_EINVALID_INPUT);
+	assert_null(r.sources);
+	cJSON_Delete(j);
+	j = parse_text("{\"registry_id\":\"r\",\"version\":1,\"allowed_sources\":[],\"allowed_hosts\":[]}");
+	assert_int_equal(cr_registry_from_json(j, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(j);
+	cr_registry_clear(NULL);
+}
+
+/* ---- from_json refusals --------------------------------------------- */
+
+/* Remove or replace KEY in a copy of FILE's example and expect a refusal
+ * naming KEY; the struct is left cleared (ASan checks for leaks). */
+static cJSON *without(const char *file, const char *key, cJSON *replacement)
+{
+	cJSON *j = load(file);
+
+	if (replacement)
+		assert_true(cJSON_ReplaceItemInObjectCaseSensitive(j, key, replacement));
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+	return j;
+}
+
+static void assert_refused(int rc, const char *file, const char *key, const void *obj, size_t size)
+{
+	const unsigned char *bytes = obj;
+
+	if (rc != CR_EINVALID_INPUT)
+		fail_msg("%s without a valid %s: rc %d", file, key, rc);
+	if (!strstr(cr_error_last()->message, key))
+		fail_msg("message does not name %s: %s", key, cr_error_last()->message);
+	for (size_t i = 0; i < size; i++)
+		if (bytes[i])
+			fail_msg("%s: struct not cleared after a refusal", file);
+}
+
+#define REFUSE(file, key, repl, from, type)                                        \
+	do {                                                                        \
+		cJSON *j_ = without(FIX(file), key, repl);                         \
+		type o_ = {0};                                                      \
+		assert_refused(from(j_, &o_), file, key, &o_, sizeof(o_));         \
+		cJSON_Delete(j_);                                                   \
+	} while (0)
+
+static void refusals(void **s)
+{
+	(void)s;
+	char longid[300];
+
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+
+	REFUSE("candidate.json", "created_by", NULL, cr_candidate_from_json, cr_candidate);
+	REFUSE("candidate.json", "created_at", cJSON_CreateNumber(1), cr_candidate_from_json, cr_candidate);
+	REFUSE("candidate.json", "candidate_id", cJSON_CreateString(longid), cr_candidate_from_json, cr_candidate);
+	REFUSE("candidate.json", "version", cJSON_CreateNull(), cr_candidate_from_json, cr_candidate);
+	REFUSE("import.json", "artifact_count", cJSON_CreateNumber(2), cr_import_from_json, cr_import);
+	REFUSE("import.json", "total_size", cJSON_CreateNumber(-1), cr_import_from_json, cr_import);
+	REFUSE("import.json", "total_size", cJSON_CreateNumber(1.5), cr_import_from_json, cr_import);
+	REFUSE("import.json", "total_size", cJSON_CreateNumber(1e300), cr_import_from_json, cr_import);
+	REFUSE("import.json", "artifacts", cJSON_CreateString("x"), cr_import_from_json, cr_import);
+	REFUSE("import.json", "artifact_root", NULL, cr_import_from_json, cr_import);
+	REFUSE("manifest.json", "manifest_digest", NULL, cr_manifest_from_json, cr_manifest);
+	REFUSE("manifest.json", "version", cJSON_CreateNumber(0), cr_manifest_from_json, cr_manifest);
+	REFUSE("report.json", "stages", cJSON_CreateArray(), cr_report_from_json, cr_report);
+	REFUSE("report.json", "violation_counts", NULL, cr_report_from_json, cr_report);
+	REFUSE("report.json", "final_status", cJSON_CreateString("MAYBE"), cr_report_from_json, cr_report);
+	REFUSE("approval.json", "decision", cJSON_CreateString("OK"), cr_approval_from_json, cr_approval);
+	REFUSE("approval.json", "comment", NULL, cr_approval_from_json, cr_approval);
+	REFUSE("violation.json", "artifact_path", NULL, cr_violation_from_json, cr_violation);
+	REFUSE("violation.json", "severity", cJSON_CreateString("INFO"), cr_violation_from_json, cr_violation);
+	REFUSE("violation.json", "location", cJSON_CreateString("1:1"), cr_violation_from_json, cr_violation);
+	REFUSE("stage-result.json", "stage", cJSON_CreateString("LINT"), cr_stage_result_from_json,
+	       cr_stage_result);
+	REFUSE("audit-event.json", "outcome", cJSON_CreateString("MAYBE"), cr_audit_event_from_json,
+	       cr_audit_event);
+	REFUSE("audit-event.json", "details", NULL, cr_audit_event_from_json, cr_audit_event);
+	REFUSE("audit-event.json", "candidate_id", NULL, cr_audit_event_from_json, cr_audit_event);
+}
+
+/* Shapes that are refused by content, not by one key. */
+static void refusals_by_content(void **s)
+{
+	(void)s;
+	cr_publication p = {0};
+	cr_audit_event e = {0};
+	cr_report r = {0};
+	cJSON *j;
+
+	j = load(FIX("revocation.json"));
+	cJSON_DeleteItemFromObject(j, "reason");
+	assert_int_equal(cr_publication_from_json(j, &p), CR_EINVALID_INPUT);
+	assert_null(p.revoked_by);
+	cJSON_Delete(j);
+
+	j = load(FIX("audit-event-refused.json"));
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(j, "details"), "error");
+	assert_int_equal(cr_audit_event_from_json(j, &e), CR_EINVALID_INPUT);
+	assert_null(e.actor);
+	cJSON_Delete(j);
+
+	j = load(FIX("audit-event.json"));
+	cJSON_AddNumberToObject(cJSON_GetObjectItem(j, "details"), "count", 3);
+	assert_int_equal(cr_audit_event_from_json(j, &e), CR_EINVALID_INPUT);
+	cJSON_Delete(j);
+
+	j = load(FIX("report.json"));
+	{
+		cJSON *stages = cJSON_GetObjectItem(j, "stages");
+		cJSON *first = cJSON_DetachItemFromArray(stages, 0);
+		cJSON_AddItemToArray(stages, first); /* DATA_PURITY last */
+	}
+	assert_int_equal(cr_report_from_json(j, &r), CR_EINVALID_INPUT);
+	cJSON_Delete(j);
+
+	j = parse_text("[]");
+	assert_int_equal(cr_candidate_from_json(j, &(cr_candidate){0}), CR_EINVALID_INPUT);
+	cJSON_Delete(j);
+}
+
+/* ---- enum names ------------------------------------------------------ */
+
+static void enum_names(void **s)
+{
+	(void)s;
+	cr_status st;
+	cr_stage sg;
+	cr_final f;
+	int t;
+
+	for (int i = CR_STATUS_DRAFT; i < CR_STATUS__COUNT; i++) {
+		assert_int_equal(cr_status_parse(cr_status_name((cr_status)i), &st), 0);
+		assert_int_equal(st, i);
+	}
+	assert_string_equal(cr_status_name(CR_STATUS_CHECK_PASSED), "CHECK_PASSED");
+	assert_int_not_equal(cr_status_parse("NONE", &st), 0);
+	assert_null(cr_status_name(CR_STATUS__COUNT));
+	assert_string_equal(cr_stage_name(CR_STAGE_DATA_PURITY), "DATA_PURITY");
+	assert_int_equal(cr_stage_parse("MANIFEST_CONSISTENCY", &sg), 0);
+	assert_int_equal(sg, CR_STAGE_MANIFEST_CONSISTENCY);
+	assert_int_not_equal(cr_stage_parse("data_purity", &sg), 0);
+	assert_string_equal(cr_severity_name(CR_SEV_BLOCKER), "BLOCKER");
+	assert_string_equal(cr_stage_status_name(CR_SS_SKIPPED), "SKIPPED");
+	assert_string_equal(cr_run_status_name(CR_RUN_SUCCEEDED), "SUCCEEDED");
+	assert_null(cr_final_name(CR_FINAL_NONE));
+	assert_string_equal(cr_final_name(CR_FINAL_BLOCKED), "BLOCKED");
+	assert_int_not_equal(cr_final_parse("NONE", &f), 0);
+	assert_int_equal(cr_final_parse("ERROR", &f), 0);
+	assert_int_equal(f, CR_FINAL_ERROR);
+	assert_string_equal(cr_task_status_name(CR_TASK_RUNNING), "RUNNING");
+	assert_null(cr_task_status_name(4));
+	assert_int_equal(cr_task_status_parse("FAILED", &t), 0);
+	assert_int_equal(t, CR_TASK_FAILED);
+	assert_int_not_equal(cr_task_status_parse(NULL, &t), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ex_candidate),
+		cmocka_unit_test(ex_import),
+		cmocka_unit_test(ex_manifest),
+		cmocka_unit_test(ex_manifest_digest),
+		cmocka_unit_test(ex_report),
+		cmocka_unit_test(ex_report_digest),
+		cmocka_unit_test(ex_approval),
+		cmocka_unit_test(ex_publication),
+		cmocka_unit_test(ex_audit),
+		cmocka_unit_test(ex_audit_refused_fields),
+		cmocka_unit_test(ex_violation),
+		cmocka_unit_test(ex_stage_result),
+		cmocka_unit_test(ex_run_events),
+		cmocka_unit_test(run_view),
+		cmocka_unit_test(run_fold_errors),
+		cmocka_unit_test(run_all_stages),
+		cmocka_unit_test(rt_candidate_view),
+		cmocka_unit_test(rt_import_minimal),
+		cmocka_unit_test(rt_manifest_summary),
+		cmocka_unit_test(rt_violation_variants),
+		cmocka_unit_test(rt_violation_chunk_items),
+		cmocka_unit_test(rt_stage_with_error),
+		cmocka_unit_test(rt_report_blocked),
+		cmocka_unit_test(rt_approval_rejection),
+		cmocka_unit_test(rt_publication_no_tag),
+		cmocka_unit_test(rt_audit_variants),
+		cmocka_unit_test(rt_task),
+		cmocka_unit_test(error_json),
+		cmocka_unit_test(policy_examples),
+		cmocka_unit_test(policy_defaults_and_errors),
+		cmocka_unit_test(registry_examples),
+		cmocka_unit_test(refusals),
+		cmocka_unit_test(refusals_by_content),
+		cmocka_unit_test(enum_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

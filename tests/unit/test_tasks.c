@@ -1,0 +1,909 @@
+/*
+ * The task manager on real files in a temporary directory, and the forked
+ * worker pool over real artifacts checked with a small real policy.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "adapters/tasks/tasks.h"
+#include "util/error.h"
+
+#define NFILES 50
+#define BIG_FINDINGS 100000
+
+static char tmpdir[PATH_MAX];
+static char taskdir[PATH_MAX];
+static char artdir[PATH_MAX];
+static int root_fd = -1;
+static cr_artifact arts[NFILES + 1];
+static size_t nart;
+static cr_rules *rules;
+
+static cr_rule policy_rules[2];
+static cr_policy policy;
+static cr_allowed_source sources[1];
+static char *hosts[1];
+static cr_registry registry;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* snprintf that fails the test on truncation (and keeps -Wformat-truncation quiet). */
+static void __attribute__((format(printf, 3, 4))) pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < len);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	assert_int_equal(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL), 1);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void write_file(const char *dir, const char *name, const char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	pathf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void add_artifact(const char *name, const char *buf, size_t len)
+{
+	cr_artifact *a = &arts[nart++];
+
+	write_file(artdir, name, buf, len);
+	a->path = strdup(name);
+	a->size = len;
+	sha256_hex(buf, len, a->sha256);
+	a->source = strdup("git:internal/app");
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+/* ---- setup: a policy, a registry, artifacts -------------------------------- */
+
+static int group_setup(void **state)
+{
+	char *buf;
+	size_t cap = 1 << 21;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cr-test-tasks-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	pathf(taskdir, sizeof(taskdir), "%s/git/clean-release/tasks", tmpdir);
+	pathf(artdir, sizeof(artdir), "%s/artifacts", tmpdir);
+	if (mkdir(artdir, 0777) < 0)
+		return -1;
+
+	policy_rules[0] = (cr_rule){.id = "secret-token", .stage = CR_STAGE_DATA_PURITY,
+				    .severity = CR_SEV_BLOCKER, .description = "a secret token",
+				    .matcher = CR_MATCH_CONTENT, .pattern = "SECRET[0-9]+", .secret = true};
+	policy_rules[1] = (cr_rule){.id = "external-url", .stage = CR_STAGE_NO_EXTERNAL_ENDPOINTS,
+				    .severity = CR_SEV_BLOCKER, .description = "a URL",
+				    .matcher = CR_MATCH_ENDPOINT, .pattern = "https?://([A-Za-z0-9.-]+)"};
+	snprintf(policy.policy_id, sizeof(policy.policy_id), "test-policy");
+	policy.version = 1;
+	policy.release_tag_pattern = "^refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$";
+	policy.rules = policy_rules;
+	policy.rule_count = 2;
+	policy.limits.per_artifact_timeout_ms = 60000;
+	snprintf(sources[0].id, sizeof(sources[0].id), "internal");
+	sources[0].prefix = "git:internal/";
+	hosts[0] = "*.example.com";
+	snprintf(registry.registry_id, sizeof(registry.registry_id), "test-registry");
+	registry.version = 1;
+	registry.sources = sources;
+	registry.source_count = 1;
+	registry.hosts = hosts;
+	registry.host_count = 1;
+	if (cr_rules_compile(&rules, &policy, &registry) < 0) {
+		fprintf(stderr, "cr_rules_compile: %s\n", cr_error_last()->message);
+		return -1;
+	}
+
+	buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (int i = 0; i < NFILES; i++) {
+		char name[32];
+		size_t len = 0;
+
+		snprintf(name, sizeof(name), "f%02d.txt", i);
+		for (int k = 0; k < i * 40; k++)
+			len += (size_t)snprintf(buf + len, cap - len, "line %d of file %d: nothing to see\n", k, i);
+		if (i % 3 == 0)
+			for (int k = 0; k <= i % 7; k++)
+				len += (size_t)snprintf(buf + len, cap - len, "token = SECRET%d%d\n", i, k);
+		if (i % 4 == 0)
+			len += (size_t)snprintf(buf + len, cap - len,
+						"call https://api.example.com/v1 then http://evil%d.org/x\n", i);
+		add_artifact(name, buf, len);
+	}
+	free(buf);
+	root_fd = open(artdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return root_fd < 0 ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < nart; i++)
+		cr_artifact_clear(&arts[i]);
+	cr_rules_free(rules);
+	if (root_fd >= 0)
+		close(root_fd);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* ---- task files ------------------------------------------------------------ */
+
+static void fill_task(cr_task *t, const char *id)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->task_id, sizeof(t->task_id), "%s", id);
+	snprintf(t->run_id, sizeof(t->run_id), "run-001");
+	t->status = CR_TASK_QUEUED;
+	snprintf(t->created_at, sizeof(t->created_at), "2026-03-09T10:15:00Z");
+	snprintf(t->updated_at, sizeof(t->updated_at), "2026-03-09T10:15:00Z");
+}
+
+static void test_task_file_round_trip(void **state)
+{
+	cr_task_port port;
+	cr_task t, got;
+	char path[PATH_MAX], *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	fill_task(&t, "task-run-001");
+	assert_int_equal(port.create(port.impl, &t), 0);
+	assert_int_equal(port.create(port.impl, &t), CR_ECONFLICT);
+	assert_non_null(strstr(cr_error_last()->message, "task-run-001"));
+
+	/* Stored as canonical JSON: keys sorted, no whitespace. */
+	pathf(path, sizeof(path), "%s/task-run-001.json", taskdir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(getline(&buf, &n, f) > 0);
+	fclose(f);
+	assert_true(strncmp(buf, "{\"created_at\":\"2026-03-09T10:15:00Z\",", 37) == 0);
+	free(buf);
+
+	assert_int_equal(port.load(port.impl, "task-run-001", &got), 0);
+	assert_string_equal(got.task_id, "task-run-001");
+	assert_string_equal(got.run_id, "run-001");
+	assert_int_equal(got.status, CR_TASK_QUEUED);
+	assert_int_equal(got.pid, 0);
+	assert_null(got.error);
+	cr_task_clear(&got);
+
+	t.status = CR_TASK_FAILED;
+	t.pid = 4242;
+	t.progress.done = 3;
+	t.progress.total = 10;
+	snprintf(t.updated_at, sizeof(t.updated_at), "2026-03-09T10:16:00Z");
+	t.error = "runner died";
+	assert_int_equal(port.save(port.impl, &t), 0);
+	assert_int_equal(port.load(port.impl, "task-run-001", &got), 0);
+	assert_int_equal(got.status, CR_TASK_FAILED);
+	assert_int_equal(got.pid, 4242);
+	assert_int_equal(got.progress.done, 3);
+	assert_int_equal(got.progress.total, 10);
+	assert_string_equal(got.updated_at, "2026-03-09T10:16:00Z");
+	assert_string_equal(got.error, "runner died");
+	cr_task_clear(&got);
+
+	/* No temporary file is left behind. */
+	d = opendir(taskdir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		assert_false(e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+	closedir(d);
+
+	assert_int_equal(port.discard(port.impl, "task-run-001"), 0);
+	assert_int_equal(port.load(port.impl, "task-run-001", &got), CR_ENOT_FOUND);
+	assert_string_equal(cr_error_last()->message, "task task-run-001 not found");
+	assert_int_equal(port.load(port.impl, "never-created", &got), CR_ENOT_FOUND);
+
+	/* Ids are validated before they become paths. */
+	assert_int_equal(port.load(port.impl, "../etc/passwd", &got), CR_EINVALID_ARGUMENT);
+	fill_task(&t, "../escape");
+	assert_int_equal(port.create(port.impl, &t), CR_EINVALID_ARGUMENT);
+	assert_int_equal(port.lock(port.impl, "a/b"), CR_EINVALID_ARGUMENT);
+	cr_tasks_close(&port);
+	cr_tasks_close(NULL);
+}
+
+static void test_alive_without_task_or_lock_file(void **state)
+{
+	cr_task_port port;
+	cr_task t;
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	/* Unknown here: it may run on another clone. */
+	assert_int_equal(port.alive(port.impl, "task-elsewhere"), 1);
+	/* A task whose runner never took its lock. */
+	fill_task(&t, "task-never-started");
+	assert_int_equal(port.create(port.impl, &t), 0);
+	assert_int_equal(port.alive(port.impl, "task-never-started"), 0);
+	cr_tasks_close(&port);
+}
+
+static void test_lock_is_seen_alive_by_another_process(void **state)
+{
+	cr_task_port port;
+	cr_task t;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	fill_task(&t, "task-locked");
+	assert_int_equal(port.create(port.impl, &t), 0);
+	assert_int_equal(port.lock(port.impl, "task-locked"), 0);
+	assert_int_equal(port.lock(port.impl, "task-locked"), 0); /* ours already */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int code = 0;
+
+		if (port.alive(port.impl, "task-locked") != 1)
+			code |= 1;
+		if (port.lock(port.impl, "task-locked") != CR_ECONFLICT)
+			code |= 2;
+		else if (!strstr(cr_error_last()->message, "task task-locked is already running"))
+			code |= 4;
+		_exit(code);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	cr_tasks_close(&port);
+}
+
+static void test_dead_holder_is_not_alive(void **state)
+{
+	cr_task_port port;
+	cr_task t;
+	int sync[2], status;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	fill_task(&t, "task-dies");
+	assert_int_equal(port.create(port.impl, &t), 0);
+	assert_int_equal(pipe(sync), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sync[0]);
+		if (port.lock(port.impl, "task-dies") != 0)
+			_exit(1);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(sync[1]);
+	assert_int_equal(read(sync[0], &c, 1), 1);
+	close(sync[0]);
+	assert_int_equal(port.alive(port.impl, "task-dies"), 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(port.alive(port.impl, "task-dies"), 0);
+	/* And the next runner can take it. */
+	assert_int_equal(port.lock(port.impl, "task-dies"), 0);
+	cr_tasks_close(&port);
+}
+
+/* ---- spawn ----------------------------------------------------------------- */
+
+static int spawned(void *arg)
+{
+	const char *path = arg;
+	char tmp[PATH_MAX], line[128];
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	int fd, n;
+
+	nanosleep(&ts, NULL); /* the caller must not be waiting for this */
+	pathf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(line, sizeof(line), "%ld %ld %ld %d\n", (long)getpid(), (long)getppid(), (long)getsid(0),
+		     isatty(STDOUT_FILENO));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0)
+		return 1;
+	return 0;
+}
+
+static void test_spawn_runs_detached_and_returns_at_once(void **state)
+{
+	cr_task_port port;
+	char path[PATH_MAX];
+	uint64_t t0, elapsed;
+	long pid = 0, ppid = 0, sid = 0;
+	int tty = -1;
+	FILE *f = NULL;
+
+	(void)state;
+	pathf(path, sizeof(path), "%s/spawned.txt", tmpdir);
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	t0 = now_ms();
+	assert_int_equal(port.spawn(port.impl, spawned, path), 0);
+	elapsed = now_ms() - t0;
+	assert_true(elapsed < 250);
+	for (int i = 0; i < 500 && !(f = fopen(path, "r")); i++) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld %ld %ld %d", &pid, &ppid, &sid, &tty), 4);
+	fclose(f);
+	assert_true(pid != getpid());
+	assert_true(ppid != getpid());     /* not our child */
+	assert_true(sid != (long)getsid(0)); /* its own session */
+	assert_int_equal(tty, 0);          /* stdio on /dev/null */
+	/* No zombie of ours: the launcher was reaped. */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	cr_tasks_close(&port);
+}
+
+/* ---- pool ------------------------------------------------------------------ */
+
+typedef struct found {
+	size_t index;
+	char rule[72];
+	uint64_t offset;
+} found;
+
+typedef struct collect {
+	found *f;
+	size_t n, cap;
+	unsigned done_calls[NFILES + 1];
+	cr_outcome outcome[NFILES + 1];
+	bool done_before_finding; /* a finding arrived after its artifact's on_done */
+	uint64_t progress_done, progress_total;
+	unsigned progress_calls;
+	int abort_with;
+	unsigned dones;
+	/* worker inspection */
+	const char *lock_path;
+	int children_seen, children_with_lock;
+} collect;
+
+static int c_finding(size_t index, const cr_finding *f, void *ctx)
+{
+	collect *c = ctx;
+
+	if (index >= nart || c->done_calls[index])
+		c->done_before_finding = true;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 256;
+		c->f = realloc(c->f, c->cap * sizeof(*c->f));
+		if (!c->f)
+			return -1;
+	}
+	c->f[c->n].index = index;
+	snprintf(c->f[c->n].rule, sizeof(c->f[c->n].rule), "%s", f->rule_id);
+	c->f[c->n].offset = f->has_location ? f->location.offset : UINT64_MAX;
+	c->n++;
+	return 0;
+}
+
+/* Children of this process whose fd table holds LOCK_PATH. */
+static void inspect_children(collect *c)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+
+	if (!proc)
+		return;
+	while ((e = readdir(proc))) {
+		char path[PATH_MAX], stat_line[512], *close_paren;
+		long ppid = 0;
+		FILE *f;
+		DIR *fds;
+		struct dirent *fe;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		pathf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (!fgets(stat_line, sizeof(stat_line), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		close_paren = strrchr(stat_line, ')');
+		if (!close_paren || sscanf(close_paren + 2, "%*c %ld", &ppid) != 1 || ppid != (long)getpid())
+			continue;
+		c->children_seen++;
+		pathf(path, sizeof(path), "/proc/%s/fd", e->d_name);
+		if (!(fds = opendir(path)))
+			continue;
+		while ((fe = readdir(fds))) {
+			char link[PATH_MAX], target[PATH_MAX];
+			ssize_t n;
+
+			pathf(link, sizeof(link), "%s/%s", path, fe->d_name);
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			if (strcmp(target, c->lock_path) == 0)
+				c->children_with_lock++;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+}
+
+static int c_done(size_t index, const cr_outcome *o, void *ctx)
+{
+	collect *c = ctx;
+
+	if (index < nart) {
+		c->done_calls[index]++;
+		c->outcome[index] = *o;
+	}
+	c->dones++;
+	/* At the last outcome every worker has checked something (so it is past
+	 * its start, where it closes what it inherited) and none has exited. */
+	if (c->lock_path && c->dones == nart)
+		inspect_children(c);
+	if (c->abort_with && c->dones == 1)
+		return c->abort_with;
+	return 0;
+}
+
+static void c_progress(uint64_t done, uint64_t total, void *ctx)
+{
+	collect *c = ctx;
+
+	c->progress_done = done;
+	c->progress_total = total;
+	c->progress_calls++;
+}
+
+static const cr_pool_callbacks callbacks = {c_finding, c_done, c_progress};
+
+static int cmp_found(const void *a, const void *b)
+{
+	const found *x = a, *y = b;
+	int r;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	if ((r = strcmp(x->rule, y->rule)) != 0)
+		return r;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static cr_pool_job make_job(unsigned jobs, uint64_t timeout_ms)
+{
+	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms};
+
+	return job;
+}
+
+static void assert_normal_outcome(const collect *c, size_t i)
+{
+	assert_int_equal(c->done_calls[i], 1);
+	assert_true(c->outcome[i].read_ok);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		assert_false(c->outcome[i].stage_error[s]);
+	assert_int_equal(c->outcome[i].size, arts[i].size);
+	assert_string_equal(c->outcome[i].sha256, arts[i].sha256);
+}
+
+/* What the policy finds in file I of the set (see group_setup). */
+static size_t expected_findings(size_t i)
+{
+	return (i % 3 == 0 ? i % 7 + 1 : 0) + (i % 4 == 0 ? 1 : 0);
+}
+
+/* Each artifact but SKIP has exactly its findings: none lost, none twice
+ * (a worker that dies takes unreported outcomes with it; they are checked
+ * again). */
+static void assert_findings_per_artifact(const collect *c, size_t skip)
+{
+	size_t count[NFILES] = {0};
+
+	for (size_t k = 0; k < c->n; k++)
+		if (c->f[k].index < NFILES)
+			count[c->f[k].index]++;
+	for (size_t i = 0; i < NFILES; i++)
+		if (i != skip)
+			assert_int_equal(count[i], expected_findings(i));
+}
+
+static void assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static void test_pool_same_findings_with_one_and_three_workers(void **state)
+{
+	collect one, three;
+	cr_pool_job job;
+	size_t secrets = 0, urls = 0;
+	int fds = count_fds();
+
+	(void)state;
+	memset(&one, 0, sizeof(one));
+	memset(&three, 0, sizeof(three));
+	job = make_job(1, 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &one), 0);
+	job = make_job(3, 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &three), 0);
+
+	assert_int_equal(one.n, three.n);
+	qsort(one.f, one.n, sizeof(*one.f), cmp_found);
+	qsort(three.f, three.n, sizeof(*three.f), cmp_found);
+	for (size_t i = 0; i < one.n; i++) {
+		assert_int_equal(cmp_found(&one.f[i], &three.f[i]), 0);
+		secrets += strcmp(one.f[i].rule, "secret-token") == 0;
+		urls += strcmp(one.f[i].rule, "external-url") == 0;
+	}
+	/* Files 0, 3, ... hold (i % 7 + 1) secrets; files 0, 4, ... one bad URL. */
+	{
+		size_t want_secrets = 0, want_urls = 0;
+
+		for (int i = 0; i < NFILES; i++) {
+			want_secrets += i % 3 == 0 ? (size_t)(i % 7 + 1) : 0;
+			want_urls += i % 4 == 0;
+		}
+		assert_int_equal(secrets, want_secrets);
+		assert_int_equal(urls, want_urls);
+	}
+	for (size_t i = 0; i < nart; i++) {
+		assert_normal_outcome(&one, i);
+		assert_normal_outcome(&three, i);
+	}
+	assert_findings_per_artifact(&one, SIZE_MAX);
+	assert_false(one.done_before_finding);
+	assert_false(three.done_before_finding);
+	assert_int_equal(one.dones, nart);
+	assert_int_equal(three.dones, nart);
+	assert_int_equal(one.progress_done, nart);
+	assert_int_equal(one.progress_total, nart);
+	assert_int_equal(three.progress_done, nart);
+	assert_int_equal(three.progress_total, nart);
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+	free(one.f);
+	free(three.f);
+}
+
+static void test_pool_crash_gives_stage_errors_for_that_artifact_only(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(2, 0);
+	const size_t crash = 21;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("CR_TEST_WORKER_CRASH", arts[crash].path, 1);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	unsetenv("CR_TEST_WORKER_CRASH");
+
+	assert_int_equal(c.done_calls[crash], 1);
+	assert_true(c.outcome[crash].read_ok);
+	assert_true(c.outcome[crash].stage_error[CR_STAGE_DATA_PURITY]);
+	assert_true(c.outcome[crash].stage_error[CR_STAGE_NO_EXTERNAL_ENDPOINTS]);
+	assert_true(c.outcome[crash].stage_error[CR_STAGE_MANIFEST_CONSISTENCY]);
+	assert_false(c.outcome[crash].stage_error[CR_STAGE_INTERNAL_SOURCES_ONLY]);
+	assert_non_null(strstr(c.outcome[crash].error, "SIGSEGV"));
+	assert_non_null(strstr(c.outcome[crash].error, "signal 11"));
+	assert_non_null(strstr(c.outcome[crash].error, arts[crash].path));
+	for (size_t i = 0; i < nart; i++)
+		if (i != crash)
+			assert_normal_outcome(&c, i);
+	assert_findings_per_artifact(&c, crash);
+	assert_false(c.done_before_finding);
+	assert_int_equal(c.dones, nart);
+	assert_int_equal(c.progress_done, nart);
+	assert_no_children();
+	free(c.f);
+}
+
+static void test_pool_hang_times_out_naming_the_artifact(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(2, 300);
+	const size_t hang = 30;
+	uint64_t t0, elapsed;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("CR_TEST_WORKER_HANG", arts[hang].path, 1);
+	t0 = now_ms();
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	elapsed = now_ms() - t0;
+	unsetenv("CR_TEST_WORKER_HANG");
+
+	assert_int_equal(c.done_calls[hang], 1);
+	assert_true(c.outcome[hang].stage_error[CR_STAGE_DATA_PURITY]);
+	assert_true(c.outcome[hang].stage_error[CR_STAGE_NO_EXTERNAL_ENDPOINTS]);
+	assert_true(c.outcome[hang].stage_error[CR_STAGE_MANIFEST_CONSISTENCY]);
+	assert_string_equal(c.outcome[hang].error, "artifact f30.txt exceeded the per-artifact time limit of 300 ms");
+	for (size_t i = 0; i < nart; i++)
+		if (i != hang)
+			assert_normal_outcome(&c, i);
+	assert_findings_per_artifact(&c, hang);
+	assert_false(c.done_before_finding);
+	assert_true(elapsed >= 300);
+	assert_true(elapsed < 1500);
+	assert_no_children();
+	free(c.f);
+}
+
+/* A lone worker that hangs on its very first artifact (the parent went to
+ * sleep before the worker said what it was on) still hits the limit. */
+static void test_pool_hang_of_a_lone_worker_on_its_first_artifact(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(1, 200);
+	const size_t hang = NFILES - 1; /* the largest: checked first */
+	uint64_t t0, elapsed;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("CR_TEST_WORKER_HANG", arts[hang].path, 1);
+	t0 = now_ms();
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	elapsed = now_ms() - t0;
+	unsetenv("CR_TEST_WORKER_HANG");
+
+	assert_int_equal(c.done_calls[hang], 1);
+	assert_non_null(strstr(c.outcome[hang].error, "time limit of 200 ms"));
+	for (size_t i = 0; i < nart; i++)
+		if (i != hang)
+			assert_normal_outcome(&c, i);
+	assert_findings_per_artifact(&c, hang);
+	assert_true(elapsed >= 200);
+	assert_true(elapsed < 1500);
+	assert_no_children();
+	free(c.f);
+}
+
+static void test_pool_callback_abort_kills_workers(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(3, 0);
+	int fds = count_fds();
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.abort_with = 7;
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 7);
+	assert_int_equal(c.dones, 1);
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+	free(c.f);
+}
+
+static void test_pool_workers_do_not_hold_the_runner_lock(void **state)
+{
+	cr_task_port port;
+	cr_task t;
+	collect c;
+	cr_pool_job job = make_job(2, 0);
+	char lock_path[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	fill_task(&t, "task-runner");
+	assert_int_equal(port.create(port.impl, &t), 0);
+	assert_int_equal(port.lock(port.impl, "task-runner"), 0);
+	pathf(lock_path, sizeof(lock_path), "%s/task-runner.lock", taskdir);
+
+	memset(&c, 0, sizeof(c));
+	c.lock_path = lock_path;
+	assert_int_equal(port.scan(port.impl, &job, &callbacks, &c), 0);
+	assert_int_equal(c.children_seen, 2);
+	assert_int_equal(c.children_with_lock, 0);
+	assert_int_equal(c.dones, nart);
+	assert_no_children();
+	free(c.f);
+	cr_tasks_close(&port);
+}
+
+static void test_pool_streams_many_findings(void **state)
+{
+	const char *line = "k=SECRET7\n";
+	size_t filler = 5u << 20; /* larger than what a worker is given at once */
+	size_t len = strlen(line) * BIG_FINDINGS + filler;
+	char *buf = malloc(len);
+	cr_artifact saved = arts[nart];
+	collect c;
+	cr_pool_job job;
+	uint64_t t0, elapsed;
+	size_t big;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < BIG_FINDINGS; i++)
+		memcpy(buf + i * strlen(line), line, strlen(line));
+	for (size_t i = strlen(line) * BIG_FINDINGS; i < len; i++)
+		buf[i] = i % 64 == 63 ? '\n' : 'x';
+	big = nart;
+	add_artifact("big.txt", buf, len);
+	free(buf);
+
+	memset(&c, 0, sizeof(c));
+	job = make_job(2, 0);
+	t0 = now_ms();
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	elapsed = now_ms() - t0;
+	assert_normal_outcome(&c, big);
+	{
+		size_t in_big = 0;
+
+		for (size_t i = 0; i < c.n; i++)
+			in_big += c.f[i].index == big;
+		assert_int_equal(in_big, BIG_FINDINGS);
+	}
+	assert_findings_per_artifact(&c, SIZE_MAX);
+	print_message("pool: %zu findings in %llu ms\n", c.n, (unsigned long long)elapsed);
+	assert_no_children();
+	free(c.f);
+	cr_artifact_clear(&arts[big]);
+	arts[big] = saved;
+	nart = big;
+}
+
+/* In a child that may not fork at all: every artifact gets an outcome with
+ * stage errors, and the pool returns instead of waiting forever. */
+static void test_pool_without_workers_marks_every_artifact(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit none = {0, 0};
+		collect c;
+		cr_pool_job job = make_job(2, 0);
+		int code = 0;
+
+		/* RLIMIT_NPROC does not bind root: become nobody first. */
+		if (getuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(77);
+		if (setrlimit(RLIMIT_NPROC, &none) < 0)
+			_exit(77);
+		memset(&c, 0, sizeof(c));
+		if (cr_pool_run(&job, &callbacks, &c) != 0)
+			code |= 1;
+		for (size_t i = 0; i < nart; i++) {
+			if (c.done_calls[i] != 1 || !c.outcome[i].stage_error[CR_STAGE_DATA_PURITY] ||
+			    !c.outcome[i].stage_error[CR_STAGE_NO_EXTERNAL_ENDPOINTS] ||
+			    !c.outcome[i].stage_error[CR_STAGE_MANIFEST_CONSISTENCY] ||
+			    !strstr(c.outcome[i].error, arts[i].path) ||
+			    !strstr(c.outcome[i].error, "cannot start a worker process"))
+				code |= 2;
+		}
+		if (c.progress_done != nart || c.progress_total != nart)
+			code |= 4;
+		_exit(code);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_pool_empty_and_bad_jobs(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(2, 0);
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	job.count = 0;
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	assert_int_equal(c.progress_calls, 1);
+	assert_int_equal(c.progress_total, 0);
+	job = make_job(0, 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), CR_EINVALID_ARGUMENT);
+	assert_no_children();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_task_file_round_trip),
+		cmocka_unit_test(test_alive_without_task_or_lock_file),
+		cmocka_unit_test(test_lock_is_seen_alive_by_another_process),
+		cmocka_unit_test(test_dead_holder_is_not_alive),
+		cmocka_unit_test(test_spawn_runs_detached_and_returns_at_once),
+		cmocka_unit_test(test_pool_same_findings_with_one_and_three_workers),
+		cmocka_unit_test(test_pool_crash_gives_stage_errors_for_that_artifact_only),
+		cmocka_unit_test(test_pool_hang_times_out_naming_the_artifact),
+		cmocka_unit_test(test_pool_hang_of_a_lone_worker_on_its_first_artifact),
+		cmocka_unit_test(test_pool_callback_abort_kills_workers),
+		cmocka_unit_test(test_pool_workers_do_not_hold_the_runner_lock),
+		cmocka_unit_test(test_pool_streams_many_findings),
+		cmocka_unit_test(test_pool_without_workers_marks_every_artifact),
+		cmocka_unit_test(test_pool_empty_and_bad_jobs),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
