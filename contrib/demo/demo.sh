@@ -55,6 +55,36 @@ run clean-release candidate import-artifacts --candidate-id 2026.03.09-rc1 --inp
 run clean-release manifest build --candidate-id 2026.03.09-rc1 --actor release-bot
 run clean-release candidate show --candidate-id 2026.03.09-rc1
 
+say "check it against the trusted policy: four stages in a forked worker pool"
+run clean-release compliance run --candidate-id 2026.03.09-rc1 --manifest-id man-001 --actor release-bot
+run clean-release compliance report --run-id run-001
+
+say "only a passed report can be approved, and only an approved candidate published"
+run clean-release release publish --candidate-id 2026.03.09-rc1 --report-id rpt-001 --channel prod --actor release-owner
+run clean-release release approve --candidate-id 2026.03.09-rc1 --report-id rpt-001 --actor release-owner
+run clean-release release publish --candidate-id 2026.03.09-rc1 --report-id rpt-001 --channel prod --tag v1.2.0 --actor release-owner
+run clean-release candidate show --candidate-id 2026.03.09-rc1
+
+say "a second candidate ships test data, a private key and a call home: BLOCKED"
+mkdir -p build2/dist/tests
+printf '// app\nfetch("https://telemetry.example.com/collect");\n' >build2/dist/app.js
+printf 'id,card\n1,4111111111111111\n' >build2/dist/tests/orders.csv
+printf -- '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAdemoDEMOdemo\n-----END RSA PRIVATE KEY-----\n' >build2/dist/server.pem
+cat >build2/artifacts.json <<'JSON'
+{"artifacts":[
+ {"path":"dist/app.js","source":"demo:builds/acme-app/1.2.1"},
+ {"path":"dist/tests/orders.csv","source":"demo:builds/acme-app/1.2.1"},
+ {"path":"dist/server.pem","source":"https://cdn.example.com/server.pem"}
+]}
+JSON
+run clean-release candidate register --candidate-id 2026.03.16-rc1 --version 1.2.1 --source-snapshot HEAD --actor release-bot
+run clean-release candidate import-artifacts --candidate-id 2026.03.16-rc1 --input build2/artifacts.json --actor release-bot
+run clean-release manifest build --candidate-id 2026.03.16-rc1 --actor release-bot
+run clean-release compliance run --candidate-id 2026.03.16-rc1 --manifest-id man-002 --actor release-bot
+run clean-release compliance violations --run-id run-002
+run clean-release release approve --candidate-id 2026.03.16-rc1 --report-id rpt-002 --actor release-owner
+run clean-release candidate list
+
 say "the evidence is plain git"
 run git for-each-ref refs/clean-release refs/notes
 run git log --oneline refs/clean-release/ledger

@@ -299,7 +299,7 @@ static int import_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *comm
 		return rc;
 	cr_candidate_clear(&v.c);
 	if (cr_lifecycle_may(v.status, CR_OP_IMPORT))
-		return cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->actor, commit_anyway);
+		return cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->actor, commit_anyway, msg, msglen);
 	if (x->precheck)
 		return 0;
 	if ((rc = x->s->ledger->alloc(t, CR_ID_IMPORT, x->imp->import_id, sizeof(x->imp->import_id))) < 0)

@@ -166,7 +166,7 @@ int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 
 /* Stage the REFUSED audit event for the error now set. */
 static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v, const char *actor,
-			 int *commit_anyway, const char *key, const char *value)
+			 int *commit_anyway, char *msg, size_t msglen, const char *key, const char *value)
 {
 	cr_error saved;
 	cr_audit_event ev = {0};
@@ -183,6 +183,7 @@ static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidat
 	ev.error_code = saved.code;
 	ev.error_message = saved.message;
 	rc = cr_svc_audit(t, s, &ev);
+	snprintf(msg, msglen, "%s %s REFUSED (%s)", ev.type, v->c.candidate_id, ev.event_id);
 	ev.actor = NULL;
 	ev.error_message = NULL;
 	cr_audit_event_clear(&ev);
@@ -194,7 +195,7 @@ static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidat
 }
 
 int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
-			     const char *actor, int *commit_anyway)
+			     const char *actor, int *commit_anyway, char *msg, size_t msglen)
 {
 	char allowed[256];
 	const char *why = cr_lifecycle_may(v->status, op);
@@ -202,16 +203,16 @@ int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_cand
 	cr_error_set(CR_EINVALID_TRANSITION, "cannot %s %s: status is %s; %s (allowed now: %s)", cr_op_name(op),
 		     v->c.candidate_id, cr_status_name(v->status), why ? why : "not allowed", allowed);
 	cr_error_gate_details(cr_status_name(v->status), allowed);
-	return stage_refusal(t, s, op, v, actor, commit_anyway, NULL, NULL);
+	return stage_refusal(t, s, op, v, actor, commit_anyway, msg, msglen, NULL, NULL);
 }
 
 int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v, const char *actor,
-		       int *commit_anyway, const char *key, const char *value)
+		       int *commit_anyway, char *msg, size_t msglen, const char *key, const char *value)
 {
 	char allowed[256];
 	cr_lifecycle_allowed(v->status, allowed, sizeof(allowed));
 	cr_error_gate_details(cr_status_name(v->status), allowed);
-	return stage_refusal(t, s, op, v, actor, commit_anyway, key, value);
+	return stage_refusal(t, s, op, v, actor, commit_anyway, msg, msglen, key, value);
 }
 
 void cr_svc_note(const cr_svc *s, const char *cid)

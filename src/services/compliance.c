@@ -69,7 +69,7 @@ static bool run_finished(const cr_run *r)
 static void add_progress(const cr_svc *s, cr_run *r)
 {
 	cr_task task = {0};
-	if (run_finished(r)) {
+	if (r->status == CR_RUN_SUCCEEDED) {
 		r->progress.done = r->progress.total;
 		return;
 	}
@@ -352,7 +352,7 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, CR_OP_RUN)) {
-		rc = cr_svc_refuse_transition(t, s, CR_OP_RUN, &v, x->actor, commit_anyway);
+		rc = cr_svc_refuse_transition(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, msg, msglen);
 		goto cleanup;
 	}
 	rc = cr_svc_get_json(t, s, CR_OBJ_MANIFEST, x->mid, NULL, &doc);
@@ -363,14 +363,14 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	if (strcmp(x->m.candidate_id, x->cid)) {
 		cr_error_set(CR_EGATE_REFUSED, "cannot run a compliance check of %s: manifest %s belongs to candidate %s",
 			     x->cid, x->mid, x->m.candidate_id);
-		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, "manifest_id", x->mid);
+		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, msg, msglen, "manifest_id", x->mid);
 		goto cleanup;
 	}
 	if (strcmp(x->mid, v.latest_manifest_id)) {
 		cr_error_set(CR_EGATE_REFUSED,
 			     "cannot run a compliance check of %s: manifest %s is not the latest manifest (%s)", x->cid,
 			     x->mid, v.latest_manifest_id);
-		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, "manifest_id", x->mid);
+		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, msg, msglen, "manifest_id", x->mid);
 		goto cleanup;
 	}
 	if (strcmp(x->m.import_id, v.latest_import_id)) {
@@ -378,7 +378,7 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 			     "cannot run a compliance check of %s: manifest %s was built from %s, but the latest import is %s",
 			     x->cid, x->mid, x->m.import_id, v.latest_import_id);
 		cr_error_hint("build a new manifest: git clean-release manifest build --candidate-id %s", x->cid);
-		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, "manifest_id", x->mid);
+		rc = cr_svc_refuse_gate(t, s, CR_OP_RUN, &v, x->actor, commit_anyway, msg, msglen, "manifest_id", x->mid);
 		goto cleanup;
 	}
 	cJSON_Delete(doc);

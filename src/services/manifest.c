@@ -34,7 +34,7 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, CR_OP_MANIFEST_BUILD)) {
-		rc = cr_svc_refuse_transition(t, s, CR_OP_MANIFEST_BUILD, &v, x->actor, commit_anyway);
+		rc = cr_svc_refuse_transition(t, s, CR_OP_MANIFEST_BUILD, &v, x->actor, commit_anyway, msg, msglen);
 		goto cleanup;
 	}
 	if ((rc = cr_svc_get_json(t, s, CR_OBJ_IMPORT, v.latest_import_id, NULL, &doc)) < 0 ||

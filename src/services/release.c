@@ -65,7 +65,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, x->op)) {
-		rc = cr_svc_refuse_transition(t, s, x->op, &v, x->actor, commit_anyway);
+		rc = cr_svc_refuse_transition(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen);
 		goto cleanup;
 	}
 
@@ -82,7 +82,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		if (strcmp(x->pub.candidate_id, x->cid)) {
 			cr_error_set(CR_EGATE_REFUSED, "cannot revoke %s: publication %s belongs to candidate %s", x->cid,
 				     x->pub_id, x->pub.candidate_id);
-			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, "publication_id", x->pub_id);
+			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen, "publication_id", x->pub_id);
 			goto cleanup;
 		}
 		x->pub.revoked_by = strdup(x->actor);
@@ -104,7 +104,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		if (strcmp(x->report_id, v.approved_report_id)) {
 			cr_error_set(CR_EGATE_REFUSED, "cannot publish %s: report %s is not the approved report (%s)",
 				     x->cid, x->report_id, v.approved_report_id);
-			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, "report_id", x->report_id);
+			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen, "report_id", x->report_id);
 			goto cleanup;
 		}
 	} else {
@@ -127,7 +127,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		}
 		if (why) {
 			cr_error_set(CR_EGATE_REFUSED, "cannot %s %s: %s", cr_op_name(x->op), x->cid, why);
-			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, "report_id", x->report_id);
+			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen, "report_id", x->report_id);
 			goto cleanup;
 		}
 	}

@@ -37,10 +37,11 @@ int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
  * ("cannot approve X: status is S; approve needs … (allowed now: …)") and
  * stages the REFUSED audit event; returns the code. */
 int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
-			     const char *actor, int *commit_anyway);
+			     const char *actor, int *commit_anyway, char *msg, size_t msglen);
 /* Stage the REFUSED audit event for the current (gate) error. */
 int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
-		       const char *actor, int *commit_anyway, const char *key, const char *value);
+		       const char *actor, int *commit_anyway, char *msg, size_t msglen, const char *key,
+		       const char *value);
 /* Refresh the status note of a candidate (best effort). */
 void cr_svc_note(const cr_svc *s, const char *cid);
 

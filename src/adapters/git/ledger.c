@@ -591,12 +591,14 @@ static int txn_commit(cr_txn *t, const char *message, const char *actor)
 
 	char trailer[512];
 	format_counters(trailer, sizeof(trailer), t->next);
+	if (!message[0])
+		message = "clean-release";
 	size_t ml = strlen(message) + strlen(trailer) + 4;
 	if (!(msg = malloc(ml))) {
 		rc = cr_error_set(CR_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
-	snprintf(msg, ml, "%s\n\n%s\n", message[0] ? message : "clean-release", trailer);
+	snprintf(msg, ml, "%s\n\n%s\n", message, trailer);
 
 	if (sanitize_sig(&author, actor) < 0 ||
 	    git_signature_now(&committer, "clean-release", "clean-release@localhost") < 0) {

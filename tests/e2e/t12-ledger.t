@@ -1,0 +1,267 @@
+#!/bin/sh
+# t12-ledger: the evidence ledger is an append-only chain of commits that
+# anyone can check with plain git, and `verify` catches every hand-made edit.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'setup: a flow with three candidates, four imports, five manifests and a policy (13 operations)' '
+	new_repo repo
+	cd repo
+	mkdir -p a/dist
+	printf "one\n" >a/dist/one.txt
+	printf "two two\n" >a/dist/two.txt
+	printf "{\"artifacts\":[{\"path\":\"dist/two.txt\",\"source\":\"build:ci/2\"},{\"path\":\"dist/one.txt\"}]}" >a/artifacts.json
+	: >../ops
+	op() { # op TYPE CANDIDATE ACTOR CLI-ARGS...
+		echo "$3 $1 $2" >>../ops
+		t=$1 c=$2 a=$3
+		shift 3
+		clean-release "$@" --actor "$a" -q
+	}
+	op candidate.register c1 alice candidate register --candidate-id c1 --version 1.0.0 --source-snapshot v1.2.0-rc1
+	op candidate.register c2 bob candidate register --candidate-id c2 --version 2.0.0 --source-snapshot HEAD
+	op candidate.import_artifacts c1 alice candidate import-artifacts --candidate-id c1 --input a/artifacts.json
+	op candidate.register c3 carol candidate register --candidate-id c3 --version 3.0.0 --source-snapshot master
+	op candidate.import_artifacts c2 bob candidate import-artifacts --candidate-id c2 --input a/artifacts.json
+	op manifest.build c1 alice manifest build --candidate-id c1
+	op manifest.build c1 carol manifest build --candidate-id c1
+	op candidate.import_artifacts c1 bob candidate import-artifacts --candidate-id c1 --input a/artifacts.json
+	op manifest.build c1 alice manifest build --candidate-id c1
+	op manifest.build c2 bob manifest build --candidate-id c2
+	op candidate.import_artifacts c3 carol candidate import-artifacts --candidate-id c3 --input a/artifacts.json
+	op manifest.build c3 carol manifest build --candidate-id c3
+	write_policy ..
+	clean-release policy publish --policy ../policy.json --registry ../registry.json --actor dave -q
+	echo "dave policy.publish -" >>../ops
+	test "$(wc -l <../ops)" = 13
+	test "$(clean-release candidate show --candidate-id c1 --json | jq -r .latest_manifest_id)" = man-003
+'
+
+test_expect_success 'git log of the ledger shows one commit per operation, oldest first, with the actor as author' '
+	cd repo
+	test "$(git rev-list --count refs/clean-release/ledger)" = 13
+	git log --reverse --format="%an %s" refs/clean-release/ledger >../log.raw
+	awk "{ print \$1, \$2, (\$3 ~ /^[(]evt-/ ? \"-\" : \$3) }" ../log.raw >../log
+	test_cmp ../ops ../log
+	git log --format=%cn refs/clean-release/ledger | sort -u >../committers
+	test "$(wc -l <../committers)" = 1
+'
+
+test_expect_success 'the ledger is one linear chain: a root commit, then one parent each' '
+	cd repo
+	git rev-list --parents refs/clean-release/ledger | awk "{ print NF }" | sort | uniq -c | awk "{ print \$1, \$2 }" >../parents
+	printf "1 1\n12 2\n" >../parents.expect
+	test_cmp ../parents.expect ../parents
+'
+
+test_expect_success 'git diff-tree between every pair of consecutive ledger commits shows only A, never M or D' '
+	cd repo
+	n=0
+	for c in $(git rev-list refs/clean-release/ledger); do
+		p=$(git rev-parse -q --verify "$c^") || continue
+		git diff-tree -r --no-commit-id "$p" "$c" >../dt
+		test -s ../dt
+		awk "\$5 != \"A\" { print; bad = 1 } END { exit bad }" ../dt
+		n=$((n + 1))
+	done
+	test $n = 12
+	git diff-tree -r --root --no-commit-id "$(git rev-list --max-parents=0 refs/clean-release/ledger)" >../dt
+	awk "\$5 != \"A\" { print; bad = 1 } END { exit bad }" ../dt
+'
+
+test_expect_success 'each ledger commit adds the audit event it names (and the event says the same operation)' '
+	cd repo
+	for c in $(git rev-list refs/clean-release/ledger); do
+		evt=$(git log -1 --format=%s "$c" | grep -o "evt-[0-9]*")
+		path=$(git diff-tree -r --root --no-commit-id --name-only "$c" | grep "^audit/.*/$evt.json\$")
+		git cat-file blob "$c:$path" >../evt.json
+		test "$(jq -r .event_id ../evt.json)" = "$evt"
+		test "$(jq -r .actor ../evt.json)" = "$(git log -1 --format=%an "$c")"
+		want="$(jq -r .type ../evt.json) $(jq -r ".candidate_id // \"(\"" ../evt.json)"
+		git log -1 --format=%s "$c" | grep -q "^$want"
+	done
+'
+
+test_expect_success 'clean-release verify is clean and counts every commit' '
+	cd repo
+	test_exit 0 clean-release verify
+	grep "^ledger verified: 13 commits, [0-9][0-9]* objects\$" "$TRASH/.cr-out"
+	clean-release verify --json >../verify.json
+	test "$(jq -r ".ok, .commits" ../verify.json | tr "\n" " ")" = "true 13 "
+	test "$(jq -r ".objects > 0" ../verify.json)" = true
+'
+
+test_expect_success 'every ledger entry is canonical JSON (checked independently)' '
+	cd repo
+	rm -rf ../blobs
+	mkdir ../blobs
+	git ls-tree -r refs/clean-release/ledger >../tree
+	test_must_fail grep -v "^100644 blob " ../tree
+	i=0
+	while read -r mode type oid path; do
+		i=$((i + 1))
+		git cat-file blob "$oid" >../blobs/$i.json
+		echo "$i $path" >>../blobs/index
+	done <../tree
+	test $i -gt 40
+	canon is-canonical ../blobs/*.json
+'
+
+test_expect_success 'every ledger entry validates against its schema' '
+	cd repo
+	while read -r i path; do
+		case $path in
+		candidates/*/candidate.json) s=candidate.schema.json ;;
+		*/imp-[0-9]*.json) s=import.schema.json ;;
+		*/man-[0-9]*.json) s=manifest.schema.json ;;
+		*/evt-[0-9]*.json) s=audit-event.schema.json ;;
+		*) echo "unexpected ledger entry $path" >&2; false ;;
+		esac
+		validate_schema $s ../blobs/$i.json
+	done <../blobs/index
+'
+
+test_expect_success 'every object is found by its id with plain git (ls-tree, cat-file) and is what the CLI shows' '
+	cd repo
+	git ls-tree -r --name-only refs/clean-release/ledger >../paths
+	for id in man-001 man-002 man-003 man-004 man-005; do
+		p=$(grep "/$id\.json\$" ../paths | head -n 1)
+		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		clean-release manifest show --manifest-id $id --json >../shown.json
+		canon same ../stored.json ../shown.json
+	done
+	for id in imp-001 imp-002 imp-003 imp-004; do
+		p=$(grep "/$id\.json\$" ../paths | head -n 1)
+		test "$(git cat-file blob "refs/clean-release/ledger:$p" | jq -r .import_id)" = $id
+	done
+	for c in c1 c2 c3; do
+		test "$(grep -c "/$c/candidate\.json\$" ../paths)" = 1
+		p=$(grep "/$c/candidate\.json\$" ../paths)
+		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		clean-release candidate show --candidate-id $c --json | jq "{candidate_id, version, source_snapshot, source_commit, created_by, created_at}" >../shown.json
+		canon same ../stored.json ../shown.json
+	done
+	clean-release audit log --json >../audit.json
+	test "$(jq ".events | length" ../audit.json)" = 13
+	for i in $(seq 0 12); do
+		jq ".events[$i]" ../audit.json >../shown.json
+		id=$(jq -r .event_id ../shown.json)
+		p=$(grep "^audit/.*/$id\.json\$" ../paths)
+		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		canon same ../stored.json ../shown.json
+	done
+'
+
+test_expect_success 'policy.json and registry.json are readable with plain git on refs/clean-release/policy' '
+	cd repo
+	git cat-file blob refs/clean-release/policy:policy.json >../stored-policy.json
+	git cat-file blob refs/clean-release/policy:registry.json >../stored-registry.json
+	canon same ../policy.json ../stored-policy.json
+	canon same ../registry.json ../stored-registry.json
+	test "$(git log -1 --format=%an refs/clean-release/policy)" = dave
+'
+
+test_expect_success 'verify: a hand-made commit that modifies an existing entry is exit 5 naming the commit and path' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	p=$(git ls-tree -r --name-only $tip | grep "/c1/candidate\.json\$")
+	blob=$(git cat-file blob "$tip:$p" | sed "s/\"version\":\"1.0.0\"/\"version\":\"6.6.6\"/" | git hash-object -w --stdin)
+	test "$blob" != "$(git rev-parse "$tip:$p")"
+	bad=$(ledger_forge $tip --cacheinfo "100644,$blob,$p")
+	git update-ref refs/clean-release/ledger $bad $tip
+	test_exit 5 clean-release verify
+	git update-ref refs/clean-release/ledger $tip $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
+	grep -F "$p" "$TRASH/.cr-err"
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'verify: a hand-made commit that deletes an entry is exit 5 naming the commit and path' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	p=$(git ls-tree -r --name-only $tip | grep "/man-002\.json\$" | head -n 1)
+	bad=$(ledger_forge $tip --force-remove "$p")
+	test_must_fail git cat-file -e "$bad:$p"
+	git update-ref refs/clean-release/ledger $bad $tip
+	test_exit 5 clean-release verify
+	git update-ref refs/clean-release/ledger $tip $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
+	grep -F "$p" "$TRASH/.cr-err"
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'verify: an edit buried under later commits is still found, naming the edited commit' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	p=$(git ls-tree -r --name-only $tip | grep "^audit/.*/evt-001\.json\$")
+	bad=$(ledger_forge $tip --force-remove "$p")
+	later=$(git log -1 --format=%B $tip | git commit-tree "$bad^{tree}" -p $bad)
+	git update-ref refs/clean-release/ledger $later $tip
+	test_exit 5 clean-release verify
+	git update-ref refs/clean-release/ledger $tip $later
+	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
+	grep -F "$p" "$TRASH/.cr-err"
+'
+
+test_expect_success 'verify: a new entry that is not canonical JSON is exit 5 naming the path' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	c1=$(git ls-tree -r --name-only $tip | grep "/c1/candidate\.json\$")
+	for kind in pretty newline garbage; do
+		case $kind in
+		pretty) git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\"" >../forged.json ;;
+		newline) git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\"" >../f.json && canon canonical ../f.json >../forged.json && echo >>../forged.json ;;
+		garbage) printf "{\"candidate_id\":\"forged\"," >../forged.json ;;
+		esac
+		p="candidates/$(fanout forged)/forged/candidate.json"
+		blob=$(git hash-object -w ../forged.json)
+		bad=$(ledger_forge $tip --cacheinfo "100644,$blob,$p")
+		git update-ref refs/clean-release/ledger $bad $tip
+		test_exit 5 clean-release verify
+		git update-ref refs/clean-release/ledger $tip $bad
+		check_one_error "$TRASH/.cr-err"
+		grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
+		grep -F "$p" "$TRASH/.cr-err"
+	done
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'verify: a new canonical entry that fails its schema is exit 5 naming the path' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	c1=$(git ls-tree -r --name-only $tip | grep "/c1/candidate\.json\$")
+	git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\" | .colour = \"red\"" >../f.json
+	canon canonical ../f.json >../forged.json
+	canon is-canonical ../forged.json
+	test_must_fail validate_schema candidate.schema.json ../forged.json 2>/dev/null
+	p="candidates/$(fanout forged)/forged/candidate.json"
+	bad=$(ledger_forge $tip --cacheinfo "100644,$(git hash-object -w ../forged.json),$p")
+	git update-ref refs/clean-release/ledger $bad $tip
+	test_exit 5 clean-release verify
+	git update-ref refs/clean-release/ledger $tip $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
+	grep -F "$p" "$TRASH/.cr-err"
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'verify --json reports a broken ledger as an INTEGRITY error document' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	p=$(git ls-tree -r --name-only $tip | grep "/imp-001\.json\$" | head -n 1)
+	bad=$(ledger_forge $tip --force-remove "$p")
+	git update-ref refs/clean-release/ledger $bad $tip
+	test_exit 5 clean-release verify --json
+	git update-ref refs/clean-release/ledger $tip $bad
+	validate_error "$TRASH/.cr-out"
+	test "$(jq -r .error.code "$TRASH/.cr-out")" = INTEGRITY
+'
+
+test_expect_success 'after the forged tips are gone the ledger verifies and accepts writes again' '
+	cd repo
+	test_exit 0 clean-release verify
+	clean-release candidate register --candidate-id c4 --version 4 --source-snapshot HEAD --actor erin -q
+	test "$(git rev-list --count refs/clean-release/ledger)" = 14
+	test_exit 0 clean-release verify
+'
