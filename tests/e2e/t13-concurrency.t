@@ -50,6 +50,9 @@ test_expect_success '... and verify is clean' '
 test_expect_success '20 concurrent registrations of the SAME id: exactly one exit 0, nineteen exit 5, one candidate' '
 	new_repo same
 	cd same
+	clean-release candidate register --candidate-id first --version 1 --source-snapshot HEAD --actor bot -q
+	clean-release audit log --json >../audit0.json
+	test "$(jq ".events | length" ../audit0.json)" = 1
 	for i in $(seq -w 1 20); do
 		( set +e; clean-release candidate register --candidate-id dup --version 1.0.$i \
 		    --source-snapshot v1.2.0-rc1 --actor "bot$i" >../dup.$i.out 2>../dup.$i.err
@@ -61,15 +64,42 @@ test_expect_success '20 concurrent registrations of the SAME id: exactly one exi
 	test_cmp ../dup.expect ../dup.codes
 	winner=$(grep -l "^0\$" ../dup.*.rc | sed "s/.*dup\.\(.*\)\.rc/\1/")
 	clean-release candidate list --json >../list.json
-	test "$(jq -r "[.candidates[] | .candidate_id + \" \" + .version + \" \" + .created_by] | join(\",\")" ../list.json)" = "dup 1.0.$winner bot$winner"
+	test "$(jq -r "[.candidates[] | select(.candidate_id == \"dup\") | .candidate_id + \" \" + .version + \" \" + .created_by] | join(\",\")" ../list.json)" = "dup 1.0.$winner bot$winner"
+	test "$(jq ".candidates | length" ../list.json)" = 2
 	clean-release audit log --json >../audit.json
-	test "$(jq ".events | length" ../audit.json)" = 1
-	test "$(git rev-list --count refs/clean-release/ledger)" = 1
+	test "$(jq ".events | length" ../audit.json)" = 2
+	test "$(git rev-list --count refs/clean-release/ledger)" = 2
 	for f in ../dup.*.err; do
 		[ -s "$f" ] || continue
 		check_one_error "$f"
 	done
 	test_exit 0 clean-release verify
+'
+
+test_expect_success 'the first write to an empty ledger has exactly one winner (12 rounds of 20 racing registrations)' '
+	for r in $(seq 1 12); do
+		rm -rf first
+		new_repo first
+		(
+		cd first
+		for i in $(seq -w 1 20); do
+			( set +e; clean-release candidate register --candidate-id dup --version 1.0.$i \
+			    --source-snapshot v1.2.0-rc1 --actor "bot$i" >../first.$i.out 2>../first.$i.err
+			  echo $? >../first.$i.rc ) &
+		done
+		wait
+		winners=$(grep -l "^0\$" ../first.*.rc | sed "s/.*first\.\(.*\)\.rc/\1/" | tr "\n" " ")
+		recorded=$(clean-release candidate show --candidate-id dup --json | jq -r .version)
+		if [ "$winners" != "${recorded#1.0.} " ]; then
+			echo "round $r: exit 0 for bot $winners but the ledger records version $recorded" >&2
+			grep . ../first.*.out >&2
+			false
+		fi
+		test "$(git rev-list --count refs/clean-release/ledger)" = 1
+		test "$(git notes --ref=clean-release list | wc -l)" = 1
+		test "$(git rev-list --count refs/notes/clean-release)" = 1
+		)
+	done
 '
 
 test_expect_success '8 concurrent manifest builds on 8 imported candidates get man-001..man-008, one each' '

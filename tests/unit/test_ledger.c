@@ -1,0 +1,268 @@
+/* The git ledger adapter on a temporary repository. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <git2.h>
+#include "adapters/git/git.h"
+#include "util/error.h"
+
+struct fixture {
+	char dir[64];
+	git_repository *repo;
+	cr_ledger_port l;
+	cr_git_refs refs;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	git_libgit2_init();
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cr-ledger-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(git_repository_init(&f->repo, f->dir, 1), 0);
+	cr_git_refs_for(&f->refs, "clean-release");
+	assert_int_equal(cr_git_ledger_open(&f->l, f->repo, &f->refs), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	cr_git_ledger_close(&f->l);
+	git_repository_free(f->repo);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	git_libgit2_shutdown();
+	return 0;
+}
+
+static const char cand[] = "{\"candidate_id\":\"c1\",\"created_at\":\"2026-03-09T10:00:00Z\",\"created_by\":\"me\","
+			   "\"source_commit\":\"aeb5aaa78b09b9807cd40d3da9011b01c4cc995c\",\"source_snapshot\":\"v1\","
+			   "\"version\":\"1\"}";
+
+static void put_commit(struct fixture *f, cr_objkind kind, const char *cid, const char *key, const char *body)
+{
+	cr_txn *t = NULL;
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.put(t, kind, cid, key, NULL, body, strlen(body)), 0);
+	assert_int_equal(f->l.commit(t, "test put", "tester"), 0);
+	f->l.end(t);
+}
+
+static void empty_ledger_reads_as_empty(void **state)
+{
+	struct fixture *f = *state;
+	cr_txn *t = NULL;
+	cr_strlist l = {0};
+	char *buf = NULL;
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.get(t, CR_OBJ_CANDIDATE, "c1", NULL, &buf, NULL), CR_ENOT_FOUND);
+	assert_int_equal(f->l.list(t, CR_OBJ_CANDIDATE, NULL, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(f->l.counter(t, CR_ID_EVENT), 0);
+	/* Nothing staged: nothing committed, no ref created. */
+	assert_int_equal(f->l.commit(t, "nothing", "tester"), 0);
+	f->l.end(t);
+	git_oid oid;
+	assert_int_equal(git_reference_name_to_id(&oid, f->repo, f->refs.ledger), GIT_ENOTFOUND);
+}
+
+static void put_then_get_by_id_and_list(void **state)
+{
+	struct fixture *f = *state;
+	cr_txn *t = NULL;
+	cr_strlist l = {0};
+	char *buf = NULL;
+	size_t len = 0;
+
+	put_commit(f, CR_OBJ_CANDIDATE, "c1", "c1", cand);
+	put_commit(f, CR_OBJ_MANIFEST, "c1", "man-002", "{\"manifest_id\":\"man-002\"}");
+	put_commit(f, CR_OBJ_MANIFEST, "c1", "man-010", "{\"manifest_id\":\"man-010\"}");
+	put_commit(f, CR_OBJ_MANIFEST, "c1", "man-001", "{\"manifest_id\":\"man-001\"}");
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.get(t, CR_OBJ_CANDIDATE, "c1", NULL, &buf, &len), 0);
+	assert_int_equal(len, strlen(cand));
+	assert_memory_equal(buf, cand, len);
+	free(buf);
+	/* By id alone, without the candidate. */
+	assert_int_equal(f->l.get(t, CR_OBJ_MANIFEST, "man-010", NULL, &buf, NULL), 0);
+	assert_string_equal(buf, "{\"manifest_id\":\"man-010\"}");
+	free(buf);
+	/* Listed in numeric order, not bytewise. */
+	assert_int_equal(f->l.list(t, CR_OBJ_MANIFEST, "c1", &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0], "man-001");
+	assert_string_equal(l.v[1], "man-002");
+	assert_string_equal(l.v[2], "man-010");
+	cr_strlist_clear(&l);
+	assert_int_equal(f->l.list(t, CR_OBJ_CANDIDATE, NULL, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0], "c1");
+	cr_strlist_clear(&l);
+	f->l.end(t);
+}
+
+static void objects_are_never_replaced(void **state)
+{
+	struct fixture *f = *state;
+	cr_txn *t = NULL;
+	put_commit(f, CR_OBJ_CANDIDATE, "c1", "c1", cand);
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.put(t, CR_OBJ_CANDIDATE, "c1", "c1", NULL, "{}", 2), CR_EINTEGRITY);
+	assert_non_null(strstr(cr_error_last()->message, "never replaced"));
+	f->l.end(t);
+}
+
+static void alloc_counts_per_kind_and_persists(void **state)
+{
+	struct fixture *f = *state;
+	cr_txn *t = NULL;
+	char id[32];
+
+	for (int round = 1; round <= 3; round++) {
+		assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+		assert_int_equal(f->l.counter(t, CR_ID_RUN), (uint64_t)(round - 1));
+		assert_int_equal(f->l.alloc(t, CR_ID_RUN, id, sizeof(id)), 0);
+		char want[32];
+		snprintf(want, sizeof(want), "run-%03d", round);
+		assert_string_equal(id, want);
+		assert_int_equal(f->l.put(t, CR_OBJ_AUDIT, NULL, want, NULL, "{}", 2), 0);
+		assert_int_equal(f->l.commit(t, "alloc", "tester"), 0);
+		f->l.end(t);
+	}
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.counter(t, CR_ID_RUN), 3);
+	assert_int_equal(f->l.counter(t, CR_ID_MANIFEST), 0);
+	f->l.end(t);
+}
+
+static void lost_race_is_retry_and_keeps_the_winner(void **state)
+{
+	struct fixture *f = *state;
+	cr_txn *a = NULL, *b = NULL;
+	char ida[32], idb[32];
+
+	put_commit(f, CR_OBJ_CANDIDATE, "c1", "c1", cand);
+	assert_int_equal(f->l.begin(f->l.impl, &a), 0);
+	assert_int_equal(f->l.begin(f->l.impl, &b), 0);
+	assert_int_equal(f->l.alloc(a, CR_ID_MANIFEST, ida, sizeof(ida)), 0);
+	assert_int_equal(f->l.alloc(b, CR_ID_MANIFEST, idb, sizeof(idb)), 0);
+	assert_string_equal(ida, idb); /* same snapshot, same id: only one may win */
+	assert_int_equal(f->l.put(a, CR_OBJ_MANIFEST, "c1", ida, NULL, "{\"a\":1}", 7), 0);
+	assert_int_equal(f->l.put(b, CR_OBJ_MANIFEST, "c1", idb, NULL, "{\"b\":1}", 7), 0);
+	assert_int_equal(f->l.commit(a, "a", "tester"), 0);
+	assert_int_equal(f->l.commit(b, "b", "tester"), CR_ERETRY);
+	f->l.end(a);
+	f->l.end(b);
+
+	cr_txn *t = NULL;
+	char *buf = NULL;
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.get(t, CR_OBJ_MANIFEST, "man-001", NULL, &buf, NULL), 0);
+	assert_string_equal(buf, "{\"a\":1}");
+	free(buf);
+	f->l.end(t);
+}
+
+struct tx_ctx {
+	int calls;
+};
+static cr_ledger_port *tx_port;
+
+static int tx_fn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
+{
+	struct tx_ctx *c = vctx;
+	char id[32];
+	(void)commit_anyway;
+	c->calls++;
+	snprintf(msg, msglen, "tx");
+	int rc = tx_port->alloc(t, CR_ID_EVENT, id, sizeof(id));
+	return rc ? rc : tx_port->put(t, CR_OBJ_AUDIT, NULL, id, NULL, "{}", 2);
+}
+
+static void transact_commits_once_and_verify_rejects_invalid_objects(void **state)
+{
+	struct fixture *f = *state;
+	struct tx_ctx c = {0};
+	uint64_t commits = 0, objects = 0;
+	tx_port = &f->l;
+	assert_int_equal(cr_ledger_transact(&f->l, "tester", tx_fn, &c), 0);
+	assert_int_equal(c.calls, 1);
+	/* The audit blobs are "{}", not valid audit events: verify says so,
+	 * naming the commit and the path. */
+	assert_int_equal(f->l.verify(f->l.impl, &commits, &objects), CR_EINTEGRITY);
+	assert_non_null(strstr(cr_error_last()->message, "audit/"));
+	assert_non_null(strstr(cr_error_last()->message, "ledger commit "));
+}
+
+static void fanout_paths_are_fixed_and_shallow(void **state)
+{
+	(void)state;
+	char p[256];
+	/* printf %s 2026.03.09-rc1 | sha256sum → 40c… */
+	assert_int_equal(cr_git_ledger_path(p, sizeof(p), CR_OBJ_CANDIDATE, "2026.03.09-rc1", "2026.03.09-rc1", NULL, 0), 0);
+	assert_string_equal(p, "candidates/4/0/c/2026.03.09-rc1/candidate.json");
+	assert_int_equal(cr_git_ledger_path(p, sizeof(p), CR_OBJ_RUN_EVENT, "2026.03.09-rc1", "run-001", "started", 0), 0);
+	assert_string_equal(p, "candidates/4/0/c/2026.03.09-rc1/runs/run-001/started.json");
+	assert_int_equal(cr_git_ledger_path(p, sizeof(p), CR_OBJ_VIOLATIONS, "2026.03.09-rc1", "run-001", "000001", 1), 0);
+	assert_non_null(strstr(p, "ids/run/"));
+	assert_non_null(strstr(p, "/run-001/violations/000001.json"));
+	/* A candidate object has no id path. */
+	assert_int_equal(cr_git_ledger_path(p, sizeof(p), CR_OBJ_CANDIDATE, "x", "x", NULL, 1), 1);
+}
+
+static void many_appends_touch_few_trees(void **state)
+{
+	struct fixture *f = *state;
+	char cid[32];
+	/* 300 candidates, then one more: the commit adds only its own paths. */
+	for (int i = 0; i < 300; i++) {
+		snprintf(cid, sizeof(cid), "cand-%d", i);
+		put_commit(f, CR_OBJ_CANDIDATE, cid, cid, cand);
+	}
+	cr_txn *t = NULL;
+	cr_strlist l = {0};
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.list(t, CR_OBJ_CANDIDATE, NULL, &l), 0);
+	assert_int_equal(l.n, 300);
+	cr_strlist_clear(&l);
+	f->l.end(t);
+	git_oid tip;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	assert_int_equal(git_reference_name_to_id(&tip, f->repo, f->refs.ledger), 0);
+	assert_int_equal(git_commit_lookup(&c, f->repo, &tip), 0);
+	assert_int_equal(git_commit_tree(&tree, c), 0);
+	const git_tree_entry *e = git_tree_entry_byname(tree, "candidates");
+	assert_non_null(e);
+	git_tree *top = NULL;
+	assert_int_equal(git_tree_lookup(&top, f->repo, git_tree_entry_id(e)), 0);
+	assert_true(git_tree_entrycount(top) <= 16);
+	git_tree_free(top);
+	git_tree_free(tree);
+	git_commit_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(empty_ledger_reads_as_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_then_get_by_id_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(objects_are_never_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(alloc_counts_per_kind_and_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_race_is_retry_and_keeps_the_winner, setup, teardown),
+		cmocka_unit_test_setup_teardown(transact_commits_once_and_verify_rejects_invalid_objects, setup, teardown),
+		cmocka_unit_test(fanout_paths_are_fixed_and_shallow),
+		cmocka_unit_test_setup_teardown(many_appends_touch_few_trees, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
