@@ -9,6 +9,12 @@
  * with JIT and with the policy's match and depth limits; a Vectorscan
  * multi-pattern database (HS_FLAG_PREFILTER) says which content/endpoint
  * rules can match a file, and PCRE2 confirms — PCRE2 is the engine of record.
+ *
+ * Content and endpoint rules match line by line, as `rg -a -P --no-unicode`
+ * does: each line (its bytes up to, not including, '\n') is one PCRE2
+ * subject, so ^ $ \A \z and lookbehinds see the line, and a match never
+ * spans lines. Vectorscan, over the whole buffer, names the lines where a
+ * rule can match; PCRE2 then finds every non-overlapping match on them.
  */
 #include <stdbool.h>
 #include <stdint.h>

@@ -9,6 +9,11 @@
 #include <stdarg.h>
 #include "engine/engine.h"
 
+/* hs_scan, or the variant of it that the engine trusts on this CPU. */
+typedef hs_error_t (*cr_hs_scan_fn)(const hs_database_t *db, const char *data, unsigned int length,
+				    unsigned int flags, hs_scratch_t *scratch, match_event_handler on_event,
+				    void *ctx);
+
 /* One compiled rule. */
 typedef struct cr_crule {
 	const cr_rule *rule;
@@ -26,6 +31,7 @@ struct cr_rules {
 	size_t ncontent;
 	bool has_content_stage[CR_STAGE__COUNT]; /* stages with a content/endpoint rule */
 	hs_database_t *db;  /* NULL: no rule is prefiltered */
+	cr_hs_scan_fn hs_scan;
 	pcre2_match_context *mctx; /* limits; each scanner copies it and adds its JIT stack */
 	uint32_t ovec_pairs;       /* largest capture count + 1 */
 };

@@ -484,7 +484,7 @@ static void scan_window(cr_scanner *s, const unsigned char *w, size_t wlen, uint
 	if (wlen == 0)
 		return;
 	if (r->db) {
-		hs_error_t e = hs_scan(r->db, (const char *)w, (unsigned int)wlen, 0, s->scratch, on_prefilter, s);
+		hs_error_t e = r->hs_scan(r->db, (const char *)w, (unsigned int)wlen, 0, s->scratch, on_prefilter, s);
 		if (s->stop)
 			return;
 		if (e != HS_SUCCESS) {

@@ -172,7 +172,8 @@ int cr_facade_policy_show(cr_facade *f, cr_policy_view *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ns = cr_facade_namespace(f);
-	return f->policy.resolve(f->policy.impl, &out->policy_json, &out->registry_json, &out->policy, &out->registry);
+	return f->policy.resolve(f->policy.impl, &out->policy_json, &out->registry_json, &out->policy, &out->registry,
+				 false);
 }
 
 int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, const char *policy_what,

@@ -4,6 +4,7 @@
  * Policy store port: the trusted policy and registry (data-model.md §5).
  * The only way in is publish(); runs resolve the tip into snapshots.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include "domain/entities.h"
 
@@ -11,9 +12,12 @@ typedef struct cr_policy_port {
 	void *impl;
 	/* The tip: both documents as stored (canonical JSON, malloc'd, caller
 	 * frees) and their snapshots (digests, ref and commit).
-	 * CR_EPOLICY_MISSING with a hint saying how to publish when none. */
+	 * CR_EPOLICY_MISSING with a hint saying how to publish when none.
+	 * A store with a built-in policy and no ref yet answers with the
+	 * built-in one; PIN (a run is being requested) also makes the ref point
+	 * at it, so the run's snapshot names a commit every clone has. */
 	int (*resolve)(void *impl, char **policy_json, char **registry_json,
-		       cr_snapshot *policy, cr_snapshot *registry);
+		       cr_snapshot *policy, cr_snapshot *registry, bool pin);
 	/* Append a commit holding both documents (already validated and
 	 * canonical), by compare-and-swap on the ref. */
 	int (*publish)(void *impl, const char *policy_json, const char *registry_json,

@@ -146,9 +146,12 @@ int cr_fs_open_beneath_size(int root_fd, const char *rel, uint64_t *size)
 	memset(&how, 0, sizeof(how));
 	how.flags = OPEN_FLAGS;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	do
+	/* EAGAIN: a rename elsewhere raced the lookup; try a few times. */
+	for (int tries = 0;; tries++) {
 		fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN); /* a concurrent rename raced the lookup */
+		if (fd >= 0 || errno != EAGAIN || tries == 8)
+			break;
+	}
 	if (fd < 0) {
 		/* No openat2 (old kernel, or a seccomp filter that refuses it). */
 		if (errno == ENOSYS || errno == EPERM)

@@ -4,10 +4,11 @@
  * matches and matching lines per rule, and MB/s. Not run by make test.
  *
  *   engine_bench [-r RUNS] [-j PROCS] [--pcre2-only] [--all-hosts]
- *                [--policy DIR] CORPUS_DIR
+ *                [--policy DIR] [--lines-of RULE] CORPUS_DIR
  *
  * --all-hosts empties allowed_hosts, so that the endpoint rule reports
- * every URL (to compare with `rg -o`). The first run records each file's
+ * every URL (to compare with `rg -o`). --lines-of prints, on stderr, the
+ * files RULE matches and its matching lines in each, as `rg -c` does. The first run records each file's
  * digest and size, so the timed runs see a consistent manifest. */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,8 @@ typedef struct counts {
 
 typedef struct file_ctx {
 	const cr_policy *p;
+	int dump_rule;     /* --lines-of: print this rule's matching lines per file */
+	uint64_t dump_lines;
 	counts *c;
 	int last_rule;
 	uint64_t last_line;
@@ -46,6 +49,7 @@ typedef struct file_ctx {
 } file_ctx;
 
 static char **paths;
+static int dump_rule = -1;
 static size_t npaths, cappaths;
 static size_t prefix_len;
 
@@ -79,8 +83,11 @@ static int on_finding(const cr_finding *f, void *ctx)
 		if (strcmp(fc->p->rules[i].id, f->rule_id) == 0)
 			idx = (int)i;
 	fc->c->matches[idx]++;
-	if (f->has_location && (idx != fc->last_rule || f->location.line != fc->last_line))
+	if (f->has_location && (idx != fc->last_rule || f->location.line != fc->last_line)) {
 		fc->c->lines[idx]++; /* findings of a rule come in line order */
+		if (idx == fc->dump_rule)
+			fc->dump_lines++;
+	}
 	fc->last_rule = idx;
 	fc->last_line = f->has_location ? f->location.line : 0;
 	if (!fc->seen[idx]) {
@@ -130,9 +137,12 @@ static int work(const cr_rules *rules, const cr_policy *p, int root_fd, cr_artif
 		fc.p = p;
 		fc.c = c;
 		fc.last_rule = -1;
+		fc.dump_rule = record ? dump_rule : -1;
 		rc = cr_engine_check(s, root_fd, &arts[i], on_finding, &fc, &out);
 		if (rc != 0)
 			break;
+		if (fc.dump_lines)
+			fprintf(stderr, "%s:%" PRIu64 "\n", arts[i].path, fc.dump_lines);
 		__atomic_fetch_add(&c->bytes, out.size, __ATOMIC_RELAXED);
 		for (int st = 0; st < CR_STAGE__COUNT; st++)
 			if (out.stage_error[st])
@@ -158,6 +168,7 @@ int main(int argc, char **argv)
 	int runs = 3, procs = 1, root_fd, rc;
 	unsigned flags = 0;
 	bool all_hosts = false;
+	const char *dump_id = NULL;
 	size_t host_count;
 	char path[4096];
 	cJSON *pj = NULL, *rj = NULL;
@@ -179,12 +190,14 @@ int main(int argc, char **argv)
 			all_hosts = true;
 		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
 			policy_dir = argv[++i];
+		else if (!strcmp(argv[i], "--lines-of") && i + 1 < argc)
+			dump_id = argv[++i];
 		else
 			corpus = argv[i];
 	}
 	if (!corpus || runs < 1 || runs > 63 || procs < 1) {
 		fprintf(stderr, "usage: engine_bench [-r RUNS] [-j PROCS] [--pcre2-only] [--all-hosts] "
-				"[--policy DIR] CORPUS_DIR\n");
+				"[--policy DIR] [--lines-of RULE] CORPUS_DIR\n");
 		return 2;
 	}
 	memset(&policy, 0, sizeof(policy));
@@ -198,6 +211,9 @@ int main(int argc, char **argv)
 	host_count = registry.host_count;
 	if (all_hosts)
 		registry.host_count = 0;
+	for (size_t i = 0; dump_id && i < policy.rule_count; i++)
+		if (!strcmp(policy.rules[i].id, dump_id))
+			dump_rule = (int)i;
 	if (policy.rule_count > MAX_RULES) {
 		fprintf(stderr, "engine_bench: at most %d rules\n", MAX_RULES);
 		return 2;

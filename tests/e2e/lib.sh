@@ -260,3 +260,215 @@ ledger_forge() {
 
 # fanout ID — the a/b/c fanout directory of an id (first 3 hex of its sha256).
 fanout() { printf %s "$1" | sha256sum | sed 's|^\(.\)\(.\)\(.\).*|\1/\2/\3|'; }
+
+# ---- helpers shared by t20..t29 -------------------------------------------
+
+# acme_policy DIR [JQ_FILTER] — fixtures/acme-policy.json (edited by the jq
+# filter) and fixtures/acme-registry.json as DIR/policy.json, DIR/registry.json.
+acme_policy() {
+	mkdir -p "$1" &&
+	jq "${2:-.}" "$CR_TESTS_DIR/fixtures/acme-policy.json" >"$1/policy.json" &&
+	cp "$CR_TESTS_DIR/fixtures/acme-registry.json" "$1/registry.json"
+}
+
+# publish_acme_policy [JQ_FILTER] — publish that policy in the current repository.
+publish_acme_policy() {
+	cr_pol=$(mktemp -d "$TRASH/.policy.XXXXXX") &&
+	acme_policy "$cr_pol" "${1:-.}" &&
+	clean-release -q policy publish --policy "$cr_pol/policy.json" \
+		--registry "$cr_pol/registry.json" --actor security-officer
+}
+
+# artifacts_doc — an artifacts document on stdout, from "PATH SOURCE" lines on
+# stdin (SOURCE "-": the artifact has no source).
+artifacts_doc() {
+	jq -Rn '{artifacts: [inputs | select(length > 0) | split(" ")
+	  | if .[1] == "-" then {path: .[0]} else {path: .[0], source: .[1]} end]}'
+}
+
+# make_candidate ID INPUT — register ID at v1.2.0-rc1, import INPUT, build a
+# manifest; print the manifest id.
+make_candidate() {
+	clean-release -q candidate register --candidate-id "$1" --version 1.0.0 \
+		--source-snapshot v1.2.0-rc1 --actor release-bot &&
+	clean-release -q candidate import-artifacts --candidate-id "$1" --input "$2" --actor release-bot &&
+	clean-release --json manifest build --candidate-id "$1" --actor release-bot | jq -er .manifest_id
+}
+
+# now_ms — milliseconds since the epoch.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# run_field RUN_ID FIELD — a field of `compliance status --run-id RUN_ID --json`.
+run_field() { clean-release compliance status --run-id "$1" --json | jq -r ".$2"; }
+
+# candidate_status ID — the status of candidate ID.
+candidate_status() { clean-release candidate show --candidate-id "$1" --json | jq -r .status; }
+
+# wait_run_finished RUN_ID [SECONDS] — poll `compliance status` until the run
+# is SUCCEEDED or FAILED; fail after SECONDS (default 30).
+wait_run_finished() {
+	cr_end=$(( $(date +%s) + ${2:-30} ))
+	while :; do
+		cr_st=$(run_field "$1" status) || return 1
+		case $cr_st in SUCCEEDED|FAILED) return 0 ;; esac
+		if [ "$(date +%s)" -ge "$cr_end" ]; then
+			echo "run $1 is still $cr_st after ${2:-30} s" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# task_file TASK_ID — the task manager's state file of TASK_ID.
+task_file() { echo "$(git rev-parse --absolute-git-dir)/clean-release/tasks/$1.json"; }
+
+# wait_runner TASK_ID [SECONDS] — wait until the task is RUNNING with a pid
+# (default: 30 s at most); print that pid, the runner's.
+wait_runner() {
+	cr_tf=$(task_file "$1")
+	cr_end=$(( $(date +%s) + ${2:-30} ))
+	while :; do
+		cr_pid=$(jq -r 'if .status == "RUNNING" and .pid != null then .pid else empty end' \
+			"$cr_tf" 2>/dev/null || :)
+		if [ -n "$cr_pid" ]; then
+			echo "$cr_pid"
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$cr_end" ]; then
+			echo "task $1 has no RUNNING runner after ${2:-30} s:" >&2
+			cat "$cr_tf" >&2 2>/dev/null || :
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# worker_on RUNNER_PID FILE [SECONDS] — find the worker process of RUNNER_PID
+# that has FILE (an absolute path) open or mapped, within SECONDS (default
+# 20); print its pid and leave it stopped (SIGSTOP), so that it cannot finish
+# the file before the caller decides: kill -KILL or kill -CONT it. Each worker
+# is stopped while it is looked at; the others are let go again.
+worker_on() {
+	cr_end=$(( $(date +%s) + ${3:-20} ))
+	while :; do
+		for cr_w in $(pgrep -P "$1"); do
+			kill -STOP "$cr_w" 2>/dev/null || continue
+			if ls -l "/proc/$cr_w/fd" 2>/dev/null | grep -qF -- "-> $2" ||
+			   grep -qF -- " $2" "/proc/$cr_w/maps" 2>/dev/null; then
+				echo "$cr_w"
+				return 0
+			fi
+			kill -CONT "$cr_w" 2>/dev/null || :
+		done
+		if [ "$(date +%s)" -ge "$cr_end" ] || ! kill -0 "$1" 2>/dev/null; then
+			echo "no worker of $1 was seen with $2 open" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# kill_worker_on RUNNER_PID FILE [SECONDS] — SIGKILL the worker of RUNNER_PID
+# that has FILE open (see worker_on); print its pid.
+kill_worker_on() {
+	cr_kw=$(worker_on "$@") || return 1
+	kill -KILL "$cr_kw"
+	echo "$cr_kw"
+}
+
+# procs_gone PID... — within 10 s none of the processes runs any more (a
+# zombie waiting for its reaper counts as gone).
+procs_gone() {
+	cr_end=$(( $(date +%s) + 10 ))
+	for cr_p in "$@"; do
+		while cr_s=$(ps -o stat= -p "$cr_p" 2>/dev/null) && [ -n "$cr_s" ] && [ "${cr_s#Z}" = "$cr_s" ]; do
+			if [ "$(date +%s)" -ge "$cr_end" ]; then
+				echo "process $cr_p is still there ($cr_s): $(ps -o args= -p "$cr_p")" >&2
+				return 1
+			fi
+			sleep 0.1
+		done
+	done
+}
+
+# report_digest_ok REPORT.json — report_digest is the sha256 of the canonical
+# JSON of every other field (recomputed with Debian's python3).
+report_digest_ok() {
+	/usr/bin/python3 -c '
+import hashlib, json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    doc = json.load(f)
+want = doc.pop("report_digest")
+got = hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                                ensure_ascii=False).encode("utf-8")).hexdigest()
+if got != want:
+    sys.exit("report_digest is %s, recomputed %s" % (want, got))
+' "$1"
+}
+
+# gate_refused TYPE STATUS CMD... — CMD is refused by a lifecycle gate: exit 3,
+# one error line (and at most a hint), and the ledger gains exactly one commit
+# that only adds one REFUSED audit event of type TYPE, recording the
+# candidate's STATUS and the error printed; no other ref moves. The message and
+# the event name the candidate of CMD's --candidate-id. CMD's stdout and
+# stderr are left in $TRASH/.cr-out and $TRASH/.cr-err. (The event is not
+# schema-checked here, to keep this cheap: validate the audit log once.)
+gate_refused() {
+	cr_type=$1
+	cr_status=$2
+	shift 2
+	cr_cid=
+	cr_prev=
+	for cr_a in "$@"; do
+		[ "$cr_prev" = --candidate-id ] && cr_cid=$cr_a
+		cr_prev=$cr_a
+	done
+	cr_tip=$(git rev-parse refs/clean-release/ledger)
+	refs_snapshot | grep -v '^refs/clean-release/ledger ' >"$TRASH/.cr-grefs" || :
+	test_exit 3 "$@"
+	check_one_error "$TRASH/.cr-err"
+	refs_snapshot | grep -v '^refs/clean-release/ledger ' >"$TRASH/.cr-grefs.now" || :
+	test_cmp "$TRASH/.cr-grefs" "$TRASH/.cr-grefs.now"
+	if [ "$(git rev-parse refs/clean-release/ledger^ 2>/dev/null)" != "$cr_tip" ]; then
+		echo "the ledger did not gain exactly one commit on $cr_tip:" >&2
+		git log --oneline "$cr_tip..refs/clean-release/ledger" >&2
+		return 1
+	fi
+	git diff-tree -r --no-commit-id --name-status "$cr_tip" refs/clean-release/ledger >"$TRASH/.cr-gdiff"
+	if grep -v '^A	' "$TRASH/.cr-gdiff" >&2 ||
+	   [ "$(sed 's|.*/||' "$TRASH/.cr-gdiff" | sort -u | wc -l)" != 1 ] ||
+	   ! sed 's|.*/||' "$TRASH/.cr-gdiff" | grep -qE '^evt-[0-9]{3,}\.json$'; then
+		echo "the refusal commit adds more than one audit event:" >&2
+		cat "$TRASH/.cr-gdiff" >&2
+		return 1
+	fi
+	cr_evt=$(sed -n '1s|.*/\(evt-[0-9]*\)\.json$|\1|p' "$TRASH/.cr-gdiff")
+	clean-release audit log --json | jq '.events[-1]' >"$TRASH/.cr-gevt.json"
+	cr_msg=$(sed -n '1s/^clean-release: error: //p' "$TRASH/.cr-err")
+	if ! jq -e --arg id "$cr_evt" --arg type "$cr_type" --arg st "$cr_status" --arg msg "$cr_msg" \
+		--arg cid "$cr_cid" \
+		'.event_id == $id and .type == $type and .outcome == "REFUSED" and
+		 .details.status == $st and .details.error.message == $msg and
+		 ($cid == "" or .candidate_id == $cid)' "$TRASH/.cr-gevt.json" >/dev/null; then
+		echo "the last audit event is not the REFUSED $cr_type ($cr_status) of $cr_evt of candidate ${cr_cid:-?} with: $cr_msg" >&2
+		cat "$TRASH/.cr-gevt.json" >&2
+		return 1
+	fi
+	if [ -n "$cr_cid" ] && ! grep -qF -- "$cr_cid" "$TRASH/.cr-err"; then
+		echo "the refusal does not name the candidate $cr_cid" >&2
+		return 1
+	fi
+}
+
+# ledger_verify_at COMMIT [ARGS...] — run `clean-release verify ARGS` with
+# refs/clean-release/ledger moved to COMMIT, then move the ref back (whatever
+# verify said); returns verify's exit code. Use with test_exit.
+ledger_verify_at() {
+	cr_at=$1
+	shift
+	cr_old=$(git rev-parse refs/clean-release/ledger)
+	git update-ref refs/clean-release/ledger "$cr_at" "$cr_old" || return 99
+	if clean-release verify "$@"; then cr_rc=0; else cr_rc=$?; fi
+	git update-ref refs/clean-release/ledger "$cr_old" "$cr_at" || return 98
+	return $cr_rc
+}

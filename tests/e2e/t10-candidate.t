@@ -208,6 +208,8 @@ test_expect_success 'policy publish and policy show --json are valid PolicyView 
 	test "$(jq -r .policy_snapshot.resolved_from.commit ../policy-view.json)" = "$(git rev-parse refs/clean-release/policy)"
 	git cat-file blob refs/clean-release/policy:policy.json >../stored-policy.json
 	canon same ../policy.json ../stored-policy.json
+	canon is-canonical ../stored-policy.json
+	test "$(sha256_of ../stored-policy.json)" = "$(jq -r .policy_snapshot.policy_digest ../policy-view.json)"
 '
 
 test_expect_success 'git log --notes=clean-release shows every candidate of the source commit with its status and latest ids' '

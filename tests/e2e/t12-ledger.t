@@ -120,23 +120,24 @@ test_expect_success 'every ledger entry validates against its schema' '
 	done <../blobs/index
 '
 
-test_expect_success 'every object is found by its id with plain git (ls-tree, cat-file) and is what the CLI shows' '
+test_expect_success 'every object is read with plain git at its docs/evidence-layout.md path and is what the CLI shows' '
 	cd repo
-	git ls-tree -r --name-only refs/clean-release/ledger >../paths
+	L=refs/clean-release/ledger
 	for id in man-001 man-002 man-003 man-004 man-005; do
-		p=$(grep "/$id\.json\$" ../paths | head -n 1)
-		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		git cat-file blob "$L:ids/man/$(fanout $id)/$id.json" >../stored.json
 		clean-release manifest show --manifest-id $id --json >../shown.json
 		canon same ../stored.json ../shown.json
+		c=$(jq -r .candidate_id ../stored.json)
+		test "$(git rev-parse "$L:candidates/$(fanout $c)/$c/manifests/$id.json")" = "$(git rev-parse "$L:ids/man/$(fanout $id)/$id.json")"
 	done
 	for id in imp-001 imp-002 imp-003 imp-004; do
-		p=$(grep "/$id\.json\$" ../paths | head -n 1)
-		test "$(git cat-file blob "refs/clean-release/ledger:$p" | jq -r .import_id)" = $id
+		git cat-file blob "$L:ids/imp/$(fanout $id)/$id.json" >../stored.json
+		test "$(jq -r .import_id ../stored.json)" = $id
+		c=$(jq -r .candidate_id ../stored.json)
+		test "$(git rev-parse "$L:candidates/$(fanout $c)/$c/imports/$id.json")" = "$(git rev-parse "$L:ids/imp/$(fanout $id)/$id.json")"
 	done
 	for c in c1 c2 c3; do
-		test "$(grep -c "/$c/candidate\.json\$" ../paths)" = 1
-		p=$(grep "/$c/candidate\.json\$" ../paths)
-		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		git cat-file blob "$L:candidates/$(fanout $c)/$c/candidate.json" >../stored.json
 		clean-release candidate show --candidate-id $c --json | jq "{candidate_id, version, source_snapshot, source_commit, created_by, created_at}" >../shown.json
 		canon same ../stored.json ../shown.json
 	done
@@ -145,10 +146,33 @@ test_expect_success 'every object is found by its id with plain git (ls-tree, ca
 	for i in $(seq 0 12); do
 		jq ".events[$i]" ../audit.json >../shown.json
 		id=$(jq -r .event_id ../shown.json)
-		p=$(grep "^audit/.*/$id\.json\$" ../paths)
-		git cat-file blob "refs/clean-release/ledger:$p" >../stored.json
+		git cat-file blob "$L:audit/$(fanout $id)/$id.json" >../stored.json
 		canon same ../stored.json ../shown.json
+		c=$(jq -r ".candidate_id // empty" ../shown.json)
+		if [ -n "$c" ]; then
+			test "$(git rev-parse "$L:candidates/$(fanout $c)/$c/events/$id.json")" = "$(git rev-parse "$L:audit/$(fanout $id)/$id.json")"
+		fi
 	done
+'
+
+test_expect_success 'every ledger path is one the layout documents, and no fan-out tree has more than 16 entries' '
+	cd repo
+	git ls-tree -r --name-only refs/clean-release/ledger >../paths
+	grep -v -E "^(candidates/[0-9a-f]/[0-9a-f]/[0-9a-f]/[^/]+/(candidate\.json|events/evt-[0-9]{3,}\.json|imports/imp-[0-9]{3,}\.json|manifests/man-[0-9]{3,}\.json)|ids/(imp|man)/[0-9a-f]/[0-9a-f]/[0-9a-f]/(imp|man)-[0-9]{3,}\.json|audit/[0-9a-f]/[0-9a-f]/[0-9a-f]/evt-[0-9]{3,}\.json)\$" ../paths >../odd-paths || true
+	test_cmp /dev/null ../odd-paths
+	git ls-tree -r -d --name-only refs/clean-release/ledger >../dirs
+	echo . >>../dirs
+	while read -r d; do
+		case $d in
+		.) t=refs/clean-release/ledger^{tree} ;;
+		*) t=refs/clean-release/ledger:$d ;;
+		esac
+		case $d in
+		*/events|*/imports|*/manifests|candidates/?/?/?/*) continue ;;
+		esac
+		n=$(git ls-tree "$t" | wc -l)
+		if [ $n -gt 16 ]; then echo "$d has $n entries" >&2; false; fi
+	done <../dirs
 '
 
 test_expect_success 'policy.json and registry.json are readable with plain git on refs/clean-release/policy' '
@@ -167,9 +191,7 @@ test_expect_success 'verify: a hand-made commit that modifies an existing entry 
 	blob=$(git cat-file blob "$tip:$p" | sed "s/\"version\":\"1.0.0\"/\"version\":\"6.6.6\"/" | git hash-object -w --stdin)
 	test "$blob" != "$(git rev-parse "$tip:$p")"
 	bad=$(ledger_forge $tip --cacheinfo "100644,$blob,$p")
-	git update-ref refs/clean-release/ledger $bad $tip
-	test_exit 5 clean-release verify
-	git update-ref refs/clean-release/ledger $tip $bad
+	test_exit 5 ledger_verify_at $bad
 	check_one_error "$TRASH/.cr-err"
 	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
 	grep -F "$p" "$TRASH/.cr-err"
@@ -182,9 +204,7 @@ test_expect_success 'verify: a hand-made commit that deletes an entry is exit 5 
 	p=$(git ls-tree -r --name-only $tip | grep "/man-002\.json\$" | head -n 1)
 	bad=$(ledger_forge $tip --force-remove "$p")
 	test_must_fail git cat-file -e "$bad:$p"
-	git update-ref refs/clean-release/ledger $bad $tip
-	test_exit 5 clean-release verify
-	git update-ref refs/clean-release/ledger $tip $bad
+	test_exit 5 ledger_verify_at $bad
 	check_one_error "$TRASH/.cr-err"
 	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
 	grep -F "$p" "$TRASH/.cr-err"
@@ -197,9 +217,7 @@ test_expect_success 'verify: an edit buried under later commits is still found, 
 	p=$(git ls-tree -r --name-only $tip | grep "^audit/.*/evt-001\.json\$")
 	bad=$(ledger_forge $tip --force-remove "$p")
 	later=$(git log -1 --format=%B $tip | git commit-tree "$bad^{tree}" -p $bad)
-	git update-ref refs/clean-release/ledger $later $tip
-	test_exit 5 clean-release verify
-	git update-ref refs/clean-release/ledger $tip $later
+	test_exit 5 ledger_verify_at $later
 	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
 	grep -F "$p" "$TRASH/.cr-err"
 '
@@ -211,15 +229,17 @@ test_expect_success 'verify: a new entry that is not canonical JSON is exit 5 na
 	for kind in pretty newline garbage; do
 		case $kind in
 		pretty) git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\"" >../forged.json ;;
-		newline) git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\"" >../f.json && canon canonical ../f.json >../forged.json && echo >>../forged.json ;;
+		newline)
+			git cat-file blob "$tip:$c1" | jq ".candidate_id = \"forged\"" >../f.json
+			canon canonical ../f.json >../forged.json
+			echo >>../forged.json
+			;;
 		garbage) printf "{\"candidate_id\":\"forged\"," >../forged.json ;;
 		esac
 		p="candidates/$(fanout forged)/forged/candidate.json"
 		blob=$(git hash-object -w ../forged.json)
 		bad=$(ledger_forge $tip --cacheinfo "100644,$blob,$p")
-		git update-ref refs/clean-release/ledger $bad $tip
-		test_exit 5 clean-release verify
-		git update-ref refs/clean-release/ledger $tip $bad
+		test_exit 5 ledger_verify_at $bad
 		check_one_error "$TRASH/.cr-err"
 		grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
 		grep -F "$p" "$TRASH/.cr-err"
@@ -237,9 +257,7 @@ test_expect_success 'verify: a new canonical entry that fails its schema is exit
 	test_must_fail validate_schema candidate.schema.json ../forged.json 2>/dev/null
 	p="candidates/$(fanout forged)/forged/candidate.json"
 	bad=$(ledger_forge $tip --cacheinfo "100644,$(git hash-object -w ../forged.json),$p")
-	git update-ref refs/clean-release/ledger $bad $tip
-	test_exit 5 clean-release verify
-	git update-ref refs/clean-release/ledger $tip $bad
+	test_exit 5 ledger_verify_at $bad
 	check_one_error "$TRASH/.cr-err"
 	grep -F "$(echo $bad | cut -c1-12)" "$TRASH/.cr-err"
 	grep -F "$p" "$TRASH/.cr-err"
@@ -251,9 +269,7 @@ test_expect_success 'verify --json reports a broken ledger as an INTEGRITY error
 	tip=$(git rev-parse refs/clean-release/ledger)
 	p=$(git ls-tree -r --name-only $tip | grep "/imp-001\.json\$" | head -n 1)
 	bad=$(ledger_forge $tip --force-remove "$p")
-	git update-ref refs/clean-release/ledger $bad $tip
-	test_exit 5 clean-release verify --json
-	git update-ref refs/clean-release/ledger $tip $bad
+	test_exit 5 ledger_verify_at $bad --json
 	validate_error "$TRASH/.cr-out"
 	test "$(jq -r .error.code "$TRASH/.cr-out")" = INTEGRITY
 '

@@ -29,6 +29,13 @@ test_expect_success '... and candidate list --json shows exactly those 20 candid
 	test_cmp ../list.expect ../list.txt
 '
 
+test_expect_success '... and the status note on the source commit has one DRAFT line for each of the 20' '
+	cd par
+	git log --notes=clean-release -1 --format=%N v1.2.0-rc1 | grep . | sort >../note
+	test "$(wc -l <../note)" = 20
+	for i in $(seq -w 1 20); do grep "^p$i: DRAFT" ../note; done >/dev/null
+'
+
 test_expect_success '... with 20 ACCEPTED candidate.register audit events, 20 distinct event ids' '
 	cd par
 	clean-release audit log --json >../audit.json
@@ -76,8 +83,8 @@ test_expect_success '20 concurrent registrations of the SAME id: exactly one exi
 	test_exit 0 clean-release verify
 '
 
-test_expect_success 'the first write to an empty ledger has exactly one winner (12 rounds of 20 racing registrations)' '
-	for r in $(seq 1 12); do
+test_expect_success 'the first write to an empty ledger has exactly one winner (15 rounds of 20 racing registrations)' '
+	for r in $(seq 1 15); do
 		rm -rf first
 		new_repo first
 		(

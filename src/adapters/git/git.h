@@ -41,6 +41,14 @@ int cr_git_policy_open(cr_policy_port *out, git_repository *repo, const cr_git_r
 		       const char *builtin_policy, const char *builtin_registry);
 void cr_git_policy_close(cr_policy_port *p);
 
+/* Move REF to NEW only if it still points at OLD, or — OLD NULL — only if
+ * it does not exist yet: compare-and-swap under the ref's lock (a plain
+ * non-forced create checks for the ref before taking the lock, so two
+ * creators could both win). 0, CR_ERETRY when the ref moved or is locked,
+ * or CR_ESTORAGE. */
+int cr_git_ref_cas(git_repository *repo, const char *ref, const git_oid *new_id, const git_oid *old,
+		   const char *message);
+
 /* Resolve a revision to a commit oid (hex). CR_EINVALID_INPUT when it does not. */
 int cr_git_resolve_commit(git_repository *repo, const char *rev, char *hex, size_t hexlen);
 /* 1 if OID (hex) names a commit in REPO, else 0. */

@@ -115,6 +115,27 @@ int cr_git_config_email(git_repository *repo, char *out, size_t len)
 	return 0;
 }
 
+int cr_git_ref_cas(git_repository *repo, const char *name, const git_oid *new_id, const git_oid *old,
+		   const char *message)
+{
+	git_reference *ref = NULL;
+	git_oid zero;
+	memset(&zero, 0, sizeof(zero));
+	/* With force=1 the expected value is compared under the lock; a zero
+	 * expected id means "must not exist". */
+	int rc = git_reference_create_matching(&ref, repo, name, new_id, 1, old ? old : &zero, message);
+	git_reference_free(ref);
+	if (rc == 0)
+		return 0;
+	if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS)
+		return CR_ERETRY;
+	/* libgit2 reports a lost lock race as a generic error at times. */
+	const git_error *e = git_error_last();
+	if (e && e->message && (strstr(e->message, "lock") || strstr(e->message, "modified")))
+		return CR_ERETRY;
+	return cr_git_error("cannot move the ref");
+}
+
 void cr_git_refs_for(cr_git_refs *r, const char *ns)
 {
 	snprintf(r->ledger, sizeof(r->ledger), "refs/%s/ledger", ns);
@@ -556,7 +577,6 @@ static int txn_commit(cr_txn *t, const char *message, const char *actor)
 	git_tree *base = NULL, *newtree = NULL;
 	git_commit *parent = NULL;
 	git_signature *author = NULL, *committer = NULL;
-	git_reference *ref = NULL;
 	git_oid tree_id, commit_id, empty_id;
 	char *msg = NULL;
 	int rc = 0;
@@ -616,22 +636,8 @@ static int txn_commit(cr_txn *t, const char *message, const char *actor)
 		goto cleanup;
 	}
 	/* The ref moves only forward, by compare-and-swap from the tip we read. */
-	if (t->has_tip)
-		rc = git_reference_create_matching(&ref, repo, t->l->refs.ledger, &commit_id, 1, &t->tip, message);
-	else
-		rc = git_reference_create(&ref, repo, t->l->refs.ledger, &commit_id, 0, message);
-	if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS) {
-		rc = CR_ERETRY;
-	} else if (rc < 0) {
-		/* libgit2 reports a lost lock race as a generic error at times. */
-		const git_error *e = git_error_last();
-		if (e && e->message && (strstr(e->message, "lock") || strstr(e->message, "modified")))
-			rc = CR_ERETRY;
-		else
-			rc = cr_git_error("cannot move the ledger ref");
-	}
+	rc = cr_git_ref_cas(repo, t->l->refs.ledger, &commit_id, t->has_tip ? &t->tip : NULL, message);
 cleanup:
-	git_reference_free(ref);
 	git_commit_free(parent);
 	git_signature_free(author);
 	git_signature_free(committer);
@@ -653,7 +659,6 @@ static int ledger_note(void *impl, const char *source_commit, const char *cid, c
 	git_commit *parent = NULL;
 	git_note *old = NULL;
 	git_signature *sig = NULL;
-	git_reference *ref = NULL;
 	char *text = NULL;
 	int rc = 0, has_tip;
 
@@ -714,17 +719,13 @@ static int ledger_note(void *impl, const char *source_commit, const char *cid, c
 			rc = cr_git_error("cannot write the status note");
 			break;
 		}
-		if (has_tip)
-			rc = git_reference_create_matching(&ref, repo, l->refs.notes, &new_commit, 1, &notes_tip,
-							   "clean-release: status note");
-		else
-			rc = git_reference_create(&ref, repo, l->refs.notes, &new_commit, 0,
-						  "clean-release: status note");
-		git_reference_free(ref);
-		ref = NULL;
+		rc = cr_git_ref_cas(repo, l->refs.notes, &new_commit, has_tip ? &notes_tip : NULL,
+				    "clean-release: status note");
 		if (rc == 0)
 			break;
-		rc = cr_git_error("cannot move the notes ref");
+		if (rc != CR_ERETRY)
+			break;
+		rc = cr_error_set(CR_ECONFLICT, "the status note kept moving; not updated");
 		struct timespec ts = {0, 2000000L * (attempt + 1)};
 		nanosleep(&ts, NULL);
 	}

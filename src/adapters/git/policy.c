@@ -55,17 +55,15 @@ static int snapshot_of(const char *doc, const char *idkey, const char *ref, cons
 	return 0;
 }
 
-static int store_publish(void *impl, const char *policy_json, const char *registry_json,
-			 const char *actor, const char *message)
+/* Write a commit holding both documents with PARENT (may be NULL). */
+static int write_commit(struct store *s, const char *policy_json, const char *registry_json,
+			const git_signature *author, const git_signature *committer, const char *message,
+			const git_commit *parent, git_oid *out)
 {
-	struct store *s = impl;
 	git_repository *repo = s->repo;
 	git_treebuilder *tb = NULL;
-	git_oid pblob, rblob, tree_id, commit_id, tip;
+	git_oid pblob, rblob, tree_id;
 	git_tree *tree = NULL;
-	git_commit *parent = NULL;
-	git_signature *author = NULL, *committer = NULL;
-	git_reference *ref = NULL;
 	int rc = 0;
 
 	if (git_blob_create_from_buffer(&pblob, repo, policy_json, strlen(policy_json)) < 0 ||
@@ -73,14 +71,28 @@ static int store_publish(void *impl, const char *policy_json, const char *regist
 	    git_treebuilder_new(&tb, repo, NULL) < 0 ||
 	    git_treebuilder_insert(NULL, tb, "policy.json", &pblob, GIT_FILEMODE_BLOB) < 0 ||
 	    git_treebuilder_insert(NULL, tb, "registry.json", &rblob, GIT_FILEMODE_BLOB) < 0 ||
-	    git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0) {
+	    git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0 ||
+	    git_commit_create(out, repo, NULL, author, committer, NULL, message, tree, parent ? 1 : 0,
+			      (const git_commit **)&parent) < 0)
 		rc = cr_git_error("cannot write the policy");
-		goto cleanup;
-	}
+	git_tree_free(tree);
+	git_treebuilder_free(tb);
+	return rc;
+}
+
+static int store_publish(void *impl, const char *policy_json, const char *registry_json,
+			 const char *actor, const char *message)
+{
+	struct store *s = impl;
+	git_commit *parent = NULL;
+	git_signature *author = NULL, *committer = NULL;
+	git_oid commit_id, tip;
 	char name[300];
 	size_t j = 0;
+	int rc = 0;
+
 	for (const char *p = actor; *p && j + 1 < sizeof(name); p++)
-		name[j++] = (*p == '<' || *p == '>') ? '_' : *p;
+		name[j++] = (*p == '<' || *p == '>' || (unsigned char)*p < 0x20) ? '_' : *p;
 	name[j] = 0;
 	if (git_signature_now(&author, name, name) < 0 ||
 	    git_signature_now(&committer, "clean-release", "clean-release@localhost") < 0) {
@@ -88,39 +100,60 @@ static int store_publish(void *impl, const char *policy_json, const char *regist
 		goto cleanup;
 	}
 	for (int attempt = 0; attempt < 100; attempt++) {
-		int has_tip = git_reference_name_to_id(&tip, repo, s->refs.policy) == 0;
+		int has_tip = git_reference_name_to_id(&tip, s->repo, s->refs.policy) == 0;
 		git_commit_free(parent);
 		parent = NULL;
-		if (has_tip && git_commit_lookup(&parent, repo, &tip) < 0) {
+		if (has_tip && git_commit_lookup(&parent, s->repo, &tip) < 0) {
 			rc = cr_git_error("cannot read the policy ref");
 			goto cleanup;
 		}
-		const git_commit *parents[1] = {parent};
-		if (git_commit_create(&commit_id, repo, NULL, author, committer, NULL, message, tree,
-				      parent ? 1 : 0, parents) < 0) {
-			rc = cr_git_error("cannot write the policy commit");
+		if ((rc = write_commit(s, policy_json, registry_json, author, committer, message, parent, &commit_id)) < 0)
 			goto cleanup;
-		}
-		rc = has_tip ? git_reference_create_matching(&ref, repo, s->refs.policy, &commit_id, 1, &tip, message)
-			     : git_reference_create(&ref, repo, s->refs.policy, &commit_id, 0, message);
-		git_reference_free(ref);
-		ref = NULL;
-		if (rc == 0)
+		rc = cr_git_ref_cas(s->repo, s->refs.policy, &commit_id, has_tip ? &tip : NULL, message);
+		if (rc != CR_ERETRY)
 			break;
-		rc = cr_git_error("cannot move the policy ref");
 		struct timespec ts = {0, 2000000L * (attempt + 1)};
 		nanosleep(&ts, NULL);
 	}
+	if (rc == CR_ERETRY)
+		rc = cr_error_set(CR_ECONFLICT, "the policy ref kept moving; try again");
 cleanup:
 	git_commit_free(parent);
 	git_signature_free(author);
 	git_signature_free(committer);
-	git_tree_free(tree);
-	git_treebuilder_free(tb);
 	return rc;
 }
 
-static int store_resolve(void *impl, char **policy_json, char **registry_json, cr_snapshot *ps, cr_snapshot *rs)
+/* The built-in policy as a commit that is the same in every clone: fixed
+ * signatures and time, no parent. Only objects are written here. */
+static int builtin_commit(struct store *s, git_oid *out)
+{
+	char *cp = NULL, *cr = NULL;
+	cJSON *jp = NULL, *jr = NULL;
+	git_signature *sig = NULL;
+	int rc = cr_json_parse(&jp, s->builtin_policy, strlen(s->builtin_policy), "built-in policy");
+	if (rc == 0)
+		rc = cr_json_parse(&jr, s->builtin_registry, strlen(s->builtin_registry), "built-in registry");
+	if (rc == 0) {
+		cp = cr_json_canonical(jp, NULL);
+		cr = cr_json_canonical(jr, NULL);
+		if (!cp || !cr)
+			rc = cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	if (rc == 0 && git_signature_new(&sig, "clean-release", "clean-release@localhost", 0, 0) < 0)
+		rc = cr_git_error("cannot make a signature");
+	if (rc == 0)
+		rc = write_commit(s, cp, cr, sig, sig, "policy.publish built-in policy\n", NULL, out);
+	git_signature_free(sig);
+	cJSON_Delete(jp);
+	cJSON_Delete(jr);
+	free(cp);
+	free(cr);
+	return rc;
+}
+
+static int store_resolve(void *impl, char **policy_json, char **registry_json, cr_snapshot *ps, cr_snapshot *rs,
+			 bool pin)
 {
 	struct store *s = impl;
 	git_oid tip;
@@ -130,25 +163,17 @@ static int store_resolve(void *impl, char **policy_json, char **registry_json, c
 	int rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
 
 	if (rc == GIT_ENOTFOUND && s->builtin_policy) {
-		/* The demo namespace ships its policy: publish it on first use. */
-		char *cp = NULL, *cr = NULL;
-		cJSON *jp = NULL, *jr = NULL;
-		rc = cr_json_parse(&jp, s->builtin_policy, strlen(s->builtin_policy), "built-in policy");
-		if (rc == 0)
-			rc = cr_json_parse(&jr, s->builtin_registry, strlen(s->builtin_registry), "built-in registry");
-		if (rc == 0) {
-			cp = cr_json_canonical(jp, NULL);
-			cr = cr_json_canonical(jr, NULL);
-			rc = (cp && cr) ? store_publish(s, cp, cr, "clean-release", "policy.publish built-in demo policy")
-					: cr_error_set(CR_EINTERNAL, "out of memory");
-		}
-		cJSON_Delete(jp);
-		cJSON_Delete(jr);
-		free(cp);
-		free(cr);
-		if (rc < 0)
+		/* The demo namespace ships its policy. Reading it writes no ref;
+		 * a run pins it on the ref, as the same commit in every clone. */
+		if ((rc = builtin_commit(s, &tip)) < 0)
 			return rc;
-		rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
+		if (pin) {
+			rc = cr_git_ref_cas(s->repo, s->refs.policy, &tip, NULL, "policy.publish built-in policy");
+			if (rc == CR_ERETRY) /* someone else pinned or published first */
+				rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
+			if (rc < 0)
+				return rc == GIT_ENOTFOUND ? cr_git_error("cannot read the policy ref") : rc;
+		}
 	}
 	if (rc == GIT_ENOTFOUND) {
 		cr_error_set(CR_EPOLICY_MISSING, "no policy published on %s", s->refs.policy);

@@ -1,0 +1,652 @@
+#!/bin/sh
+# contrib/bench/bench.sh BIN — what `make bench` runs.
+#
+# Measures clean-release (BIN = build/git-clean-release) against the anchors
+# of the benchmark kit (../shared/bench: ripgrep's scan, sha256sum's hash, a
+# naive git-plumbing ledger append), all in this one run on this machine, and
+# reports ratios. Benchmarks, not tests: it exits 0 whether or not a target
+# is met (non-zero only when it cannot measure at all), and says for each
+# target "met" or "NOT met". See docs/benchmarks.md for the method.
+#
+#   1. corpus (build-corpus.sh medium), policy (rules-to-policy.py), anchors
+#      (anchors.sh -o anchors.json)
+#   2. ledger append, in-process (tests/bench/ledger_bench.c through the
+#      facade) and per process (the CLI), at 100 / 1,000 / 10,000 candidates
+#   3. candidate show / list --json at the largest ledger size
+#   4. candidate import-artifacts of the corpus vs sha256sum -P2
+#   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
+#   6. 100,000 violations vs a clean run of the same size
+#   7. table on stdout, every figure in $CR_BENCH_DIR/bench.json
+#
+# Environment:
+#   CR_BENCH_DIR      scratch root (default /tmp/cr-bench); this run works in $CR_BENCH_DIR/run
+#   CR_BENCH_KIT      the kit (default: ../shared/bench from the project root)
+#   CR_BENCH_QUICK=1  a quick try: 3 runs (anchors.sh's minimum), ledger sizes 100 1000, 20 appends
+#   CR_BENCH_RUNS     timed runs per import/compliance figure (default 5; 3 when quick)
+#   CR_BENCH_LEDGER_SIZES  (default "100 1000 10000"; quick: "100 1000")
+#   CR_BENCH_LEDGER_DISTINCT_SIZES  ledger sizes for the one-commit-per-candidate variant (default "100 1000")
+#   CR_BENCH_APPENDS  timed in-process appends per size (default 50; quick 20)
+#   CR_BENCH_REUSE_ANCHORS=1  reuse $CR_BENCH_DIR/anchors.json instead of measuring (development only:
+#                     ratios are then not from the same run)
+#   CR_BENCH_QUIET_WAIT  seconds to wait, before each timed phase, for other load to go away (default 60)
+#   CR_BENCH_PROFILE=1   also perf record one compliance run --jobs 1 and print the top symbols
+#   CR_BENCH_KEEP=1   keep the scratch repositories
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+export LC_ALL=C
+
+PROG=bench.sh
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+note() { printf '%s: [%s] %s\n' "$PROG" "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+[ $# -eq 1 ] || die "usage: bench.sh BIN   (BIN: the built git-clean-release)"
+BIN=$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$(basename "$1") || die "no such binary: $1"
+[ -x "$BIN" ] || die "not an executable: $BIN (run make first)"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+KIT=${CR_BENCH_KIT:-$ROOT/../shared/bench}
+[ -d "$KIT" ] || die "the benchmark kit is not at $KIT (set CR_BENCH_KIT)"
+KIT=$(cd "$KIT" && pwd)
+BUILD=$(dirname "$BIN")
+LIB=$BUILD/libcleanrelease.a
+C=${CR_BENCH_DIR:-/tmp/cr-bench}
+export CR_BENCH_DIR=$C
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+
+QUICK=${CR_BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  RUNS=${CR_BENCH_RUNS:-3}
+  LEDGER_SIZES=${CR_BENCH_LEDGER_SIZES:-100 1000}
+  APPENDS=${CR_BENCH_APPENDS:-20}
+else
+  RUNS=${CR_BENCH_RUNS:-5}
+  LEDGER_SIZES=${CR_BENCH_LEDGER_SIZES:-100 1000 10000}
+  APPENDS=${CR_BENCH_APPENDS:-50}
+fi
+DISTINCT_SIZES=${CR_BENCH_LEDGER_DISTINCT_SIZES:-100 1000}
+CLI_APPENDS=20
+QUERY_RUNS=20
+QUIET_WAIT=${CR_BENCH_QUIET_WAIT:-60}
+[ "$RUNS" -ge 3 ] || die "CR_BENCH_RUNS must be at least 3 (anchors.sh needs 3)"
+
+# Targets of this benchmark (docs/benchmarks.md). The kit's README has looser
+# ones for some (run/rg <= 1.0, scaling >= 1.8, import/sha256sum <= 1.2).
+T_APPEND_MS=5          # in-process append median, at every ledger size
+T_APPEND_RATIO=1.0     # append median / naive plumbing loop median
+T_SHOW_MS=10           # candidate show --json (CLI, wall) at the largest size
+T_IMPORT_RATIO=0.6     # import min / sha256sum -P2 min
+T_RUN_RATIO=0.5        # compliance run --jobs 2 min / rg -j2 min
+T_SCALING=1.75         # time(--jobs 1) / time(--jobs 2), from the mins
+T_RSS_KIB=$((64 * 1024))
+T_VIOL_S=2.0           # 100,000 violations: at most this much slower than a clean run
+
+# ---------------------------------------------------------------- tools
+try_install() {
+  [ "${CR_BENCH_NO_INSTALL:-0}" != 1 ] || return 1
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  note "installing $* with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1
+}
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  die "npm and node are needed to build the benchmark corpus: install the Debian packages nodejs and npm (apt-get install nodejs npm), then run make bench again"
+fi
+command -v rg >/dev/null 2>&1 || die "ripgrep (rg) not found: run make deps"
+command -v jq >/dev/null 2>&1 || die "jq not found: run make deps"
+command -v git >/dev/null 2>&1 || die "git not found: run make deps"
+[ -x /usr/bin/python3 ] || die "/usr/bin/python3 not found: run make deps"
+if ! command -v cc >/dev/null 2>&1 || ! command -v pkg-config >/dev/null 2>&1; then die "cc/pkg-config not found: run make deps"; fi
+[ -f "$LIB" ] || die "$LIB not found: run make first"
+if [ ! -x /usr/bin/time ]; then try_install time || true; fi
+HAVE_TIME=0; [ -x /usr/bin/time ] && HAVE_TIME=1
+[ "$HAVE_TIME" = 1 ] || note "warning: /usr/bin/time missing (Debian package time): peak RSS from the LD_PRELOAD shim only"
+
+# ---------------------------------------------------------------- helpers
+# "min median" of integers given as arguments.
+min_median() {
+  printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {
+    m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+    printf "%d %d\n", a[1], m }'
+}
+percentile() {
+  local p=$1; shift
+  printf '%s\n' "$@" | sort -n | awk -v p="$p" '{a[NR]=$1} END {
+    r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR; print a[r] }'
+}
+us2s() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1e6 }'; }
+us2ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1e3 }'; }
+mbps() { awk -v b="$1" -v u="$2" 'BEGIN { printf "%.1f", (u > 0) ? b / u : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "null" }'; }
+# met VALUE OP LIMIT -> "met" / "NOT met" (OP: le or ge)
+met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+  if (v == "" || v == "null") { print "n/a"; exit }
+  ok = (op == "le") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "NOT met" }'; }
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# Busy share (%) of all CPUs over 0.5 s, from /proc/stat (idle + iowait
+# counted as idle); nothing of this benchmark runs while it is taken.
+cpu_sample() { awk '/^cpu / {t = 0; for (k = 2; k <= NF; k++) t += $k; print $5 + $6, t}' /proc/stat; }
+cpu_busy() {
+  local a b
+  a=$(cpu_sample); sleep 0.5; b=$(cpu_sample)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); dt = y[2] - x[2]; di = y[1] - x[1]
+    printf "%d", (dt > 0) ? 100 * (dt - di) / dt : 0 }'
+}
+# Waits (at most QUIET_WAIT s) until the machine is mostly idle; records the
+# busy share seen last in BUSY[$1].
+declare -A BUSY
+quiet() {
+  local what=$1 b waited=0
+  b=$(cpu_busy)
+  while [ "$b" -gt 15 ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
+    [ "$waited" -eq 0 ] && note "machine busy (${b}% CPU used by others) before $what; waiting up to ${QUIET_WAIT}s"
+    sleep 2; waited=$((waited + 3))
+    b=$(cpu_busy)
+  done
+  BUSY[$what]=$b
+  [ "$b" -le 15 ] || note "warning: still ${b}% busy before $what; its figures are disturbed"
+}
+
+W=$C/run
+mkdir -p "$C"
+rm -rf "$W"
+mkdir -p "$W/json" "$W/bin"
+JS=$W/json
+START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+note "scratch $W; kit $KIT; binary $BIN ($("$BIN" --version 2>/dev/null || echo '?'))"
+
+new_repo() {  # new_repo DIR: a repository with one commit tagged v1.0.0
+  git init -q "$1"
+  git -C "$1" -c user.name=bench -c user.email=bench@example.invalid commit -q --allow-empty -m "bench source"
+  git -C "$1" tag v1.0.0
+}
+
+# ---------------------------------------------------------------- 0. bench programs
+PKGS="libgit2 libcjson libpcre2-8 libcrypto libhs"
+# shellcheck disable=SC2046,SC2086
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -I"$ROOT/src" -I"$BUILD/gen" $(pkg-config --cflags $PKGS) \
+  -o "$W/bin/ledger_bench" "$ROOT/tests/bench/ledger_bench.c" "$LIB" $(pkg-config --libs $PKGS) -lpthread -lm \
+  || die "cannot build tests/bench/ledger_bench.c against $LIB"
+cc -shared -fPIC -O2 -Wall -Wextra -o "$W/bin/rss_shim.so" "$ROOT/tests/bench/rss_shim.c" \
+  || die "cannot build tests/bench/rss_shim.c"
+LB=$W/bin/ledger_bench
+SHIM=$W/bin/rss_shim.so
+
+# ---------------------------------------------------------------- 1. corpus, policy, anchors
+note "1. corpus, policy, anchors"
+"$KIT/build-corpus.sh" medium "$C/medium" >&2
+CORPUS=$C/medium
+/usr/bin/python3 "$KIT/rules-to-policy.py" -o "$C/policy" >&2
+# The kit's registry allows the source prefix "npm:", which the registry schema
+# (schemas/registry.schema.json, as the spec's) refuses: a prefix needs at least
+# one byte after the scheme. Same meaning, schema-valid: one prefix per first
+# byte an npm package name can have.
+jq '.allowed_sources = [("@","0","1","2","3","4","5","6","7","8","9","a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r","s","t","u","v","w","x","y","z") as $c
+    | {id: ("npm-" + (if $c == "@" then "scoped" else $c end)), prefix: ("npm:" + $c)}]' \
+  "$C/policy/registry.json" >"$W/registry.json"
+POLICY=$C/policy/policy.json
+REGISTRY=$W/registry.json
+find "$CORPUS/dist" -type f -print0 | sort -z >"$W/files0"
+BYTES=$(find "$CORPUS/dist" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')
+NFILES=$(tr -cd '\0' <"$W/files0" | wc -c)
+warm() { xargs -0 -n 2048 cat -- <"${1:-$W/files0}" >/dev/null; }
+
+if [ "${CR_BENCH_REUSE_ANCHORS:-0}" = 1 ] && [ -f "$C/anchors.json" ]; then
+  note "reusing $C/anchors.json (CR_BENCH_REUSE_ANCHORS=1: the ratios are NOT from the same run)"
+  ANCHORS_REUSED=true
+else
+  quiet anchors
+  CR_BENCH_LEDGER_SIZES="$LEDGER_SIZES" CR_BENCH_APPENDS="$APPENDS" \
+    "$KIT/anchors.sh" -r "$RUNS" -o "$C/anchors.json" "$CORPUS" | tee "$W/anchors.txt"
+  ANCHORS_REUSED=false
+fi
+A=$C/anchors.json
+aj() { jq -r "$1" "$A"; }
+
+# ---------------------------------------------------------------- 2. + 3. ledger
+note "2. ledger append"
+cli_spawn() {  # what one CLI process start costs: $BIN --version
+  local t0 t1 k
+  t0=$(now_us); for ((k = 0; k < 20; k++)); do "$BIN" --version >/dev/null; done; t1=$(now_us)
+  echo $(((t1 - t0) / 20))
+}
+SPAWN_BIN=$(cli_spawn)
+for size in $LEDGER_SIZES; do
+  R=$W/ledger-$size
+  new_repo "$R"
+  note "ledger $size: growing (in-process register x $size)"
+  "$LB" grow "$R" "$size" --snapshot v1.0.0 >"$JS/ledger-$size-grow.json"
+  quiet "ledger-$size"
+  note "ledger $size: timing $APPENDS in-process appends"
+  "$LB" append "$R" $((size + 1)) "$APPENDS" --snapshot v1.0.0 >"$JS/ledger-$size-append.json"
+  note "ledger $size: timing $CLI_APPENDS appends through the CLI (one process each)"
+  times=()
+  for ((k = 1; k <= CLI_APPENDS; k++)); do
+    t0=$(now_us)
+    "$BIN" -C "$R" -q candidate register --candidate-id "cli-$k" --version 1.0.0 \
+      --source-snapshot v1.0.0 --actor bench
+    t1=$(now_us)
+    times+=($((t1 - t0)))
+  done
+  read -r mn md < <(min_median "${times[@]}")
+  p90=$(percentile 90 "${times[@]}")
+  jq -n --argjson mn "$(us2ms "$mn")" --argjson md "$(us2ms "$md")" --argjson p90 "$(us2ms "$p90")" \
+    --argjson n "$CLI_APPENDS" '{appends: $n, min_ms: $mn, median_ms: $md, p90_ms: $p90}' >"$JS/ledger-$size-cli.json"
+  LAST_SIZE=$size LAST_REPO=$R
+  if [ "$size" != "$(echo "$LEDGER_SIZES" | awk '{print $NF}')" ] && [ "${CR_BENCH_KEEP:-0}" != 1 ]; then rm -rf "$R"; fi
+done
+
+note "3. candidate show / list at $LAST_SIZE candidates"
+quiet query
+SHOW_ID=$(printf 'cand-%06d' $((LAST_SIZE / 2)))
+"$LB" query "$LAST_REPO" "$SHOW_ID" "$QUERY_RUNS" >"$JS/query-inprocess.json"
+show_t=() list_t=()
+for ((k = 0; k < QUERY_RUNS; k++)); do
+  t0=$(now_us); "$BIN" -C "$LAST_REPO" candidate show --candidate-id "$SHOW_ID" --json >"$W/show.json"; t1=$(now_us)
+  show_t+=($((t1 - t0)))
+  t0=$(now_us); "$BIN" -C "$LAST_REPO" candidate list --json >"$W/list.json"; t1=$(now_us)
+  list_t+=($((t1 - t0)))
+done
+LISTED=$(jq '.candidates | length' "$W/list.json")
+read -r smn smd < <(min_median "${show_t[@]}")
+read -r lmn lmd < <(min_median "${list_t[@]}")
+jq -n --argjson size "$LAST_SIZE" --argjson listed "$LISTED" --argjson runs "$QUERY_RUNS" \
+  --argjson smn "$(us2ms "$smn")" --argjson smd "$(us2ms "$smd")" --argjson sp90 "$(us2ms "$(percentile 90 "${show_t[@]}")")" \
+  --argjson lmn "$(us2ms "$lmn")" --argjson lmd "$(us2ms "$lmd")" --argjson lp90 "$(us2ms "$(percentile 90 "${list_t[@]}")")" \
+  '{ledger_size: $size, listed: $listed, runs: $runs,
+    show: {min_ms: $smn, median_ms: $smd, p90_ms: $sp90}, list: {min_ms: $lmn, median_ms: $lmd, p90_ms: $lp90}}' \
+  >"$JS/query-cli.json"
+[ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$LAST_REPO"
+
+note "2b. ledger append, one source commit per candidate (status notes tree grows)"
+for size in $DISTINCT_SIZES; do
+  R=$W/ledger-distinct-$size
+  git init -q "$R"
+  for ((i = 1; i <= size + APPENDS; i++)); do
+    printf 'commit refs/heads/main\ncommitter Bench <bench@example.invalid> %d +0000\ndata 7\nc%06d\n\n' $((1764072000 + i)) "$i"
+  done | git -C "$R" fast-import --quiet
+  git -C "$R" rev-list --reverse refs/heads/main >"$W/commits-$size"
+  "$LB" grow "$R" "$size" --commits "$W/commits-$size" >"$JS/distinct-$size-grow.json"
+  quiet "distinct-$size"
+  "$LB" append "$R" $((size + 1)) "$APPENDS" --commits "$W/commits-$size" >"$JS/distinct-$size-append.json"
+  [ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$R"
+done
+
+# ---------------------------------------------------------------- 4. + 5. import and compliance
+note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"
+REPO=$W/repo
+new_repo "$REPO"
+cr() { "$BIN" -C "$REPO" "$@"; }
+cr -q policy publish --policy "$POLICY" --registry "$REGISTRY" --actor bench \
+  || die "policy publish of the bench policy failed"
+
+# run_compliance ID MID JOBS TAG: one timed `compliance run` under /usr/bin/time -v
+# with the RSS shim; writes $JS/run-TAG.json, sets RUN_US (wall, us).
+run_compliance() {
+  local id=$1 mid=$2 jobs=$3 tag=$4 t0 t1 rc=0 tv=() fs runid tmax=0 ucpu=0 scpu=0 self=0 wmax=0 nw=0
+  rm -f "$W/rss.$tag" "$W/time.$tag"
+  [ "$HAVE_TIME" = 1 ] && tv=(/usr/bin/time -v -o "$W/time.$tag")
+  t0=$(now_us)
+  "${tv[@]}" env CR_RSS_LOG="$W/rss.$tag" LD_PRELOAD="$SHIM" "$BIN" -C "$REPO" compliance run \
+    --candidate-id "$id" --manifest-id "$mid" --jobs "$jobs" --actor bench --json >"$W/run.$tag.json" 2>"$W/run.$tag.err" || rc=$?
+  t1=$(now_us)
+  fs=$(jq -r '.final_status // .error.code // "?"' "$W/run.$tag.json" 2>/dev/null || echo '?')
+  runid=$(jq -r '.run_id // ""' "$W/run.$tag.json" 2>/dev/null || echo '')
+  if [ "$rc" != 0 ]; then
+    note "BUG? compliance run $id --jobs $jobs exited $rc ($fs): $(head -c 300 "$W/run.$tag.err")"
+    BUGS+=("compliance run $id --jobs $jobs exited $rc ($fs): $(head -c 200 "$W/run.$tag.err" | tr '\n' ' ')")
+  fi
+  if [ -f "$W/time.$tag" ]; then
+    tmax=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.$tag")
+    ucpu=$(awk -F': ' '/User time/ {print $2}' "$W/time.$tag")
+    scpu=$(awk -F': ' '/System time/ {print $2}' "$W/time.$tag")
+  fi
+  if [ -f "$W/rss.$tag" ]; then
+    self=$(awk '$1 == "self" {print $3}' "$W/rss.$tag" | sort -n | tail -n 1)
+    wmax=$(awk '$1 == "child" {print $3}' "$W/rss.$tag" | sort -n | tail -n 1)
+    nw=$(awk '$1 == "child"' "$W/rss.$tag" | wc -l)
+  fi
+  jq -n --arg id "$id" --arg run "$runid" --arg fs "$fs" --argjson jobs "$jobs" --argjson rc "$rc" \
+    --argjson us $((t1 - t0)) --argjson tmax "${tmax:-0}" --argjson self "${self:-0}" --argjson wmax "${wmax:-0}" \
+    --argjson nw "${nw:-0}" --argjson u "${ucpu:-0}" --argjson s "${scpu:-0}" \
+    '{candidate_id: $id, run_id: $run, final_status: $fs, jobs: $jobs, exit: $rc, wall_us: $us,
+      time_v_max_rss_kib: $tmax, runner_rss_kib: $self, worker_max_rss_kib: $wmax, workers_reaped: $nw,
+      user_s: $u, sys_s: $s}' >"$JS/run-$tag.json"
+  RUN_US=$((t1 - t0))
+}
+
+# prepare ID INPUT: register + import (timed, echoes us) ; sets MID after manifest build
+prepare() {
+  local id=$1 input=$2 files0=$3 t0 t1 rc=0
+  cr -q candidate register --candidate-id "$id" --version 1.0.0 --source-snapshot v1.0.0 --actor bench
+  warm "$files0"
+  t0=$(now_us)
+  cr -q candidate import-artifacts --candidate-id "$id" --input "$input" --actor bench 2>"$W/import.err" || rc=$?
+  t1=$(now_us)
+  if [ "$rc" != 0 ]; then
+    BUGS+=("import-artifacts $id exited $rc: $(head -c 200 "$W/import.err" | tr '\n' ' ')")
+    note "BUG? import-artifacts $id exited $rc: $(head -c 300 "$W/import.err")"
+    IMPORT_US=0; MID=; return 1
+  fi
+  IMPORT_US=$((t1 - t0))
+  MID=$(cr manifest build --candidate-id "$id" --actor bench --json | jq -r '.manifest_id // empty') || true
+  [ -n "$MID" ] || { BUGS+=("manifest build $id failed"); note "BUG? manifest build $id failed"; return 1; }
+}
+
+BUGS=()
+imports=() run1=() run2=()
+quiet compliance
+# One untimed warm-up (first run pays page faults of the binary, schema caches...).
+prepare warmup "$CORPUS/artifacts.json" "$W/files0" && { warm; run_compliance warmup "$MID" 2 warmup; }
+for ((i = 1; i <= RUNS; i++)); do
+  for jobs in 1 2; do
+    id=bench-$i-j$jobs
+    if prepare "$id" "$CORPUS/artifacts.json" "$W/files0"; then
+      imports+=("$IMPORT_US")
+      warm
+      run_compliance "$id" "$MID" "$jobs" "$i-j$jobs"; us=$RUN_US
+      if [ "$jobs" = 1 ]; then run1+=("$us"); else run2+=("$us"); fi
+      note "run $i --jobs $jobs: import $(us2s "$IMPORT_US") s, compliance run $(us2s "$us") s ($(jq -r .final_status "$JS/run-$i-j$jobs.json"))"
+    fi
+  done
+done
+FIRST_RUN=$(jq -r .run_id "$JS/run-1-j2.json" 2>/dev/null || echo)
+if [ -n "$FIRST_RUN" ]; then
+  cr compliance report --run-id "$FIRST_RUN" --json >"$W/report.json" 2>"$W/report.err" \
+    || BUGS+=("compliance report --run-id $FIRST_RUN failed: $(head -c 200 "$W/report.err")")
+  jq '.violation_counts // {}' "$W/report.json" >"$JS/violation_counts.json" 2>/dev/null || echo '{}' >"$JS/violation_counts.json"
+else
+  echo '{}' >"$JS/violation_counts.json"
+fi
+
+# Cross-check of the shim's per-worker figures: one more (untimed) run with a
+# /proc sampler reading VmHWM of the runner and each of its children every 50 ms.
+note "5b. /proc VmHWM sampler cross-check (untimed run)"
+if prepare rss-check "$CORPUS/artifacts.json" "$W/files0"; then
+  warm
+  rm -f "$W/rss.sampler"
+  env CR_RSS_LOG="$W/rss.sampler" LD_PRELOAD="$SHIM" "$BIN" -C "$REPO" -q compliance run --candidate-id rss-check \
+    --manifest-id "$MID" --jobs 2 --actor bench >/dev/null 2>&1 &
+  rpid=$!
+  declare -A HWM=()
+  samples=0
+  while :; do
+    st=$(awk '/^State:/ {print $2}' "/proc/$rpid/status" 2>/dev/null || true)
+    if [ -z "$st" ] || [ "$st" = Z ]; then break; fi
+    kids=$(cat "/proc/$rpid/task/$rpid/children" 2>/dev/null || true)
+    for p in $rpid $kids; do
+      v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+      [ -n "$v" ] || continue
+      if [ -z "${HWM[$p]:-}" ] || [ "$v" -gt "${HWM[$p]}" ]; then HWM[$p]=$v; fi
+    done
+    samples=$((samples + 1))
+    sleep 0.05
+  done
+  wait "$rpid" || true
+  {
+    for p in "${!HWM[@]}"; do
+      role=worker; [ "$p" = "$rpid" ] && role=runner
+      printf '{"pid": %d, "role": "%s", "vmhwm_kib": %d}\n' "$p" "$role" "${HWM[$p]}"
+    done
+  } | jq -s --argjson samples "$samples" --rawfile shim "$W/rss.sampler" \
+      '{samples: $samples, sampled: ., shim: ($shim | split("\n") | map(select(length > 0) | split(" ") | {kind: .[0], pid: (.[1] | tonumber), maxrss_kib: (.[2] | tonumber)}))}' \
+      >"$JS/rss-sampler.json"
+fi
+
+# ---------------------------------------------------------------- 6. 100,000 violations
+note "6. 100,000 violations vs a clean corpus of the same size"
+SYN=$W/synth
+for kind in hits clean; do
+  mkdir -p "$SYN/$kind/dist"
+  for ((f = 0; f < 100; f++)); do
+    # Same length per line in both: "https://" in hits, "site:///" in clean.
+    awk -v f="$f" -v kind="$kind" 'BEGIN {
+      s = (kind == "hits") ? "https://" : "site:///"
+      for (i = 0; i < 1000; i++)
+        printf "export const u%03d_%04d = \"%stracker.telemetry-collector.test/collect?f=%03d&line=%04d\"; // bench\n", f, i, s, f, i
+    }' >"$SYN/$kind/dist/file-$(printf %03d "$f").js"
+  done
+  (cd "$SYN/$kind" && find dist -type f | sort | jq -R -s 'split("\n") | map(select(length > 0) | {path: ., source: "npm:synthetic@1.0.0"}) | {artifacts: .}' >artifacts.json)
+  (cd "$SYN/$kind" && find dist -type f -print0 | sort -z >"$W/files0.$kind")
+done
+HITS_RG=$(cd "$SYN/hits" && rg -P -c -f "$KIT/rules.txt" dist | awk -F: '{s += $NF} END {print s + 0}')
+CLEAN_RG=$(cd "$SYN/clean" && { rg -P -c -f "$KIT/rules.txt" dist || true; } | awk -F: '{s += $NF} END {print s + 0}')
+SYN_BYTES=$(find "$SYN/hits/dist" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+hits_t=() clean_t=()
+quiet violations
+for ((i = 1; i <= RUNS; i++)); do
+  for kind in clean hits; do
+    id=synth-$kind-$i
+    if prepare "$id" "$SYN/$kind/artifacts.json" "$W/files0.$kind"; then
+      warm "$W/files0.$kind"
+      run_compliance "$id" "$MID" 2 "synth-$kind-$i"; us=$RUN_US
+      if [ "$kind" = hits ]; then hits_t+=("$us"); else clean_t+=("$us"); fi
+    fi
+  done
+done
+HITS_RUN=$(jq -r .run_id "$JS/run-synth-hits-1.json" 2>/dev/null || echo)
+if [ -n "$HITS_RUN" ]; then
+  cr compliance report --run-id "$HITS_RUN" --json 2>/dev/null | jq '.violation_counts // {}' >"$JS/synth-violation_counts.json" \
+    || echo '{}' >"$JS/synth-violation_counts.json"
+else
+  echo '{}' >"$JS/synth-violation_counts.json"
+fi
+
+# ---------------------------------------------------------------- optional profile
+if [ "${CR_BENCH_PROFILE:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
+  note "profile: perf record of one compliance run --jobs 1"
+  if prepare profile "$CORPUS/artifacts.json" "$W/files0"; then
+    warm
+    perf record -q -g -o "$W/perf.data" "$BIN" -C "$REPO" -q compliance run --candidate-id profile \
+      --manifest-id "$MID" --jobs 1 --actor bench >/dev/null 2>&1 || true
+    perf report -i "$W/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null \
+      | grep -v '^#' | grep '%' | head -n 25 >"$W/perf-top.txt" || true
+  fi
+fi
+
+# ---------------------------------------------------------------- 7. figures
+note "7. figures"
+read -r imn imd < <(min_median "${imports[@]:-0}")
+read -r r1mn r1md < <(min_median "${run1[@]:-0}")
+read -r r2mn r2md < <(min_median "${run2[@]:-0}")
+read -r hmn hmd < <(min_median "${hits_t[@]:-0}")
+read -r cmn cmd < <(min_median "${clean_t[@]:-0}")
+RG1_MIN=$(aj .scan.rg_j1.min_s) RG1_MED=$(aj .scan.rg_j1.median_s)
+RG2_MIN=$(aj .scan.rg_j2.min_s) RG2_MED=$(aj .scan.rg_j2.median_s)
+SHA2_MIN=$(aj .hash.sha256sum_p2.min_s) SHA2_MED=$(aj .hash.sha256sum_p2.median_s)
+s2us() { awk -v s="$1" 'BEGIN { printf "%d", s * 1e6 }'; }
+
+RUN_RATIO_MIN=$(ratio "$r2mn" "$(s2us "$RG2_MIN")") RUN_RATIO_MED=$(ratio "$r2md" "$(s2us "$RG2_MED")")
+RUN1_RATIO_MIN=$(ratio "$r1mn" "$(s2us "$RG1_MIN")") RUN1_RATIO_MED=$(ratio "$r1md" "$(s2us "$RG1_MED")")
+SCALING_MIN=$(ratio "$r1mn" "$r2mn") SCALING_MED=$(ratio "$r1md" "$r2md")
+IMPORT_RATIO_MIN=$(ratio "$imn" "$(s2us "$SHA2_MIN")") IMPORT_RATIO_MED=$(ratio "$imd" "$(s2us "$SHA2_MED")")
+VIOL_DIFF_MIN=$(awk -v a="$hmn" -v b="$cmn" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
+VIOL_DIFF_MED=$(awk -v a="$hmd" -v b="$cmd" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
+RSS_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .time_v_max_rss_kib, .runner_rss_kib, .worker_max_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
+RUNNER_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .runner_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
+WORKER_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .worker_max_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
+TIMEV_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .time_v_max_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
+STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
+
+CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo unknown)
+MEM_GIB=$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
+busy_json=$(for k in "${!BUSY[@]}"; do printf '%s\t%s\n' "$k" "${BUSY[$k]}"; done | jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}')
+bugs_json=$(printf '%s\n' "${BUGS[@]+"${BUGS[@]}"}" | jq -R -s 'split("\n") | map(select(length > 0))')
+
+# Ledger rows: size, in-process median/p90, CLI median, naive median, ratios, bytes.
+ledger_json=$(
+  for size in $LEDGER_SIZES; do
+    jq -n --argjson size "$size" --slurpfile ap "$JS/ledger-$size-append.json" --slurpfile gr "$JS/ledger-$size-grow.json" \
+      --slurpfile cli "$JS/ledger-$size-cli.json" --slurpfile a "$A" '
+      ($a[0].ledger | map(select(.size == $size)) | .[0]) as $n |
+      {size: $size, grow_s: $gr[0].seconds,
+       inprocess: {min_ms: $ap[0].ms.min, median_ms: $ap[0].ms.median, p90_ms: $ap[0].ms.p90, appends: $ap[0].appends,
+                   loose_bytes_per_append: $ap[0].loose_bytes.median, raw_bytes_per_append: $ap[0].raw_bytes.median,
+                   ledger_loose_bytes_per_append: $ap[0].ledger_loose_bytes.median,
+                   ledger_raw_bytes_per_append: $ap[0].ledger_raw_bytes.median,
+                   note_loose_bytes_per_append: ($ap[0].loose_bytes.median - $ap[0].ledger_loose_bytes.median),
+                   objects_per_append: $ap[0].objects.median},
+       cli: $cli[0],
+       naive: $n,
+       ratio_inprocess_to_naive: (if $n then ($ap[0].ms.median / $n.median_ms * 100 | round / 100) else null end),
+       ratio_cli_to_naive: (if $n then ($cli[0].median_ms / $n.median_ms * 100 | round / 100) else null end),
+       ratio_bytes_to_naive: (if $n then ($ap[0].loose_bytes.median / $n.loose_bytes_per_append * 100 | round / 100) else null end),
+       ratio_ledger_bytes_to_naive: (if $n then ($ap[0].ledger_loose_bytes.median / $n.loose_bytes_per_append * 100 | round / 100) else null end)}'
+  done | jq -s .)
+distinct_json=$(
+  for size in $DISTINCT_SIZES; do
+    jq -n --argjson size "$size" --slurpfile ap "$JS/distinct-$size-append.json" --slurpfile gr "$JS/distinct-$size-grow.json" \
+      '{size: $size, grow_s: $gr[0].seconds, median_ms: $ap[0].ms.median, p90_ms: $ap[0].ms.p90,
+        loose_bytes_per_append: $ap[0].loose_bytes.median, raw_bytes_per_append: $ap[0].raw_bytes.median,
+        ledger_loose_bytes_per_append: $ap[0].ledger_loose_bytes.median,
+        note_loose_bytes_per_append: ($ap[0].loose_bytes.median - $ap[0].ledger_loose_bytes.median),
+        note_raw_bytes_per_append: ($ap[0].raw_bytes.median - $ap[0].ledger_raw_bytes.median)}'
+  done | jq -s .)
+
+# Ledger targets: every size <= T_APPEND_MS and <= naive; bytes per decade.
+APPEND_MAX_MED=$(jq '[.[].inprocess.median_ms] | max' <<<"$ledger_json")
+APPEND_MAX_RATIO=$(jq '[.[].ratio_inprocess_to_naive | select(. != null)] | max // null' <<<"$ledger_json")
+# "At most logarithmic": equal steps per decade of ledger size. Met when each
+# decade adds at most 1.5x what the previous one added (+ 5% of the first
+# figure for noise); linear growth would add 10x.
+bytes_growth() {  # $1: jq path of the bytes figure
+  jq -r --arg f "$1" '[.[] | .inprocess[$f]] as $b |
+    if ($b | length) < 3 then "n/a"
+    else ([range(2; $b | length) as $i | (($b[$i] - $b[$i-1]) <= 1.5 * ([($b[$i-1] - $b[$i-2]), 0] | max) + 0.05 * $b[0])] | all) as $ok
+         | if $ok then "met" else "NOT met" end end' <<<"$ledger_json"
+}
+BYTES_LOG=$(bytes_growth loose_bytes_per_append)
+LEDGER_BYTES_LOG=$(bytes_growth ledger_loose_bytes_per_append)
+BYTES_MAX_RATIO=$(jq '[.[].ratio_bytes_to_naive | select(. != null)] | max // null' <<<"$ledger_json")
+SHOW_CLI_MED=$(jq .show.median_ms "$JS/query-cli.json")
+
+targets_json=$(jq -n \
+  --arg a1 "$(met "$APPEND_MAX_MED" le "$T_APPEND_MS")" --argjson v1 "$APPEND_MAX_MED" \
+  --arg a2 "$(met "$APPEND_MAX_RATIO" le "$T_APPEND_RATIO")" --argjson v2 "${APPEND_MAX_RATIO:-null}" \
+  --arg a3 "$BYTES_LOG" --arg a3b "$LEDGER_BYTES_LOG" \
+  --arg a3c "$(met "$BYTES_MAX_RATIO" le 1.0)" --argjson v3c "${BYTES_MAX_RATIO:-null}" \
+  --arg a4 "$(met "$SHOW_CLI_MED" le "$T_SHOW_MS")" --argjson v4 "$SHOW_CLI_MED" \
+  --arg a5 "$(met "$IMPORT_RATIO_MIN" le "$T_IMPORT_RATIO")" --argjson v5 "$IMPORT_RATIO_MIN" \
+  --arg a6 "$(met "$RUN_RATIO_MIN" le "$T_RUN_RATIO")" --argjson v6 "$RUN_RATIO_MIN" \
+  --arg a7 "$(met "$SCALING_MIN" ge "$T_SCALING")" --argjson v7 "$SCALING_MIN" \
+  --arg a8 "$(met "$RSS_MAX" le "$T_RSS_KIB")" --argjson v8 "$RSS_MAX" \
+  --arg a9 "$(met "$VIOL_DIFF_MIN" le "$T_VIOL_S")" --argjson v9 "$VIOL_DIFF_MIN" \
+  --argjson t1 "$T_APPEND_MS" --argjson t2 "$T_APPEND_RATIO" --argjson t4 "$T_SHOW_MS" --argjson t5 "$T_IMPORT_RATIO" \
+  --argjson t6 "$T_RUN_RATIO" --argjson t7 "$T_SCALING" --argjson t8 "$T_RSS_KIB" --argjson t9 "$T_VIOL_S" '
+  [{target: "ledger append in-process median <= \($t1) ms (worst size)", value: $v1, result: $a1},
+   {target: "ledger append / naive plumbing loop <= \($t2) (worst size)", value: $v2, result: $a2},
+   {target: "bytes per append grow at most logarithmically (all objects written)", value: null, result: $a3},
+   {target: "bytes per append grow at most logarithmically (ledger commit only, without the status note)", value: null, result: $a3b},
+   {target: "bytes per append <= naive loop (worst size)", value: $v3c, result: $a3c},
+   {target: "candidate show --json (CLI) median <= \($t4) ms", value: $v4, result: $a4},
+   {target: "import / sha256sum -P2 (mins) <= \($t5)", value: $v5, result: $a5},
+   {target: "compliance run --jobs 2 / rg -j2 (mins) <= \($t6)", value: $v6, result: $a6},
+   {target: "jobs 1 -> 2 scaling (mins) >= \($t7)", value: $v7, result: $a7},
+   {target: "peak RSS per process <= \($t8) KiB", value: $v8, result: $a8},
+   {target: "100,000 violations: run time - clean run time (mins) <= \($t9) s", value: $v9, result: $a9}]')
+
+jq -n \
+  --arg date "$START" --arg end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
+  --argjson mem "$MEM_GIB" --arg kernel "$(uname -r)" --arg version "$("$BIN" --version 2>/dev/null || echo '?')" \
+  --arg commit "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" \
+  --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" --argjson runs "$RUNS" \
+  --argjson reused "$ANCHORS_REUSED" --slurpfile anchors "$A" \
+  --argjson files "$NFILES" --argjson bytes "$BYTES" --argjson spawn "$(us2ms "$SPAWN_BIN")" \
+  --argjson ledger "$ledger_json" --argjson distinct "$distinct_json" \
+  --slurpfile qin "$JS/query-inprocess.json" --slurpfile qcli "$JS/query-cli.json" \
+  --argjson imn "$(us2s "$imn")" --argjson imd "$(us2s "$imd")" --argjson irmin "$IMPORT_RATIO_MIN" --argjson irmed "$IMPORT_RATIO_MED" \
+  --argjson r1mn "$(us2s "$r1mn")" --argjson r1md "$(us2s "$r1md")" --argjson r2mn "$(us2s "$r2mn")" --argjson r2md "$(us2s "$r2md")" \
+  --argjson rrmin "$RUN_RATIO_MIN" --argjson rrmed "$RUN_RATIO_MED" --argjson rr1min "$RUN1_RATIO_MIN" --argjson rr1med "$RUN1_RATIO_MED" \
+  --argjson scmin "$SCALING_MIN" --argjson scmed "$SCALING_MED" \
+  --argjson mb1 "$(mbps "$BYTES" "$r1mn")" --argjson mb2 "$(mbps "$BYTES" "$r2mn")" \
+  --argjson mb1m "$(mbps "$BYTES" "$r1md")" --argjson mb2m "$(mbps "$BYTES" "$r2md")" \
+  --argjson rss "$RSS_MAX" --argjson runner "$RUNNER_MAX" --argjson worker "$WORKER_MAX" --argjson timev "$TIMEV_MAX" \
+  --arg statuses "$STATUSES" \
+  --slurpfile vc "$JS/violation_counts.json" --slurpfile svc "$JS/synth-violation_counts.json" \
+  --slurpfile sampler "$( [ -f "$JS/rss-sampler.json" ] && echo "$JS/rss-sampler.json" || echo /dev/null)" \
+  --argjson hmn "$(us2s "$hmn")" --argjson hmd "$(us2s "$hmd")" --argjson cmn "$(us2s "$cmn")" --argjson cmd "$(us2s "$cmd")" \
+  --argjson vdmin "$VIOL_DIFF_MIN" --argjson vdmed "$VIOL_DIFF_MED" --argjson synbytes "$SYN_BYTES" \
+  --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
+  --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
+  --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
+  {date: $date, finished: $end, quick: $quick, runs: $runs,
+   machine: {cpus: $ncpu, cpu_model: $cpu, mem_gib: $mem, kernel: $kernel},
+   clean_release: {version: $version, commit: $commit, process_start_ms: $spawn},
+   anchors_reused: $reused, anchors: $anchors[0],
+   corpus: {name: "medium", files: $files, bytes: $bytes},
+   machine_busy_pct_before: $busy,
+   ledger: $ledger, ledger_one_commit_per_candidate: $distinct,
+   query: {inprocess: $qin[0], cli: $qcli[0]},
+   import: {min_s: $imn, median_s: $imd, ratio_to_sha256sum_p2_min: $irmin, ratio_to_sha256sum_p2_median: $irmed},
+   compliance: {jobs1: {min_s: $r1mn, median_s: $r1md, mb_s_min: $mb1, mb_s_median: $mb1m, ratio_to_rg_j1_min: $rr1min, ratio_to_rg_j1_median: $rr1med},
+                jobs2: {min_s: $r2mn, median_s: $r2md, mb_s_min: $mb2, mb_s_median: $mb2m, ratio_to_rg_j2_min: $rrmin, ratio_to_rg_j2_median: $rrmed},
+                scaling_min: $scmin, scaling_median: $scmed, final_statuses: $statuses,
+                peak_rss_kib: {max_any_process: $rss, runner: $runner, worker: $worker, time_v_max: $timev},
+                rss_sampler_crosscheck: ($sampler[0] // null),
+                violation_counts: $vc[0]},
+   violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
+                     hits: {min_s: $hmn, median_s: $hmd}, clean: {min_s: $cmn, median_s: $cmd},
+                     extra_s_min: $vdmin, extra_s_median: $vdmed, violation_counts: $svc[0]},
+   targets: $targets, bugs: $bugs, runs_detail: $all_runs}' >"$C/bench.json"
+
+# ---------------------------------------------------------------- table
+echo
+echo "clean-release benchmark  $START  $(nproc) CPUs ($CPU_MODEL), $MEM_GIB GiB, kernel $(uname -r)"
+echo "binary: $("$BIN" --version 2>/dev/null) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'))"
+echo "corpus: medium, $NFILES files, $BYTES bytes; $RUNS runs per figure; anchors $( [ "$ANCHORS_REUSED" = true ] && echo "REUSED from an earlier run" || echo "measured in this run")"
+echo "one process start: $BIN --version $(us2ms "$SPAWN_BIN") ms"
+echo
+printf '%-44s %10s %10s %14s %9s\n' "ledger append (register)" "median ms" "p90 ms" "naive med ms" "ratio"
+jq -r '.[] | "\(.size)\t\(.inprocess.median_ms)\t\(.inprocess.p90_ms)\t\(.naive.median_ms // "-")\t\(.ratio_inprocess_to_naive // "-")\t\(.cli.median_ms)\t\(.cli.p90_ms)\t\(.ratio_cli_to_naive // "-")"' <<<"$ledger_json" |
+  while IFS=$'\t' read -r s md p90 nmd r cmd cp90 cr_; do
+    printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, in-process (facade)" "$md" "$p90" "$nmd" "$r"
+    printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, CLI (one process)" "$cmd" "$cp90" "$nmd" "$cr_"
+  done
+echo
+printf '%-44s %10s %10s %10s %10s %9s\n' "bytes per append (median)" "loose B" "raw B" "ledger B" "note B" "naive B"
+jq -r '.[] | "\(.size)\t\(.inprocess.loose_bytes_per_append)\t\(.inprocess.raw_bytes_per_append)\t\(.inprocess.ledger_loose_bytes_per_append)\t\(.inprocess.note_loose_bytes_per_append)\t\(.naive.loose_bytes_per_append // "-")"' <<<"$ledger_json" |
+  while IFS=$'\t' read -r s lb rb llb nlb nb; do
+    printf '%-44s %10s %10s %10s %10s %9s\n' "  $s candidates, one source commit" "$lb" "$rb" "$llb" "$nlb" "$nb"
+  done
+jq -r '.[] | "\(.size)\t\(.loose_bytes_per_append)\t\(.raw_bytes_per_append)\t\(.ledger_loose_bytes_per_append)\t\(.note_loose_bytes_per_append)\t\(.median_ms)"' <<<"$distinct_json" |
+  while IFS=$'\t' read -r s lb rb llb nlb md; do
+    printf '%-44s %10s %10s %10s %10s %9s\n' "  $s candidates, a commit each ($md ms)" "$lb" "$rb" "$llb" "$nlb" "-"
+  done
+echo
+printf '%-44s %10s %10s %10s\n' "query at $LAST_SIZE candidates" "min ms" "median ms" "p90 ms"
+jq -r '"  candidate show --json (CLI)\t\(.show.min_ms)\t\(.show.median_ms)\t\(.show.p90_ms)",
+       "  candidate list --json (CLI, \(.listed) listed)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)"' "$JS/query-cli.json" |
+  while IFS=$'\t' read -r n a b c; do printf '%-44s %10s %10s %10s\n' "$n" "$a" "$b" "$c"; done
+jq -r '"  show, in-process (facade + JSON)\t\(.show.min_ms)\t\(.show.median_ms)\t\(.show.p90_ms)",
+       "  list, in-process (facade + JSON)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)",
+       "  open + show + close, in-process\t\(.open_show_close.min_ms)\t\(.open_show_close.median_ms)\t\(.open_show_close.p90_ms)"' "$JS/query-inprocess.json" |
+  while IFS=$'\t' read -r n a b c; do printf '%-44s %10s %10s %10s\n' "$n" "$a" "$b" "$c"; done
+echo
+printf '%-44s %9s %9s %9s %9s %9s %9s\n' "medium corpus" "min s" "median s" "MB/s min" "anchor" "anc. min" "ratio min"
+printf '%-44s %9s %9s %9s %9s %9s %9s\n' "  candidate import-artifacts" "$(us2s "$imn")" "$(us2s "$imd")" "$(mbps "$BYTES" "$imn")" "sha -P2" "$SHA2_MIN" "$IMPORT_RATIO_MIN"
+printf '%-44s %9s %9s %9s %9s %9s %9s\n' "  compliance run --jobs 1" "$(us2s "$r1mn")" "$(us2s "$r1md")" "$(mbps "$BYTES" "$r1mn")" "rg -j1" "$RG1_MIN" "$RUN1_RATIO_MIN"
+printf '%-44s %9s %9s %9s %9s %9s %9s\n' "  compliance run --jobs 2" "$(us2s "$r2mn")" "$(us2s "$r2md")" "$(mbps "$BYTES" "$r2mn")" "rg -j2" "$RG2_MIN" "$RUN_RATIO_MIN"
+echo "  jobs 1 -> 2 scaling: ${SCALING_MIN}x (mins), ${SCALING_MED}x (medians); rg: $(aj .scan.scaling_min)x; sha256sum: $(aj .hash.scaling_min)x"
+echo "  run medians / anchor medians: jobs 1 $RUN1_RATIO_MED, jobs 2 $RUN_RATIO_MED; import $IMPORT_RATIO_MED"
+echo "  final statuses: $STATUSES"
+echo "  peak RSS: runner $RUNNER_MAX KiB, largest worker $WORKER_MAX KiB (wait4 rusage via LD_PRELOAD shim); /usr/bin/time -v max $TIMEV_MAX KiB"
+echo "  violations recorded (run $FIRST_RUN): $(jq -c '{total, warning, blocker, by_stage}' "$JS/violation_counts.json" 2>/dev/null)"
+echo "  rg on the same corpus: $(aj .scan.matching_lines) matching lines in $(aj .scan.files_with_matches) files"
+echo
+echo "100,000 violations (100 files x 1,000 lines, $SYN_BYTES bytes; rg: $HITS_RG vs $CLEAN_RG matching lines), --jobs 2:"
+echo "  with violations: min $(us2s "$hmn") s, median $(us2s "$hmd") s; clean: min $(us2s "$cmn") s, median $(us2s "$cmd") s"
+echo "  extra time: $VIOL_DIFF_MIN s (mins), $VIOL_DIFF_MED s (medians); recorded: $(jq -c '{total, by_stage}' "$JS/synth-violation_counts.json" 2>/dev/null)"
+echo
+if [ -s "$W/perf-top.txt" ]; then echo "profile (perf, compliance run --jobs 1, self time):"; sed 's/^/  /' "$W/perf-top.txt"; echo; fi
+echo "targets:"
+jq -r '.[] | "  \(.result | if . == "met" then "met    " else . end)  \(.target)\(if .value != null then " — \(.value)" else "" end)"' <<<"$targets_json"
+busy_line=$(jq -r 'to_entries | map(select(.value > 15) | "\(.key) \(.value)%") | join(", ")' <<<"$busy_json")
+[ -z "$busy_line" ] || echo "  (machine was busy with other work before: $busy_line — those figures are disturbed)"
+if [ "${#BUGS[@]}" -gt 0 ]; then
+  echo
+  echo "failures during the run (possible bugs):"
+  printf '  %s\n' "${BUGS[@]}"
+fi
+echo
+echo "figures: $C/bench.json; anchors: $A"
+[ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$REPO" "$SYN"
+exit 0
