@@ -150,7 +150,8 @@ int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size
 		}
 		m++;
 	}
-	qsort(v, m, sizeof(*v), newest_first);
+	if (m > 1)
+		qsort(v, m, sizeof(*v), newest_first);
 	*out = v;
 	*n = m;
 	v = NULL;

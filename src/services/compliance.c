@@ -680,33 +680,35 @@ static int execute(struct exec *e)
 
 	root_fd = open(q->artifact_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
-		/* Every artifact is missing: the engine reports each one. */
-		root_fd = open("/var/empty-clean-release-root-does-not-exist", O_RDONLY | O_DIRECTORY);
-		if (root_fd < 0) {
-			char tmpl[] = "/tmp/clean-release-empty-XXXXXX";
-			if (mkdtemp(tmpl)) {
-				root_fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				rmdir(tmpl);
-			}
+		/* No root, no artifacts: each one is missing; nothing to scan. */
+		char why[600];
+		snprintf(why, sizeof(why), "artifact root %s cannot be opened: %s", q->artifact_root, strerror(errno));
+		for (size_t i = 0; i < q->m.artifact_count; i++) {
+			if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:artifact-missing", CR_SEV_BLOCKER,
+						q->m.artifacts[i].path, why, NULL, NULL)) < 0)
+				goto abort;
+			for (int k = 0; k < CR_STAGE__COUNT; k++)
+				e->checked[k]++;
 		}
+		on_progress(q->m.artifact_count, q->m.artifact_count, e);
+	} else {
+		cr_pool_job job = {
+			.artifacts = q->m.artifacts,
+			.count = q->m.artifact_count,
+			.root_fd = root_fd,
+			.rules = e->rules,
+			.jobs = q->jobs,
+			.timeout_ms = e->pol.limits.per_artifact_timeout_ms,
+		};
+		cr_pool_callbacks cb = {on_finding, on_done, on_progress};
+		rc = s->tasks->scan(s->tasks->impl, &job, &cb, e);
+		if (e->failure) {
+			cr_error_restore(&e->failure_err);
+			rc = e->failure;
+		}
+		if (rc < 0)
+			goto abort;
 	}
-	cr_pool_job job = {
-		.artifacts = q->m.artifacts,
-		.count = q->m.artifact_count,
-		.root_fd = root_fd,
-		.rules = e->rules,
-		.jobs = q->jobs,
-		.timeout_ms = e->pol.limits.per_artifact_timeout_ms,
-	};
-	cr_pool_callbacks cb = {on_finding, on_done, on_progress};
-	rc = s->tasks->scan(s->tasks->impl, &job, &cb, e);
-	if (e->failure) {
-		cr_error_restore(&e->failure_err);
-		rc = e->failure;
-		goto abort;
-	}
-	if (rc < 0)
-		goto abort;
 	if ((rc = manifest_checks(e)) < 0 || (rc = flush_chunk(e)) < 0)
 		goto abort;
 
@@ -859,15 +861,15 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 	rc = execute(&e);
 	exec_clear(&e);
 	s->tasks->unlock(s->tasks->impl, x.run.task_id);
-	if (rc == 0 || run_finished(&x.run) || 1) {
-		cr_error saved;
-		cr_error_save(&saved);
-		int src = cr_svc_run_status(s, x.run.run_id, out);
-		if (rc == 0)
-			rc = src;
-		else
-			cr_error_restore(&saved);
-	}
+	/* The finished run as anyone would now see it; an error of the run
+	 * itself wins over one of this read. */
+	cr_error saved;
+	cr_error_save(&saved);
+	int src = cr_svc_run_status(s, x.run.run_id, out);
+	if (rc == 0)
+		rc = src;
+	else
+		cr_error_restore(&saved);
 cleanup:
 	request_clear(&x);
 	return rc;

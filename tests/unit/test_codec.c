@@ -404,8 +404,8 @@ static void run_all_stages(void **s)
 		snprintf(st.run_id, sizeof(st.run_id), "run-001");
 		st.stage = (cr_stage)i;
 		st.status = i < 2 ? CR_SS_PASSED : CR_SS_SKIPPED;
-		snprintf(st.started_at, sizeof(st.started_at), "2026-03-09T10:04:0%dZ", i);
-		snprintf(st.finished_at, sizeof(st.finished_at), "2026-03-09T10:04:0%dZ", i + 1);
+		snprintf(st.started_at, sizeof(st.started_at), "2026-03-09T10:04:0%uZ", (unsigned)i % 10u);
+		snprintf(st.finished_at, sizeof(st.finished_at), "2026-03-09T10:04:0%uZ", (unsigned)(i + 1) % 10u);
 		st.duration_ms = 1000u * (unsigned)i;
 		st.artifacts_checked = 3;
 		st.error = i < 2 ? NULL : strdup("not evaluated: the run was aborted");
