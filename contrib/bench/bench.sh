@@ -80,6 +80,14 @@ T_SCALING=1.75         # time(--jobs 1) / time(--jobs 2), from the mins
 T_RSS_KIB=$((64 * 1024))
 T_VIOL_S=2.0           # 100,000 violations: at most this much slower than a clean run
 
+TMPFS_DIR=
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  [ -z "${OLD:-}" ] || rm -rf "$OLD"
+  [ -z "$TMPFS_DIR" ] || rm -rf "$TMPFS_DIR"
+}
+trap cleanup EXIT
+
 # ---------------------------------------------------------------- tools
 try_install() {
   [ "${CR_BENCH_NO_INSTALL:-0}" != 1 ] || return 1
@@ -133,7 +141,8 @@ cpu_busy() {
 }
 # Waits (at most QUIET_WAIT s) until the machine is mostly idle; records the
 # busy share seen last in BUSY[$1].
-declare -A BUSY
+declare -A BUSY=()
+BUGS=()
 quiet() {
   local what=$1 b waited=0
   b=$(cpu_busy)
@@ -147,10 +156,24 @@ quiet() {
 }
 
 W=$C/run
-mkdir -p "$C"
-rm -rf "$W"
-mkdir -p "$W/json" "$W/bin"
 JS=$W/json
+A=$C/anchors.json
+aj() { jq -r "$1" "$A"; }
+REPORT_ONLY=${CR_BENCH_REPORT_ONLY:-0}
+if [ "$REPORT_ONLY" = 1 ]; then
+  [ -f "$JS/state.sh" ] || die "CR_BENCH_REPORT_ONLY=1 needs a finished run in $W"
+  # shellcheck disable=SC1091
+  . "$JS/state.sh"
+  note "report only, from the measurements of $START in $W"
+else
+mkdir -p "$C"
+# The previous run's scratch is deleted at the end, not now: on ext4, creating
+# files shortly after deleting many (a 10,000-candidate ledger is ~170,000
+# loose objects) makes inode allocation slow (recently_deleted()), and every
+# ledger append creates ~16 files.
+OLD=
+if [ -e "$W" ]; then OLD=$C/run.old.$$; mv "$W" "$OLD"; fi
+mkdir -p "$W/json" "$W/bin"
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 note "scratch $W; kit $KIT; binary $BIN ($("$BIN" --version 2>/dev/null || echo '?'))"
 
@@ -185,10 +208,12 @@ jq '.allowed_sources = [("@","0","1","2","3","4","5","6","7","8","9","a","b","c"
   "$C/policy/registry.json" >"$W/registry.json"
 POLICY=$C/policy/policy.json
 REGISTRY=$W/registry.json
-find "$CORPUS/dist" -type f -print0 | sort -z >"$W/files0"
+find "$CORPUS/dist" -type f -print0 | sort -z >"$W/files0"   # absolute paths
 BYTES=$(find "$CORPUS/dist" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')
 NFILES=$(tr -cd '\0' <"$W/files0" | wc -c)
-warm() { xargs -0 -n 2048 cat -- <"${1:-$W/files0}" >/dev/null; }
+# Re-reads files (absolute paths, NUL-separated list) into the page cache
+# before each timed run: this kernel's DAMON evicts pages unread for ~1 min.
+warm() { xargs -0 -n 2048 cat -- <"${1:-$W/files0}" >/dev/null || note "warning: re-reading ${1:-the corpus} failed"; }
 
 if [ "${CR_BENCH_REUSE_ANCHORS:-0}" = 1 ] && [ -f "$C/anchors.json" ]; then
   note "reusing $C/anchors.json (CR_BENCH_REUSE_ANCHORS=1: the ratios are NOT from the same run)"
@@ -199,8 +224,6 @@ else
     "$KIT/anchors.sh" -r "$RUNS" -o "$C/anchors.json" "$CORPUS" | tee "$W/anchors.txt"
   ANCHORS_REUSED=false
 fi
-A=$C/anchors.json
-aj() { jq -r "$1" "$A"; }
 
 # ---------------------------------------------------------------- 2. + 3. ledger
 note "2. ledger append"
@@ -232,7 +255,6 @@ for size in $LEDGER_SIZES; do
   jq -n --argjson mn "$(us2ms "$mn")" --argjson md "$(us2ms "$md")" --argjson p90 "$(us2ms "$p90")" \
     --argjson n "$CLI_APPENDS" '{appends: $n, min_ms: $mn, median_ms: $md, p90_ms: $p90}' >"$JS/ledger-$size-cli.json"
   LAST_SIZE=$size LAST_REPO=$R
-  if [ "$size" != "$(echo "$LEDGER_SIZES" | awk '{print $NF}')" ] && [ "${CR_BENCH_KEEP:-0}" != 1 ]; then rm -rf "$R"; fi
 done
 
 note "3. candidate show / list at $LAST_SIZE candidates"
@@ -255,7 +277,6 @@ jq -n --argjson size "$LAST_SIZE" --argjson listed "$LISTED" --argjson runs "$QU
   '{ledger_size: $size, listed: $listed, runs: $runs,
     show: {min_ms: $smn, median_ms: $smd, p90_ms: $sp90}, list: {min_ms: $lmn, median_ms: $lmd, p90_ms: $lp90}}' \
   >"$JS/query-cli.json"
-[ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$LAST_REPO"
 
 note "2b. ledger append, one source commit per candidate (status notes tree grows)"
 for size in $DISTINCT_SIZES; do
@@ -268,8 +289,29 @@ for size in $DISTINCT_SIZES; do
   "$LB" grow "$R" "$size" --commits "$W/commits-$size" >"$JS/distinct-$size-grow.json"
   quiet "distinct-$size"
   "$LB" append "$R" $((size + 1)) "$APPENDS" --commits "$W/commits-$size" >"$JS/distinct-$size-append.json"
-  [ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$R"
 done
+
+# The same append on tmpfs: what is left without the filesystem's inode
+# allocation (for information; the figures above are on $C's filesystem).
+TMPFS_SIZE=${CR_BENCH_TMPFS_SIZE-1000}
+echo '{}' >"$JS/tmpfs-append.json"
+if [ -n "$TMPFS_SIZE" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  TMPFS_DIR=$(mktemp -d /dev/shm/cr-bench-ledger.XXXXXX)
+  note "2c. ledger append on tmpfs ($TMPFS_DIR), $TMPFS_SIZE candidates"
+  new_repo "$TMPFS_DIR/r"
+  "$LB" grow "$TMPFS_DIR/r" "$TMPFS_SIZE" --snapshot v1.0.0 >/dev/null
+  quiet tmpfs
+  "$LB" append "$TMPFS_DIR/r" $((TMPFS_SIZE + 1)) "$APPENDS" --snapshot v1.0.0 \
+    | jq --argjson size "$TMPFS_SIZE" '. + {size: $size}' >"$JS/tmpfs-append.json"
+  rm -rf "$TMPFS_DIR"; TMPFS_DIR=
+fi
+
+# What one CLI process pays before it does anything: exec + dynamic linking
+# (--version, above), the first git_libgit2_init(), opening the facade.
+for ((k = 0; k < 20; k++)); do "$LB" startup "$LAST_REPO" "$SHOW_ID"; done \
+  | jq -s '{runs: length, libgit2_init_ms: (map(.libgit2_init_ms) | sort | .[length / 2 | floor]),
+            facade_open_ms: (map(.facade_open_ms) | sort | .[length / 2 | floor]),
+            first_show_ms: (map(.show_ms) | sort | .[length / 2 | floor])}' >"$JS/startup.json"
 
 # ---------------------------------------------------------------- 4. + 5. import and compliance
 note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"
@@ -332,7 +374,6 @@ prepare() {
   [ -n "$MID" ] || { BUGS+=("manifest build $id failed"); note "BUG? manifest build $id failed"; return 1; }
 }
 
-BUGS=()
 imports=() run1=() run2=()
 quiet compliance
 # One untimed warm-up (first run pays page faults of the binary, schema caches...).
@@ -406,7 +447,7 @@ for kind in hits clean; do
     }' >"$SYN/$kind/dist/file-$(printf %03d "$f").js"
   done
   (cd "$SYN/$kind" && find dist -type f | sort | jq -R -s 'split("\n") | map(select(length > 0) | {path: ., source: "npm:synthetic@1.0.0"}) | {artifacts: .}' >artifacts.json)
-  (cd "$SYN/$kind" && find dist -type f -print0 | sort -z >"$W/files0.$kind")
+  find "$SYN/$kind/dist" -type f -print0 | sort -z >"$W/files0.$kind"
 done
 HITS_RG=$(cd "$SYN/hits" && rg -P -c -f "$KIT/rules.txt" dist | awk -F: '{s += $NF} END {print s + 0}')
 CLEAN_RG=$(cd "$SYN/clean" && { rg -P -c -f "$KIT/rules.txt" dist || true; } | awk -F: '{s += $NF} END {print s + 0}')
@@ -432,16 +473,35 @@ else
 fi
 
 # ---------------------------------------------------------------- optional profile
+# perf with DWARF call graphs (the build has no frame pointers): the share of
+# samples per process (runner = the process started; workers = its children)
+# and the runner's and a worker's heaviest call-graph entries (inclusive).
 if [ "${CR_BENCH_PROFILE:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
-  note "profile: perf record of one compliance run --jobs 1"
+  note "profile: perf record of one compliance run --jobs 2"
   if prepare profile "$CORPUS/artifacts.json" "$W/files0"; then
     warm
-    perf record -q -g -o "$W/perf.data" "$BIN" -C "$REPO" -q compliance run --candidate-id profile \
-      --manifest-id "$MID" --jobs 1 --actor bench >/dev/null 2>&1 || true
-    perf report -i "$W/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null \
-      | grep -v '^#' | grep '%' | head -n 25 >"$W/perf-top.txt" || true
+    perf record -q -F 999 --call-graph dwarf,16384 -o "$W/perf.data" -- "$BIN" -C "$REPO" -q compliance run \
+      --candidate-id profile --manifest-id "$MID" --jobs 2 --actor bench >/dev/null 2>&1 || true
+    perf script -i "$W/perf.data" -F pid 2>/dev/null | sort -n | uniq -c | sort -k2 -n >"$W/perf-pids.txt" || true
+    rp=$(awk 'NR == 1 {print $2}' "$W/perf-pids.txt")
+    wp=$(awk 'NR == 2 {print $2}' "$W/perf-pids.txt")
+    {
+      echo "samples per process (pid: samples), runner first:"
+      awk '{printf "  %s: %s\n", $2, $1}' "$W/perf-pids.txt"
+      echo "runner $rp, inclusive (children) share of all samples, top entries:"
+      perf report -i "$W/perf.data" --stdio --children --pid "$rp" --sort symbol -g none --percent-limit 2.5 2>/dev/null \
+        | grep '%' | grep -v -e '^#' -e '\[k\]' -e '0x0000' -e '0xffff' | head -n 25
+      echo "worker $wp, self time, top entries:"
+      perf report -i "$W/perf.data" --stdio --no-children --pid "$wp" --sort dso,symbol -g none --percent-limit 1 2>/dev/null \
+        | grep '%' | grep -v '^#' | head -n 15
+    } >"$W/perf-top.txt"
   fi
 fi
+
+# Everything step 7 needs, for CR_BENCH_REPORT_ONLY=1.
+declare -p START ANCHORS_REUSED BYTES NFILES SPAWN_BIN LAST_SIZE FIRST_RUN SYN_BYTES HITS_RG CLEAN_RG \
+  BUSY BUGS imports run1 run2 hits_t clean_t >"$JS/state.sh"
+fi  # not REPORT_ONLY
 
 # ---------------------------------------------------------------- 7. figures
 note "7. figures"
@@ -545,7 +605,7 @@ targets_json=$(jq -n \
    {target: "100,000 violations: run time - clean run time (mins) <= \($t9) s", value: $v9, result: $a9}]')
 
 jq -n \
-  --arg date "$START" --arg end "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
+  --arg date "$START" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
   --argjson mem "$MEM_GIB" --arg kernel "$(uname -r)" --arg version "$("$BIN" --version 2>/dev/null || echo '?')" \
   --arg commit "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" \
   --argjson quick "$([ "$QUICK" = 1 ] && echo true || echo false)" --argjson runs "$RUNS" \
@@ -553,6 +613,7 @@ jq -n \
   --argjson files "$NFILES" --argjson bytes "$BYTES" --argjson spawn "$(us2ms "$SPAWN_BIN")" \
   --argjson ledger "$ledger_json" --argjson distinct "$distinct_json" \
   --slurpfile qin "$JS/query-inprocess.json" --slurpfile qcli "$JS/query-cli.json" \
+  --slurpfile startup "$JS/startup.json" --slurpfile tmpfs "$JS/tmpfs-append.json" \
   --argjson imn "$(us2s "$imn")" --argjson imd "$(us2s "$imd")" --argjson irmin "$IMPORT_RATIO_MIN" --argjson irmed "$IMPORT_RATIO_MED" \
   --argjson r1mn "$(us2s "$r1mn")" --argjson r1md "$(us2s "$r1md")" --argjson r2mn "$(us2s "$r2mn")" --argjson r2md "$(us2s "$r2md")" \
   --argjson rrmin "$RUN_RATIO_MIN" --argjson rrmed "$RUN_RATIO_MED" --argjson rr1min "$RUN1_RATIO_MIN" --argjson rr1med "$RUN1_RATIO_MED" \
@@ -568,13 +629,15 @@ jq -n \
   --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
   --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
   --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
-  {date: $date, finished: $end, quick: $quick, runs: $runs,
+  {date: $date, finished: $finished, quick: $quick, runs: $runs,
    machine: {cpus: $ncpu, cpu_model: $cpu, mem_gib: $mem, kernel: $kernel},
-   clean_release: {version: $version, commit: $commit, process_start_ms: $spawn},
+   clean_release: {version: $version, commit: $commit, process_start_ms: $spawn, startup: $startup[0]},
    anchors_reused: $reused, anchors: $anchors[0],
    corpus: {name: "medium", files: $files, bytes: $bytes},
    machine_busy_pct_before: $busy,
    ledger: $ledger, ledger_one_commit_per_candidate: $distinct,
+   ledger_tmpfs: (if $tmpfs[0].ms then {size: $tmpfs[0].size, min_ms: $tmpfs[0].ms.min, median_ms: $tmpfs[0].ms.median,
+                  p90_ms: $tmpfs[0].ms.p90, loose_bytes_per_append: $tmpfs[0].loose_bytes.median} else null end),
    query: {inprocess: $qin[0], cli: $qcli[0]},
    import: {min_s: $imn, median_s: $imd, ratio_to_sha256sum_p2_min: $irmin, ratio_to_sha256sum_p2_median: $irmed},
    compliance: {jobs1: {min_s: $r1mn, median_s: $r1md, mb_s_min: $mb1, mb_s_median: $mb1m, ratio_to_rg_j1_min: $rr1min, ratio_to_rg_j1_median: $rr1med},
@@ -593,13 +656,18 @@ echo
 echo "clean-release benchmark  $START  $(nproc) CPUs ($CPU_MODEL), $MEM_GIB GiB, kernel $(uname -r)"
 echo "binary: $("$BIN" --version 2>/dev/null) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'))"
 echo "corpus: medium, $NFILES files, $BYTES bytes; $RUNS runs per figure; anchors $( [ "$ANCHORS_REUSED" = true ] && echo "REUSED from an earlier run" || echo "measured in this run")"
-echo "one process start: $BIN --version $(us2ms "$SPAWN_BIN") ms"
+echo "one CLI process before any work: exec + dynamic linking ($(basename "$BIN") --version) $(us2ms "$SPAWN_BIN") ms;" \
+  "then git_libgit2_init() $(jq .libgit2_init_ms "$JS/startup.json") ms, facade open $(jq .facade_open_ms "$JS/startup.json") ms (medians)"
 echo
 printf '%-44s %10s %10s %14s %9s\n' "ledger append (register)" "median ms" "p90 ms" "naive med ms" "ratio"
 jq -r '.[] | "\(.size)\t\(.inprocess.median_ms)\t\(.inprocess.p90_ms)\t\(.naive.median_ms // "-")\t\(.ratio_inprocess_to_naive // "-")\t\(.cli.median_ms)\t\(.cli.p90_ms)\t\(.ratio_cli_to_naive // "-")"' <<<"$ledger_json" |
   while IFS=$'\t' read -r s md p90 nmd r cmd cp90 cr_; do
     printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, in-process (facade)" "$md" "$p90" "$nmd" "$r"
     printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, CLI (one process)" "$cmd" "$cp90" "$nmd" "$cr_"
+  done
+jq -r 'select(.ms) | "\(.size)\t\(.ms.median)\t\(.ms.p90)"' "$JS/tmpfs-append.json" |
+  while IFS=$'\t' read -r s md p90; do
+    printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, in-process, on tmpfs" "$md" "$p90" "" ""
   done
 echo
 printf '%-44s %10s %10s %10s %10s %9s\n' "bytes per append (median)" "loose B" "raw B" "ledger B" "note B" "naive B"
@@ -636,7 +704,7 @@ echo "100,000 violations (100 files x 1,000 lines, $SYN_BYTES bytes; rg: $HITS_R
 echo "  with violations: min $(us2s "$hmn") s, median $(us2s "$hmd") s; clean: min $(us2s "$cmn") s, median $(us2s "$cmd") s"
 echo "  extra time: $VIOL_DIFF_MIN s (mins), $VIOL_DIFF_MED s (medians); recorded: $(jq -c '{total, by_stage}' "$JS/synth-violation_counts.json" 2>/dev/null)"
 echo
-if [ -s "$W/perf-top.txt" ]; then echo "profile (perf, compliance run --jobs 1, self time):"; sed 's/^/  /' "$W/perf-top.txt"; echo; fi
+if [ -s "$W/perf-top.txt" ]; then echo "profile (perf record --call-graph dwarf, compliance run --jobs 2):"; sed 's/^/  /' "$W/perf-top.txt"; echo; fi
 echo "targets:"
 jq -r '.[] | "  \(.result | if . == "met" then "met    " else . end)  \(.target)\(if .value != null then " — \(.value)" else "" end)"' <<<"$targets_json"
 busy_line=$(jq -r 'to_entries | map(select(.value > 15) | "\(.key) \(.value)%") | join(", ")' <<<"$busy_json")
@@ -648,5 +716,7 @@ if [ "${#BUGS[@]}" -gt 0 ]; then
 fi
 echo
 echo "figures: $C/bench.json; anchors: $A"
-[ "${CR_BENCH_KEEP:-0}" = 1 ] || rm -rf "$REPO" "$SYN"
+if [ "$REPORT_ONLY" != 1 ] && [ "${CR_BENCH_KEEP:-0}" != 1 ]; then
+  rm -rf "$W/repo" "$W/synth" "$W"/ledger-* "$W/perf.data"
+fi
 exit 0

@@ -298,9 +298,12 @@ static int import_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *comm
 	int rc = cr_svc_candidate_view(t, x->s, x->imp->candidate_id, &v);
 	if (rc < 0)
 		return rc;
+	if (cr_lifecycle_may(v.status, CR_OP_IMPORT)) {
+		rc = cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->actor, commit_anyway, msg, msglen);
+		cr_candidate_clear(&v.c);
+		return rc;
+	}
 	cr_candidate_clear(&v.c);
-	if (cr_lifecycle_may(v.status, CR_OP_IMPORT))
-		return cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->actor, commit_anyway, msg, msglen);
 	if (x->precheck)
 		return 0;
 	if ((rc = x->s->ledger->alloc(t, CR_ID_IMPORT, x->imp->import_id, sizeof(x->imp->import_id))) < 0)

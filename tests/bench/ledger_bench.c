@@ -17,6 +17,10 @@
  *       times cr_facade_candidate_show and cr_facade_candidate_list (each
  *       followed by the JSON serialization the CLI's --json does), with the
  *       facade opened once, and show again with open + show + close.
+ *   ledger_bench startup REPO CANDIDATE_ID
+ *       what a fresh process pays before and for one show: the first
+ *       git_libgit2_init() (with Debian's mbedTLS build it parses the system
+ *       CA bundle), cr_facade_open, cr_facade_candidate_show + JSON.
  *
  * --snapshot REV: every candidate from REV (default HEAD).
  * --commits FILE: candidate i from line i of FILE (a commit id a line,
@@ -429,11 +433,52 @@ static int mode_query(const char *repo, const char *cid, size_t runs)
 	return 0;
 }
 
+static double ms_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e6;
+}
+
+static int mode_startup(const char *repo, const char *cid)
+{
+	cr_facade *f = NULL;
+	cr_facade_opts o = {0};
+	cr_candidate_view v;
+	double init_ms, open_ms, show_ms;
+	uint64_t t0;
+
+	if (chdir(repo) < 0) {
+		perror(repo);
+		return 1;
+	}
+	t0 = now_ns();
+	git_libgit2_init();
+	init_ms = ms_since(t0);
+	t0 = now_ns();
+	if (cr_facade_open(&f, &o) < 0)
+		die("cannot open the repository");
+	open_ms = ms_since(t0);
+	t0 = now_ns();
+	memset(&v, 0, sizeof(v));
+	if (cr_facade_candidate_show(f, cid, &v) < 0)
+		die("candidate show");
+	cJSON *j = cr_candidate_view_to_json(&v);
+	char *txt = cJSON_PrintUnformatted(j);
+	show_ms = ms_since(t0);
+	free(txt);
+	cJSON_Delete(j);
+	cr_candidate_view_clear(&v);
+	cr_facade_close(f);
+	printf("{\"libgit2_init_ms\": %.3f, \"facade_open_ms\": %.3f, \"show_ms\": %.3f}\n", init_ms, open_ms, show_ms);
+	git_libgit2_shutdown();
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: ledger_bench grow REPO N [--snapshot REV | --commits FILE]\n"
 			"       ledger_bench append REPO FIRST COUNT [--snapshot REV | --commits FILE]\n"
-			"       ledger_bench query REPO CANDIDATE_ID RUNS\n");
+			"       ledger_bench query REPO CANDIDATE_ID RUNS\n"
+			"       ledger_bench startup REPO CANDIDATE_ID\n");
 	exit(2);
 }
 
@@ -457,6 +502,8 @@ int main(int argc, char **argv)
 		return mode_grow(args[1], strtoull(args[2], NULL, 10));
 	if (nargs == 4 && !strcmp(args[0], "append"))
 		return mode_append(args[1], strtoull(args[2], NULL, 10), strtoull(args[3], NULL, 10));
+	if (nargs == 3 && !strcmp(args[0], "startup"))
+		return mode_startup(args[1], args[2]);
 	if (nargs == 4 && !strcmp(args[0], "query"))
 		return mode_query(args[1], args[2], (size_t)strtoull(args[3], NULL, 10));
 	usage();

@@ -156,13 +156,18 @@ test_expect_success 'reject from CHECK_PASSED is accepted and REJECTED is termin
 		clean-release release approve --candidate-id g-passed --report-id $rpt --actor release-owner
 	gate_refused release.reject REJECTED \
 		clean-release release reject --candidate-id g-passed --report-id $rpt --actor release-owner
-	gate_refused candidate.import_artifacts REJECTED \
-		clean-release candidate import-artifacts --candidate-id g-passed --input ../clean/artifacts.json --actor release-bot
 	gate_refused manifest.build REJECTED \
 		clean-release manifest build --candidate-id g-passed --actor release-bot
 	m=$(clean-release candidate show --candidate-id g-passed --json | jq -r .latest_manifest_id)
 	gate_refused compliance.run REJECTED \
 		clean-release compliance run --candidate-id g-passed --manifest-id $m --actor release-bot
+	test "$(candidate_status g-passed)" = REJECTED
+'
+
+test_expect_success 'import-artifacts on a REJECTED candidate is refused, and the refusal names the candidate' '
+	cd repo
+	gate_refused candidate.import_artifacts REJECTED \
+		clean-release candidate import-artifacts --candidate-id g-passed --input ../clean/artifacts.json --actor release-bot
 	test "$(candidate_status g-passed)" = REJECTED
 '
 
@@ -213,10 +218,10 @@ test_expect_success 'with no policy published, compliance run is an input error 
 	test_must_fail git rev-parse -q --verify refs/clean-release/policy
 '
 
-test_expect_success 'setup: a candidate whose run hangs on one artifact until its 8 s time limit' '
+test_expect_success 'setup: a candidate whose run hangs on one artifact until its 6 s time limit' '
 	new_repo busy
 	cd busy
-	publish_acme_policy ".limits.per_artifact_timeout_ms = 8000"
+	publish_acme_policy ".limits.per_artifact_timeout_ms = 6000"
 	make_candidate g-busy ../clean/artifacts.json >../busy.manifest
 '
 
@@ -267,5 +272,10 @@ test_expect_success 'the ledgers verify after all these refusals and the audit l
 	clean-release -C busy audit log --json >audit-busy.json
 	validate_openapi AuditEventList audit-busy.json
 	test "$(clean-release -C nopolicy audit log --json | jq "[.events[] | select(.outcome == \"REFUSED\")] | length")" = 0
-	test "$(clean-release -C repo audit log --json | jq "[.events[] | select(.outcome == \"REFUSED\")] | length")" = 18
+	# Every refusal is recorded against its candidate and its message names it.
+	jq -e "[.events[] | select(.outcome == \"REFUSED\")] | length > 10" audit-repo.json >/dev/null
+	jq -c ".events[] | select(.outcome == \"REFUSED\") | . as \$e
+	       | select(\$e.candidate_id == null or (\$e.details.error.message | contains(\$e.candidate_id) | not))" \
+		audit-repo.json audit-busy.json >unattributed
+	test_cmp /dev/null unattributed
 '

@@ -1,8 +1,8 @@
 #!/bin/sh
 # t24-resources: a 4 GiB artifact (sparse, with one real matching line
-# appended at its end) is imported and scanned in bounded memory: peak RSS
-# under 64 MiB in every process, and the match found at the right line,
-# column and 64-bit offset.
+# appended at its end) is imported and scanned in bounded memory — peak RSS
+# under 64 MiB in every process (see LIMIT_MB) — and the match is found at
+# the right line, column and 64-bit offset.
 #
 # Memory is measured two independent ways. /usr/bin/time -v reports the
 # ru_maxrss that wait4() returns for the runner, which on Linux is the
@@ -12,7 +12,14 @@
 # including while a worker has the 4 GiB file open.
 . "$(dirname "$0")/lib.sh"
 
-LIMIT_KB=65536
+# 64 MiB. A sanitizer build (make SANITIZE=1) cannot be held to that: ASan's
+# shadow memory and its 256 MiB quarantine of freed blocks are not the
+# tool's; there the bound only proves that no artifact is read into memory.
+LIMIT_MB=64
+if grep -q __asan_init "$CR_PREFIX/bin/git-clean-release"; then
+	LIMIT_MB=320
+fi
+LIMIT_KB=$((LIMIT_MB * 1024))
 
 test_expect_success '/usr/bin/time is installed (Debian package "time"): this file measures peak RSS with it' '
 	test -x /usr/bin/time
@@ -35,7 +42,7 @@ test_expect_success 'setup: the acme policy and a 4 GiB sparse artifact whose la
 	clean-release -q candidate register --candidate-id huge --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor release-bot
 '
 
-test_expect_success 'import of the 4 GiB artifact hashes it in under 64 MiB of RSS' '
+test_expect_success "import of the 4 GiB artifact hashes it in under $LIMIT_MB MiB of RSS" '
 	cd repo
 	/usr/bin/time -v -o ../import.time clean-release -q candidate import-artifacts --candidate-id huge \
 		--input ../art/artifacts.json --actor release-bot
@@ -49,7 +56,7 @@ test_expect_success 'import of the 4 GiB artifact hashes it in under 64 MiB of R
 		jq -e ".artifacts[] | select(.path == \"dist/huge.img\") | .size == 4294967337" >/dev/null
 '
 
-test_expect_success 'the scan of the 4 GiB artifact (--jobs 2): peak RSS under 64 MiB in the runner and in each worker' '
+test_expect_success "the scan of the 4 GiB artifact (--jobs 2): peak RSS under $LIMIT_MB MiB in the runner and in each worker" '
 	cd repo
 	/usr/bin/time -v -o ../run.time clean-release compliance run --candidate-id huge --manifest-id $(cat ../manifest) \
 		--actor release-bot --jobs 2 --json >../run.json 2>../run.err &
@@ -98,12 +105,11 @@ test_expect_success 'the run is BLOCKED by the one appended URL, found at line 6
 	run=$(json_get ../run.json run_id)
 	clean-release compliance violations --run-id $run --json >../violations.json
 	validate_openapi ViolationList ../violations.json
-	jq -c ".violations[] | [.stage, .rule_id, .artifact_path, .location, .excerpt]" ../violations.json >../found
-	echo "[\"NO_EXTERNAL_ENDPOINTS\",\"external-url\",\"dist/huge.img\",{\"column\":6,\"line\":6,\"offset\":4294967303},\"call https://exfil.evil.example/upload\"]" >../found.expect
-	jq -c . ../found.expect >../found.expect.c
-	jq -cS . ../found >../found.c
-	jq -cS . ../found.expect.c >../found.expect.s
-	test_cmp ../found.expect.s ../found.c
+	jq -cS ".violations[] | [.stage, .rule_id, .artifact_path, .location, .excerpt]" ../violations.json >../found
+	echo "[\"NO_EXTERNAL_ENDPOINTS\", \"external-url\", \"dist/huge.img\",
+	       {\"line\": 6, \"column\": 6, \"offset\": 4294967303}, \"call https://exfil.evil.example/upload\"]" |
+		jq -cS . >../found.expect
+	test_cmp ../found.expect ../found
 	clean-release compliance report --run-id $run --json >../report.json || :
 	test "$(jq -r "[.stages[].status] | join(\" \")" ../report.json)" = "PASSED PASSED FAILED PASSED"
 	test "$(jq -r ".stages[3].artifacts_checked" ../report.json)" = 2
