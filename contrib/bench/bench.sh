@@ -484,16 +484,15 @@ if [ "${CR_BENCH_PROFILE:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
       --candidate-id profile --manifest-id "$MID" --jobs 2 --actor bench >/dev/null 2>&1 || true
     perf script -i "$W/perf.data" -F pid 2>/dev/null | sort -n | uniq -c | sort -k2 -n >"$W/perf-pids.txt" || true
     rp=$(awk 'NR == 1 {print $2}' "$W/perf-pids.txt")
-    wp=$(awk 'NR == 2 {print $2}' "$W/perf-pids.txt")
     {
       echo "samples per process (pid: samples), runner first:"
       awk '{printf "  %s: %s\n", $2, $1}' "$W/perf-pids.txt"
-      echo "runner $rp, inclusive (children) share of all samples, top entries:"
+      echo "runner $rp: inclusive share of all samples (a function and everything it calls), top entries:"
       perf report -i "$W/perf.data" --stdio --children --pid "$rp" --sort symbol -g none --percent-limit 2.5 2>/dev/null \
-        | grep '%' | grep -v -e '^#' -e '\[k\]' -e '0x0000' -e '0xffff' | head -n 25
-      echo "worker $wp, self time, top entries:"
-      perf report -i "$W/perf.data" --stdio --no-children --pid "$wp" --sort dso,symbol -g none --percent-limit 1 2>/dev/null \
-        | grep '%' | grep -v '^#' | head -n 15
+        | awk '/%/ && !/^#/ && !/\[k\]/ && $4 !~ /^0x/ && !seen[$4]++ {printf "    %7s  %s\n", $1, $4}' | head -n 18 || true
+      echo "self time by process and library, share of all samples (runner $rp; workers: the others):"
+      perf report -i "$W/perf.data" --stdio --no-children --sort pid,dso -g none --percent-limit 0.5 2>/dev/null \
+        | awk '/%/ && !/^#/ {d = $3; for (k = 4; k <= NF; k++) d = d " " $k; printf "    %7s  %-24s %s\n", $1, $2, d}' | head -n 20 || true
     } >"$W/perf-top.txt"
   fi
 fi

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "domain/codec.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/json.h"
 
 int cr_cli_begin(cr_cli *c)
@@ -93,84 +94,7 @@ void cr_cli_out(const cr_cli *c, const char *fmt, ...)
 
 int cr_cli_read_input(const char *path, const char *what, char **out, size_t *len)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t used = 0, cap;
-	int fd, rc = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (!what)
-		what = path;
-	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return cr_error_set(CR_EINVALID_INPUT, "%s: no such file", what);
-		return cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what, strerror(errno));
-		goto cleanup;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = cr_error_set(CR_EINVALID_INPUT, "%s: is a directory", what);
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = cr_error_set(CR_EINVALID_INPUT, "%s: not a regular file", what);
-		goto cleanup;
-	}
-	if ((uint64_t)st.st_size > CR_CLI_INPUT_MAX) {
-		rc = cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s", what, CR_CLI_INPUT_MAX_TEXT);
-		goto cleanup;
-	}
-	/* Read to EOF: the file may have grown since fstat, within the limit. */
-	cap = (size_t)st.st_size + 1;
-	if (!(buf = malloc(cap))) {
-		rc = cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t n;
-		if (used + 1 >= cap) {
-			size_t ncap = cap * 2 > CR_CLI_INPUT_MAX + 2 ? CR_CLI_INPUT_MAX + 2 : cap * 2;
-			char *nbuf;
-			if (used > CR_CLI_INPUT_MAX) {
-				rc = cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s", what,
-						  CR_CLI_INPUT_MAX_TEXT);
-				goto cleanup;
-			}
-			if (!(nbuf = realloc(buf, ncap))) {
-				rc = cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
-				goto cleanup;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + used, cap - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what, strerror(errno));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	if (used > CR_CLI_INPUT_MAX) {
-		rc = cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s", what, CR_CLI_INPUT_MAX_TEXT);
-		goto cleanup;
-	}
-	buf[used] = '\0';
-	*out = buf;
-	*len = used;
-	buf = NULL;
-cleanup:
-	free(buf);
-	close(fd);
-	return rc;
+	return cr_fs_read_input(path, what, CR_CLI_INPUT_MAX, out, len);
 }
 
 int cr_cli_file_dir(const char *path, char **out)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -366,4 +367,116 @@ int cr_fs_mkdirs(const char *path, int mode)
 cleanup:
 	free(p);
 	return ret;
+}
+
+/* "10 MiB", "1.5 GiB" style, exact when it divides. */
+static void format_size(char *out, size_t cap, uint64_t n)
+{
+	static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+	size_t u = 0;
+	uint64_t v = n;
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && v >= 1024 && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0 && n >= 1024 * 1024)
+		snprintf(out, cap, "%" PRIu64 " bytes (%.1f MiB)", n, (double)n / (1024.0 * 1024.0));
+	else
+		snprintf(out, cap, "%" PRIu64 " %s", v, units[u]);
+}
+
+int cr_fs_read_input(const char *path, const char *what, size_t max_bytes, char **out, size_t *outlen)
+{
+	char *buf = NULL;
+	size_t len = 0, cap;
+	struct stat st;
+	int fd = -1, rc;
+	char limit[64];
+
+	*out = NULL;
+	if (outlen)
+		*outlen = 0;
+	if (!what)
+		what = path;
+	/* O_NONBLOCK so that a FIFO cannot hang us before fstat refuses it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return cr_error_set(CR_EINVALID_INPUT, "%s: no such file", what);
+		return cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what, strerror(errno));
+		goto cleanup;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = cr_error_set(CR_EINVALID_INPUT, "%s: is a directory", what);
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = cr_error_set(CR_EINVALID_INPUT, "%s: not a regular file", what);
+		goto cleanup;
+	}
+	format_size(limit, sizeof(limit), max_bytes);
+	if ((uint64_t)st.st_size > max_bytes) {
+		rc = cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s", what, limit);
+		goto cleanup;
+	}
+	/* The file may grow while we read: keep reading to EOF, within the limit. */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		rc = cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+		goto cleanup;
+	}
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap > max_bytes / 2 ? max_bytes + 1 : cap * 2;
+			char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
+			if (!nb) {
+				rc = len > max_bytes
+					     ? cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s",
+							    what, limit)
+					     : cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+				goto cleanup;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", what,
+					  strerror(errno));
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max_bytes) {
+			rc = cr_error_set(CR_EINVALID_INPUT, "%s: file is larger than %s", what, limit);
+			goto cleanup;
+		}
+	}
+	/* NUL-terminated for callers that want a string. */
+	if (len == cap) {
+		char *nb = realloc(buf, cap + 1);
+		if (!nb) {
+			rc = cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+			goto cleanup;
+		}
+		buf = nb;
+	}
+	buf[len] = 0;
+	*out = buf;
+	if (outlen)
+		*outlen = len;
+	buf = NULL;
+	rc = 0;
+cleanup:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }

@@ -26,6 +26,13 @@ int cr_fs_write_atomic(const char *path, const void *buf, size_t len);
 /* Read a whole file (at most MAX bytes) into a malloc'd NUL-terminated buffer. */
 int cr_fs_read_all(const char *path, size_t max, char **out, size_t *len);
 
+/* Read a user-given input file (a regular file of at most MAX bytes) into
+ * a malloc'd NUL-terminated buffer. Every failure is CR_EINVALID_INPUT
+ * starting with WHAT (PATH when NULL): "no such file", "is a directory",
+ * "not a regular file", "file is larger than 10 MiB" (refused by its size
+ * before it is read). A FIFO never blocks. */
+int cr_fs_read_input(const char *path, const char *what, size_t max, char **out, size_t *len);
+
 /* mkdir -p. */
 int cr_fs_mkdirs(const char *path, int mode);
 
