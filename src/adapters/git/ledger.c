@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <git2.h>
 #include "adapters/git/git.h"
 #include "domain/ids.h"
@@ -115,6 +117,21 @@ int cr_git_config_email(git_repository *repo, char *out, size_t len)
 	return 0;
 }
 
+/* A writer holds a ref's lock for milliseconds. A lock older than this was
+ * left by a writer that was killed between taking it and renaming it (git
+ * leaves one too after kill -9); removing it lets the ledger accept writes
+ * again instead of refusing them forever. */
+#define STALE_LOCK_SECONDS 5
+
+static void clear_stale_lock(git_repository *repo, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s%s.lock", git_repository_commondir(repo), name);
+	if (stat(path, &st) == 0 && time(NULL) - st.st_mtime > STALE_LOCK_SECONDS)
+		unlink(path);
+}
+
 int cr_git_ref_cas(git_repository *repo, const char *name, const git_oid *new_id, const git_oid *old,
 		   const char *message)
 {
@@ -127,12 +144,15 @@ int cr_git_ref_cas(git_repository *repo, const char *name, const git_oid *new_id
 	git_reference_free(ref);
 	if (rc == 0)
 		return 0;
-	if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED || rc == GIT_EEXISTS)
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
 		return CR_ERETRY;
-	/* libgit2 reports a lost lock race as a generic error at times. */
+	/* libgit2 reports a held lock as GIT_ELOCKED or, at times, a generic
+	 * error naming the lock. */
 	const git_error *e = git_error_last();
-	if (e && e->message && (strstr(e->message, "lock") || strstr(e->message, "modified")))
+	if (rc == GIT_ELOCKED || (e && e->message && (strstr(e->message, "lock") || strstr(e->message, "modified")))) {
+		clear_stale_lock(repo, name);
 		return CR_ERETRY;
+	}
 	return cr_git_error("cannot move the ref");
 }
 
@@ -667,7 +687,7 @@ static int ledger_note(void *impl, const char *source_commit, const char *cid, c
 	if (git_signature_now(&sig, "clean-release", "clean-release@localhost") < 0)
 		return cr_git_error("cannot make a signature");
 
-	for (int attempt = 0; attempt < 50; attempt++) {
+	for (int attempt = 0; attempt < 100; attempt++) {
 		size_t plen = strlen(cid) + 16;
 		char *prefix = malloc(plen);
 		if (!prefix) {
@@ -726,7 +746,9 @@ static int ledger_note(void *impl, const char *source_commit, const char *cid, c
 		if (rc != CR_ERETRY)
 			break;
 		rc = cr_error_set(CR_ECONFLICT, "the status note kept moving; not updated");
-		struct timespec ts = {0, 2000000L * (attempt + 1)};
+		/* Up to ~8 s in all: longer than a stale lock takes to clear. */
+		long ms = attempt < 50 ? 2L * (attempt + 1) : 100L;
+		struct timespec ts = {0, ms * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	git_signature_free(sig);
