@@ -7,7 +7,7 @@ BUILD   ?= build
 SANITIZE ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libgit2 libcjson libpcre2-8 libcrypto libmicrohttpd ncursesw libhs
+PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs
 CC   ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-fno-strict-aliasing -Isrc -I$(BUILD)/gen
@@ -38,7 +38,7 @@ EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json con
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
-.PHONY: all deps test unit e2e demo demo-run bench install check-layers check-style clean
+.PHONY: all deps test unit e2e demo demo-run bench FORCE install check-layers check-style clean
 all: $(BIN)
 
 $(BUILD)/gen/embedded.c: $(EMBED) src/util/embed.sh
@@ -51,7 +51,16 @@ $(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DCR_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The version (git describe) in a header rewritten only when it changes, so
+# `--version` is never stale and nothing else rebuilds for it.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@v='#define CR_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+
+$(MAIN_OBJ): $(BUILD)/gen/version.h
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

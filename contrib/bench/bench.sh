@@ -25,12 +25,16 @@
 #   CR_BENCH_RUNS     timed runs per import/compliance figure (default 5; 3 when quick)
 #   CR_BENCH_LEDGER_SIZES  (default "100 1000 10000"; quick: "100 1000")
 #   CR_BENCH_LEDGER_DISTINCT_SIZES  ledger sizes for the one-commit-per-candidate variant (default "100 1000")
+#   CR_BENCH_TMPFS_SIZES  the same appends on /dev/shm, for information (default: the ledger sizes; "" skips)
 #   CR_BENCH_APPENDS  timed in-process appends per size (default 50; quick 20)
 #   CR_BENCH_REUSE_ANCHORS=1  reuse $CR_BENCH_DIR/anchors.json instead of measuring (development only:
 #                     ratios are then not from the same run)
 #   CR_BENCH_QUIET_WAIT  seconds to wait, before each timed phase, for other load to go away (default 60)
-#   CR_BENCH_PROFILE=1   also perf record one compliance run --jobs 1 and print the top symbols
+#   CR_BENCH_PROFILE=1   also perf record (DWARF call graphs) one compliance run --jobs 2, after the
+#                     timed figures, and print where the runner and the workers spend their time
 #   CR_BENCH_KEEP=1   keep the scratch repositories
+#   CR_BENCH_REPORT_ONLY=1  print the table and write bench.json again from the last run's measurements
+#   CR_BENCH_NO_INSTALL=1   never apt-get (time; anchors.sh: ripgrep, nginx, wrk)
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 export LC_ALL=C
@@ -291,18 +295,19 @@ for size in $DISTINCT_SIZES; do
   "$LB" append "$R" $((size + 1)) "$APPENDS" --commits "$W/commits-$size" >"$JS/distinct-$size-append.json"
 done
 
-# The same append on tmpfs: what is left without the filesystem's inode
+# The same appends on tmpfs: what is left without the filesystem's inode
 # allocation (for information; the figures above are on $C's filesystem).
-TMPFS_SIZE=${CR_BENCH_TMPFS_SIZE-1000}
-echo '{}' >"$JS/tmpfs-append.json"
-if [ -n "$TMPFS_SIZE" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+TMPFS_SIZES=${CR_BENCH_TMPFS_SIZES-$LEDGER_SIZES}
+if [ -n "$TMPFS_SIZES" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   TMPFS_DIR=$(mktemp -d /dev/shm/cr-bench-ledger.XXXXXX)
-  note "2c. ledger append on tmpfs ($TMPFS_DIR), $TMPFS_SIZE candidates"
-  new_repo "$TMPFS_DIR/r"
-  "$LB" grow "$TMPFS_DIR/r" "$TMPFS_SIZE" --snapshot v1.0.0 >/dev/null
-  quiet tmpfs
-  "$LB" append "$TMPFS_DIR/r" $((TMPFS_SIZE + 1)) "$APPENDS" --snapshot v1.0.0 \
-    | jq --argjson size "$TMPFS_SIZE" '. + {size: $size}' >"$JS/tmpfs-append.json"
+  for size in $TMPFS_SIZES; do
+    note "2c. ledger append on tmpfs ($TMPFS_DIR), $size candidates"
+    new_repo "$TMPFS_DIR/r$size"
+    "$LB" grow "$TMPFS_DIR/r$size" "$size" --snapshot v1.0.0 >/dev/null
+    quiet "tmpfs-$size"
+    "$LB" append "$TMPFS_DIR/r$size" $((size + 1)) "$APPENDS" --snapshot v1.0.0 \
+      | jq --argjson size "$size" '. + {size: $size}' >"$JS/tmpfs-$size-append.json"
+  done
   rm -rf "$TMPFS_DIR"; TMPFS_DIR=
 fi
 
@@ -561,6 +566,10 @@ distinct_json=$(
         note_raw_bytes_per_append: ($ap[0].raw_bytes.median - $ap[0].ledger_raw_bytes.median)}'
   done | jq -s .)
 
+tmpfs_json=$(for f in "$JS"/tmpfs-*-append.json; do [ ! -f "$f" ] || cat "$f"; done \
+  | jq -s 'sort_by(.size) | map({size, min_ms: .ms.min, median_ms: .ms.median, p90_ms: .ms.p90,
+           loose_bytes_per_append: .loose_bytes.median, ledger_loose_bytes_per_append: .ledger_loose_bytes.median})')
+
 # Ledger targets: every size <= T_APPEND_MS and <= naive; bytes per decade.
 APPEND_MAX_MED=$(jq '[.[].inprocess.median_ms] | max' <<<"$ledger_json")
 APPEND_MAX_RATIO=$(jq '[.[].ratio_inprocess_to_naive | select(. != null)] | max // null' <<<"$ledger_json")
@@ -612,7 +621,8 @@ jq -n \
   --argjson files "$NFILES" --argjson bytes "$BYTES" --argjson spawn "$(us2ms "$SPAWN_BIN")" \
   --argjson ledger "$ledger_json" --argjson distinct "$distinct_json" \
   --slurpfile qin "$JS/query-inprocess.json" --slurpfile qcli "$JS/query-cli.json" \
-  --slurpfile startup "$JS/startup.json" --slurpfile tmpfs "$JS/tmpfs-append.json" \
+  --slurpfile startup "$JS/startup.json" \
+  --argjson tmpfs "$tmpfs_json" \
   --argjson imn "$(us2s "$imn")" --argjson imd "$(us2s "$imd")" --argjson irmin "$IMPORT_RATIO_MIN" --argjson irmed "$IMPORT_RATIO_MED" \
   --argjson r1mn "$(us2s "$r1mn")" --argjson r1md "$(us2s "$r1md")" --argjson r2mn "$(us2s "$r2mn")" --argjson r2md "$(us2s "$r2md")" \
   --argjson rrmin "$RUN_RATIO_MIN" --argjson rrmed "$RUN_RATIO_MED" --argjson rr1min "$RUN1_RATIO_MIN" --argjson rr1med "$RUN1_RATIO_MED" \
@@ -635,8 +645,7 @@ jq -n \
    corpus: {name: "medium", files: $files, bytes: $bytes},
    machine_busy_pct_before: $busy,
    ledger: $ledger, ledger_one_commit_per_candidate: $distinct,
-   ledger_tmpfs: (if $tmpfs[0].ms then {size: $tmpfs[0].size, min_ms: $tmpfs[0].ms.min, median_ms: $tmpfs[0].ms.median,
-                  p90_ms: $tmpfs[0].ms.p90, loose_bytes_per_append: $tmpfs[0].loose_bytes.median} else null end),
+   ledger_tmpfs: $tmpfs,
    query: {inprocess: $qin[0], cli: $qcli[0]},
    import: {min_s: $imn, median_s: $imd, ratio_to_sha256sum_p2_min: $irmin, ratio_to_sha256sum_p2_median: $irmed},
    compliance: {jobs1: {min_s: $r1mn, median_s: $r1md, mb_s_min: $mb1, mb_s_median: $mb1m, ratio_to_rg_j1_min: $rr1min, ratio_to_rg_j1_median: $rr1med},
@@ -664,7 +673,7 @@ jq -r '.[] | "\(.size)\t\(.inprocess.median_ms)\t\(.inprocess.p90_ms)\t\(.naive.
     printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, in-process (facade)" "$md" "$p90" "$nmd" "$r"
     printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, CLI (one process)" "$cmd" "$cp90" "$nmd" "$cr_"
   done
-jq -r 'select(.ms) | "\(.size)\t\(.ms.median)\t\(.ms.p90)"' "$JS/tmpfs-append.json" |
+jq -r '.[] | "\(.size)\t\(.median_ms)\t\(.p90_ms)"' <<<"$tmpfs_json" |
   while IFS=$'\t' read -r s md p90; do
     printf '%-44s %10s %10s %14s %9s\n' "  $s candidates, in-process, on tmpfs" "$md" "$p90" "" ""
   done

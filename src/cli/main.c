@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "util/error.h"
 
+#include <version.h> /* generated in the build dir: build/gen/version.h */
 #ifndef CR_VERSION
 #define CR_VERSION "unknown"
 #endif

@@ -252,6 +252,61 @@ static void many_appends_touch_few_trees(void **state)
 	git_commit_free(c);
 }
 
+static void notes_fan_out_and_keep_the_newest_lines(void **state)
+{
+	struct fixture *f = *state;
+	git_treebuilder *tb = NULL;
+	git_oid tree_id, commit_id;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	char hex[GIT_OID_HEXSZ + 1], cid[32], line[64];
+
+	assert_int_equal(git_treebuilder_new(&tb, f->repo, NULL), 0);
+	assert_int_equal(git_treebuilder_write(&tree_id, tb), 0);
+	assert_int_equal(git_tree_lookup(&tree, f->repo, &tree_id), 0);
+	assert_int_equal(git_signature_now(&sig, "t", "t@example.invalid"), 0);
+	assert_int_equal(git_commit_create(&commit_id, f->repo, NULL, sig, sig, NULL, "c\n", tree, 0, NULL), 0);
+	git_oid_tostr(hex, sizeof(hex), &commit_id);
+	for (int i = 0; i < 70; i++) {
+		snprintf(cid, sizeof(cid), "cand-%d", i);
+		snprintf(line, sizeof(line), "cand-%d: DRAFT", i);
+		assert_int_equal(f->l.note(f->l.impl, hex, cid, line), 0);
+	}
+	/* The same candidate again replaces its line instead of adding one. */
+	assert_int_equal(f->l.note(f->l.impl, hex, "cand-69", "cand-69: PREPARED"), 0);
+
+	git_note *note = NULL;
+	assert_int_equal(git_note_read(&note, f->repo, f->refs.notes, &commit_id), 0);
+	const char *msg = git_note_message(note);
+	int lines = 0;
+	for (const char *p = msg; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 64);
+	assert_null(strstr(msg, "cand-5: "));     /* the oldest went first */
+	assert_non_null(strstr(msg, "cand-6: ")); /* 6..68 and 69 stay */
+	assert_non_null(strstr(msg, "cand-69: PREPARED\n"));
+	assert_null(strstr(msg, "cand-69: DRAFT"));
+	git_note_free(note);
+
+	/* Stored under git's two-hex fan-out. */
+	git_oid tip;
+	git_commit *nc = NULL;
+	git_tree *nt = NULL;
+	git_tree_entry *e = NULL;
+	char fanned[GIT_OID_HEXSZ + 2];
+	snprintf(fanned, sizeof(fanned), "%.2s/%s", hex, hex + 2);
+	assert_int_equal(git_reference_name_to_id(&tip, f->repo, f->refs.notes), 0);
+	assert_int_equal(git_commit_lookup(&nc, f->repo, &tip), 0);
+	assert_int_equal(git_commit_tree(&nt, nc), 0);
+	assert_int_equal(git_tree_entry_bypath(&e, nt, fanned), 0);
+	git_tree_entry_free(e);
+	git_tree_free(nt);
+	git_commit_free(nc);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_treebuilder_free(tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(transact_commits_once_and_verify_rejects_invalid_objects, setup, teardown),
 		cmocka_unit_test(fanout_paths_are_fixed_and_shallow),
 		cmocka_unit_test_setup_teardown(many_appends_touch_few_trees, setup, teardown),
+		cmocka_unit_test_setup_teardown(notes_fan_out_and_keep_the_newest_lines, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
