@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "domain/lifecycle.h"
@@ -71,7 +72,19 @@ const char *cr_lifecycle_may(cr_status st, cr_op op)
 	return ops[op].needs;
 }
 
+static void list_allowed(cr_status st, bool types, char *buf, size_t len);
+
 void cr_lifecycle_allowed(cr_status st, char *buf, size_t len)
+{
+	list_allowed(st, false, buf, len);
+}
+
+void cr_lifecycle_allowed_types(cr_status st, char *buf, size_t len)
+{
+	list_allowed(st, true, buf, len);
+}
+
+static void list_allowed(cr_status st, bool types, char *buf, size_t len)
 {
 	size_t used = 0;
 
@@ -86,7 +99,8 @@ void cr_lifecycle_allowed(cr_status st, char *buf, size_t len)
 		int n;
 		if (transitions[st][op] == CR_STATUS_NONE)
 			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", ops[op].name);
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+			     types ? cr_op_audit_type((cr_op)op) : ops[op].name);
 		if (n < 0 || (size_t)n >= len - used)
 			return; /* truncated, still NUL-terminated */
 		used += (size_t)n;

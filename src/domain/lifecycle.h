@@ -48,6 +48,9 @@ const char *cr_lifecycle_may(cr_status st, cr_op op);
 /* Write into BUF the comma-separated user names of the operations allowed
  * in ST ("import-artifacts, manifest build"), or "none". */
 void cr_lifecycle_allowed(cr_status st, char *buf, size_t len);
+/* The same by audit type ("candidate.import_artifacts, manifest.build"),
+ * for machine-readable details. */
+void cr_lifecycle_allowed_types(cr_status st, char *buf, size_t len);
 
 /* The status after event EV in status ST: 0 and *OUT set, or -1 if EV is
  * not possible in ST (the evidence is inconsistent). */

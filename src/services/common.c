@@ -197,21 +197,24 @@ static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidat
 int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
 			     const char *actor, int *commit_anyway, char *msg, size_t msglen)
 {
-	char allowed[256];
+	char allowed[256], types[256];
 	const char *why = cr_lifecycle_may(v->status, op);
 	cr_lifecycle_allowed(v->status, allowed, sizeof(allowed));
+	cr_lifecycle_allowed_types(v->status, types, sizeof(types));
 	cr_error_set(CR_EINVALID_TRANSITION, "cannot %s %s: status is %s; %s (allowed now: %s)", cr_op_name(op),
 		     v->c.candidate_id, cr_status_name(v->status), why ? why : "not allowed", allowed);
-	cr_error_gate_details(cr_status_name(v->status), allowed);
+	/* Machine-readable details name operations by audit type, as the
+	 * OpenAPI ErrorInfo example does. */
+	cr_error_gate_details(cr_status_name(v->status), types);
 	return stage_refusal(t, s, op, v, actor, commit_anyway, msg, msglen, NULL, NULL);
 }
 
 int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v, const char *actor,
 		       int *commit_anyway, char *msg, size_t msglen, const char *key, const char *value)
 {
-	char allowed[256];
-	cr_lifecycle_allowed(v->status, allowed, sizeof(allowed));
-	cr_error_gate_details(cr_status_name(v->status), allowed);
+	char types[256];
+	cr_lifecycle_allowed_types(v->status, types, sizeof(types));
+	cr_error_gate_details(cr_status_name(v->status), types);
 	return stage_refusal(t, s, op, v, actor, commit_anyway, msg, msglen, key, value);
 }
 

@@ -251,6 +251,18 @@ static void allowed_matches_may(void **state)
 	}
 }
 
+static void allowed_types_name_audit_types(void **state)
+{
+	char buf[256];
+	(void)state;
+	cr_lifecycle_allowed_types(CR_STATUS_DRAFT, buf, sizeof(buf));
+	assert_string_equal(buf, "candidate.import_artifacts");
+	cr_lifecycle_allowed_types(CR_STATUS_CHECK_PASSED, buf, sizeof(buf));
+	assert_string_equal(buf, "release.approve, release.reject");
+	cr_lifecycle_allowed_types(CR_STATUS_REVOKED, buf, sizeof(buf));
+	assert_string_equal(buf, "none");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +275,7 @@ int main(void)
 		cmocka_unit_test(happy_path),
 		cmocka_unit_test(allowed_lists),
 		cmocka_unit_test(allowed_matches_may),
+		cmocka_unit_test(allowed_types_name_audit_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
