@@ -167,15 +167,17 @@ int cr_fs_open_beneath(int root_fd, const char *rel)
 	return cr_fs_open_beneath_size(root_fd, rel, NULL);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int cr_fs_write_full(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
 				continue;
+			if (n == 0)
+				errno = EIO; /* no progress: never spin */
 			return -1;
 		}
 		p += n;
@@ -223,7 +225,7 @@ int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
 		free(tmp);
 		return ret;
 	}
-	if (write_all(fd, buf, len) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+	if (cr_fs_write_full(fd, buf, len) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
 		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
 		goto cleanup;
 	}

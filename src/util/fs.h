@@ -19,6 +19,10 @@ int cr_fs_open_beneath_fallback(int root_fd, const char *rel);
 /* cr_fs_open_beneath, also giving the file's size from the fstat it did. */
 int cr_fs_open_beneath_size(int root_fd, const char *rel, uint64_t *size);
 
+/* Write all LEN bytes to FD, retrying short writes and EINTR: 0, or -1
+ * with errno set. */
+int cr_fs_write_full(int fd, const void *buf, size_t len);
+
 /* Write LEN bytes to PATH atomically (temp file in the same directory,
  * fsync, rename). Returns 0 or CR_ESTORAGE. */
 int cr_fs_write_atomic(const char *path, const void *buf, size_t len);

@@ -56,6 +56,7 @@
 
 #include "adapters/tasks/tasks.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define REC_FINDING 1
 #define REC_DONE 2
@@ -162,23 +163,6 @@ static void __attribute__((format(printf, 3, 4))) msgf(char *buf, size_t len, co
 	}
 }
 
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* ---- worker side --------------------------------------------------------- */
 
 typedef struct wout {
@@ -193,7 +177,7 @@ typedef struct wout {
 
 static void w_flush(wout *o)
 {
-	if (o->len && write_full(o->fd, o->buf, o->len) < 0)
+	if (o->len && cr_fs_write_full(o->fd, o->buf, o->len) < 0)
 		_exit(WEXIT_PIPE); /* the parent is gone */
 	o->len = 0;
 	o->dones = 0;
@@ -828,7 +812,7 @@ static void dispatch(pool *p, worker *w)
 	}
 	/* A write that fails means the worker died: poll() reports its EOF. */
 	if (n > 0)
-		(void)write_full(w->req_fd, req, n * sizeof(req[0]));
+		(void)cr_fs_write_full(w->req_fd, req, n * sizeof(req[0]));
 }
 
 /* No worker can be started: every artifact without an outcome gets one

@@ -94,21 +94,6 @@ static int task_path(char *buf, size_t len, const tasks_impl *t, const char *tas
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int task_json(const cr_task *task, char **out, size_t *len)
 {
 	cJSON *j = cr_task_to_json(task);
@@ -131,7 +116,7 @@ static int write_new_file(const char *path, int flags, const char *buf, size_t l
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (cr_fs_write_full(fd, buf, len) < 0 || fsync(fd) < 0) {
 		err = errno;
 		close(fd);
 		unlink(path);
