@@ -86,7 +86,7 @@ unit: $(UNIT_BINS)
 STAGE := $(abspath $(BUILD))/stage
 e2e: $(BIN)
 	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE) SANITIZE=$(SANITIZE)
-	CR_PREFIX=$(STAGE) CR_SHARED=$(abspath ../shared) prove -j$(JOBS) -e sh tests/e2e/*.t
+	CR_PREFIX=$(STAGE) prove -j$(JOBS) -e sh tests/e2e/*.t
 
 test: check-style check-layers unit e2e
 

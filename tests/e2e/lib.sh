@@ -8,7 +8,6 @@
 : "${CR_PREFIX:?run through make test (CR_PREFIX is the staged install)}"
 PATH="$CR_PREFIX/bin:$PATH"
 export PATH CR_PREFIX
-export CR_SHARED="${CR_SHARED:-}"
 # Inside a case $0 is the case's sh, so keep the directory found by the script.
 if [ -z "${CR_IN_CASE:-}" ] || [ -z "${CR_TESTS_DIR:-}" ]; then
 	CR_TESTS_DIR="$(cd "$(dirname "$0")" && pwd)"
