@@ -97,12 +97,21 @@ int cr_svc_show(const cr_svc *s, const char *cid, cr_candidate_view *out)
 
 	if ((why = cr_candidate_id_invalid(cid)))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid candidate id \"%.140s\": %s", cid, why);
-	if ((rc = cr_svc_reap_candidate(s, cid)) < 0)
-		return rc;
-	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
-		return rc;
-	rc = cr_svc_candidate_view(t, s, cid, out);
-	s->ledger->end(t);
+	/* One derivation on the usual path; an unfinished run is checked for
+	 * a vanished runner (and finished) before the view is derived again. */
+	for (int pass = 0; pass < 2; pass++) {
+		if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+			return rc;
+		rc = cr_svc_candidate_view(t, s, cid, out);
+		s->ledger->end(t);
+		if (rc < 0 || !out->run_unfinished || pass == 1)
+			return rc;
+		char run_id[CR_SHORT_ID_MAX];
+		memcpy(run_id, out->latest_run_id, sizeof(run_id));
+		cr_candidate_clear(&out->c);
+		if ((rc = cr_svc_reap_run(s, run_id)) < 0)
+			return rc;
+	}
 	return rc;
 }
 
@@ -138,8 +147,10 @@ int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size
 			/* An orphaned run is finished before anyone sees it. */
 			s->ledger->end(t);
 			t = NULL;
+			char run_id[CR_SHORT_ID_MAX];
+			memcpy(run_id, v[m].latest_run_id, sizeof(run_id));
 			cr_candidate_clear(&v[m].c);
-			if ((rc = cr_svc_reap_candidate(s, ids.v[i])) < 0 ||
+			if ((rc = cr_svc_reap_run(s, run_id)) < 0 ||
 			    (rc = s->ledger->begin(s->ledger->impl, &t)) < 0 ||
 			    (rc = cr_svc_candidate_view(t, s, ids.v[i], &v[m])) < 0)
 				goto cleanup;

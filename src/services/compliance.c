@@ -244,7 +244,7 @@ static int count_stored(cr_txn *t, const cr_svc *s, const char *run_id, struct f
 }
 
 /* Finish RUN_ID as FAILED/ERROR if it is unfinished and its runner is gone. */
-static int reap_run(const cr_svc *s, const char *run_id)
+int cr_svc_reap_run(const cr_svc *s, const char *run_id)
 {
 	cr_txn *t = NULL;
 	cr_run run;
@@ -308,7 +308,7 @@ int cr_svc_reap_candidate(const cr_svc *s, const char *cid)
 	cr_candidate_clear(&v.c);
 	if (!v.run_unfinished)
 		return 0;
-	return reap_run(s, v.latest_run_id);
+	return cr_svc_reap_run(s, v.latest_run_id);
 }
 
 /* ---- requesting a run ------------------------------------------------- */
@@ -883,7 +883,7 @@ int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = check_run_id(run_id)) < 0 || (rc = reap_run(s, run_id)) < 0)
+	if ((rc = check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
 		return rc;
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
@@ -905,7 +905,7 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = check_run_id(run_id)) < 0 || (rc = reap_run(s, run_id)) < 0)
+	if ((rc = check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
 		return rc;
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
@@ -966,7 +966,7 @@ int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = check_run_id(run_id)) < 0 || (rc = reap_run(s, run_id)) < 0)
+	if ((rc = check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
 		return rc;
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
@@ -1001,7 +1001,7 @@ int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out)
 		char run_id[CR_SHORT_ID_MAX];
 		snprintf(run_id, sizeof(run_id), "%s", out->run_id);
 		cr_task_clear(out);
-		if ((rc = reap_run(s, run_id)) < 0 && rc != CR_ENOT_FOUND)
+		if ((rc = cr_svc_reap_run(s, run_id)) < 0 && rc != CR_ENOT_FOUND)
 			return rc;
 		cr_error_clear();
 		return s->tasks->load(s->tasks->impl, task_id, out);

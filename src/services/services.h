@@ -74,6 +74,8 @@ int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out);
 int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out);
 /* Finish the candidate's latest run as ERROR if its runner is gone. */
 int cr_svc_reap_candidate(const cr_svc *s, const char *cid);
+/* The same for one run (a no-op unless it is unfinished and orphaned). */
+int cr_svc_reap_run(const cr_svc *s, const char *run_id);
 
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,
 		  const char *actor, const char *comment, cr_approval *out);
