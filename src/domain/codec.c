@@ -5,6 +5,7 @@
 #include "domain/codec.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/sha256.h"
 
 /*
  * One pair of functions per stored object. The field names are those of
@@ -322,6 +323,66 @@ cJSON *cr_artifacts_to_json(const cr_artifact *a, size_t n)
 			cJSON_Delete(item);
 	}
 	return done(arr, ok, "artifacts");
+}
+
+/* An unsigned count as the cJSON path stores it (through int64 and double),
+ * so that both writers print the same bytes. */
+static void sb_u64(cr_sbuf *b, uint64_t v)
+{
+	cr_sb_json_num(b, (double)(int64_t)v);
+}
+
+static void sb_key(cr_sbuf *b, const char *lead, const char *key)
+{
+	cr_sb_puts(b, lead);
+	cr_sb_json_str(b, key);
+	cr_sb_put(b, ":", 1);
+}
+
+void cr_artifacts_canonical(cr_sbuf *b, const cr_artifact *a, size_t n)
+{
+	cr_sb_put(b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *lead = i ? ",{" : "{";
+		/* Keys in bytewise order: kind, media_type, path, sha256, size, source. */
+		if (a[i].kind) {
+			sb_key(b, lead, "kind");
+			cr_sb_json_str(b, a[i].kind);
+			lead = ",";
+		}
+		if (a[i].media_type) {
+			sb_key(b, lead, "media_type");
+			cr_sb_json_str(b, a[i].media_type);
+			lead = ",";
+		}
+		sb_key(b, lead, "path");
+		cr_sb_json_str(b, a[i].path);
+		sb_key(b, ",", "sha256");
+		cr_sb_json_str(b, a[i].sha256);
+		sb_key(b, ",", "size");
+		sb_u64(b, a[i].size);
+		if (a[i].source) {
+			sb_key(b, ",", "source");
+			cr_sb_json_str(b, a[i].source);
+		}
+		cr_sb_put(b, "}", 1);
+	}
+	cr_sb_put(b, "]", 1);
+}
+
+int cr_artifacts_digest(const cr_artifact *a, size_t n, char out[CR_SHA_MAX])
+{
+	cr_sbuf b = {0};
+
+	out[0] = '\0';
+	cr_artifacts_canonical(&b, a, n);
+	if (b.oom) {
+		cr_sb_free(&b);
+		return cr_error_set(CR_EINTERNAL, "out of memory serializing the artifact list");
+	}
+	cr_sha256_hex(b.p, b.len, out);
+	cr_sb_free(&b);
+	return 0;
 }
 
 /* The "artifacts" array of an import or manifest into a new array. */
@@ -885,6 +946,57 @@ cJSON *cr_violation_to_json(const cr_violation *v)
 			ok &= put_str(o, "excerpt", v->excerpt);
 	}
 	return done(o, ok, "violation");
+}
+
+void cr_violation_canonical(cr_sbuf *b, const cr_violation *v)
+{
+	/* Keys in bytewise order, as cr_json_canonical sorts them. */
+	cr_sb_puts(b, "{\"artifact_path\":");
+	if (v->artifact_path)
+		cr_sb_json_str(b, v->artifact_path);
+	else
+		cr_sb_puts(b, "null");
+	if (v->excerpt) {
+		sb_key(b, ",", "excerpt");
+		cr_sb_json_str(b, v->excerpt);
+	}
+	if (v->has_location) {
+		cr_sb_puts(b, ",\"location\":{\"column\":");
+		sb_u64(b, v->location.column);
+		cr_sb_puts(b, ",\"line\":");
+		sb_u64(b, v->location.line);
+		cr_sb_puts(b, ",\"offset\":");
+		sb_u64(b, v->location.offset);
+		cr_sb_put(b, "}", 1);
+	}
+	sb_key(b, ",", "message");
+	cr_sb_json_str(b, v->message);
+	sb_key(b, ",", "rule_id");
+	cr_sb_json_str(b, v->rule_id);
+	sb_key(b, ",", "run_id");
+	cr_sb_json_str(b, v->run_id);
+	sb_key(b, ",", "severity");
+	cr_sb_json_str(b, cr_severity_name(v->severity));
+	sb_key(b, ",", "stage");
+	cr_sb_json_str(b, cr_stage_name(v->stage));
+	sb_key(b, ",", "violation_id");
+	cr_sb_json_str(b, v->violation_id);
+	cr_sb_put(b, "}", 1);
+}
+
+void cr_violation_chunk_canonical(cr_sbuf *b, const char *run_id, uint64_t chunk, const cr_violation *v, size_t n)
+{
+	cr_sb_puts(b, "{\"chunk\":");
+	sb_u64(b, chunk);
+	sb_key(b, ",", "run_id");
+	cr_sb_json_str(b, run_id);
+	cr_sb_puts(b, ",\"violations\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			cr_sb_put(b, ",", 1);
+		cr_violation_canonical(b, &v[i]);
+	}
+	cr_sb_puts(b, "]}");
 }
 
 int cr_violation_from_json(const cJSON *j, cr_violation *v)

@@ -11,6 +11,7 @@
  */
 #include <cjson/cJSON.h>
 #include "domain/entities.h"
+#include "util/json.h"
 
 cJSON *cr_candidate_to_json(const cr_candidate *c);            /* candidate.schema.json */
 int cr_candidate_from_json(const cJSON *j, cr_candidate *c);
@@ -20,6 +21,11 @@ cJSON *cr_artifact_to_json(const cr_artifact *a);
 int cr_artifact_from_json(const cJSON *j, cr_artifact *a);
 /* The "artifacts" array of A[0..N) (as in a manifest, for manifest_digest). */
 cJSON *cr_artifacts_to_json(const cr_artifact *a, size_t n);
+/* The same array written straight as canonical JSON (the bytes
+ * cr_json_canonical gives for cr_artifacts_to_json), appended to B; and the
+ * manifest_digest of A[0..N): SHA-256 of those bytes. */
+void cr_artifacts_canonical(cr_sbuf *b, const cr_artifact *a, size_t n);
+int cr_artifacts_digest(const cr_artifact *a, size_t n, char out[CR_SHA_MAX]);
 
 cJSON *cr_import_to_json(const cr_import *i);                  /* import.schema.json */
 int cr_import_from_json(const cJSON *j, cr_import *i);
@@ -46,6 +52,12 @@ int cr_run_apply_event(const cJSON *event, cr_run *r);
 cJSON *cr_run_to_json(const cr_run *r);            /* OpenAPI ComplianceRun (live view) */
 
 cJSON *cr_violation_to_json(const cr_violation *v);            /* violation.schema.json */
+/* V as canonical JSON appended to B, without a cJSON tree (violation chunks
+ * are written this way: the same bytes as cr_json_canonical of the above). */
+void cr_violation_canonical(cr_sbuf *b, const cr_violation *v);
+/* A stored violation chunk (violation-chunk.schema.json) of V[0..N), as
+ * canonical JSON appended to B. */
+void cr_violation_chunk_canonical(cr_sbuf *b, const char *run_id, uint64_t chunk, const cr_violation *v, size_t n);
 int cr_violation_from_json(const cJSON *j, cr_violation *v);
 
 cJSON *cr_report_to_json(const cr_report *r);                  /* report.schema.json (with report_digest) */

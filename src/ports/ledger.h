@@ -63,6 +63,16 @@ typedef struct cr_ledger_port {
 	 * CR_EINTEGRITY: objects are never replaced. */
 	int (*put)(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
 		   const char *buf, size_t len);
+	/* Stage an object stored before by write_blob under REF (CR_EINTEGRITY
+	 * when no such blob is stored), like put. */
+	int (*put_ref)(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+		       const char *ref);
+	/* Store BUF outside any transaction and name it in REF (REFLEN >= 41):
+	 * content-addressed, and unreachable until a commit stages it with
+	 * put_ref, so a crash leaves nothing but garbage. Callable from a
+	 * process forked from the one that opened the ledger (the worker pool
+	 * stores violation chunks so); such a process never commits. */
+	int (*write_blob)(void *impl, const char *buf, size_t len, char *ref, size_t reflen);
 	/* Append one commit with the staged objects: MESSAGE's first line names
 	 * the operation and ids, author ACTOR. CR_ERETRY if the tip moved. A
 	 * transaction with nothing staged commits nothing and returns 0. */

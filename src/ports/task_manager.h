@@ -10,7 +10,35 @@
 #include "domain/entities.h"
 #include "engine/engine.h"
 
-/* What the pool checks: every artifact of a manifest against compiled rules. */
+/* A finding a worker holds until it seals its batch; the strings belong to
+ * the batch. */
+typedef struct cr_pool_finding {
+	size_t index; /* the artifact */
+	cr_finding f;
+} cr_pool_finding;
+
+#define CR_POOL_REF_MAX 72
+
+/* A sealed batch of findings. The pool numbers batches 1, 2, … and the
+ * findings in them 1, 2, … across batches, in the order workers seal them
+ * (a worker that dies after taking numbers leaves a gap). */
+typedef struct cr_pool_batch {
+	uint64_t chunk;
+	uint64_t first, count; /* its findings are numbered first … first+count-1 */
+	uint64_t by_stage[CR_STAGE__COUNT];
+	uint64_t blockers[CR_STAGE__COUNT]; /* BLOCKER findings per stage; the rest are WARNINGs */
+	char ref[CR_POOL_REF_MAX];          /* where seal() stored it */
+} cr_pool_batch;
+
+/* The last batch and finding numbers taken (in: before the run; out: after). */
+typedef struct cr_pool_seq {
+	uint64_t chunk, finding;
+} cr_pool_seq;
+
+/* What the pool checks: every artifact of a manifest against compiled rules.
+ * Findings stay in the worker that found them and are stored there, in
+ * batches, by SEAL: the evidence is written by all workers at once, and
+ * the parent gets only what each batch holds and where it is. */
 typedef struct cr_pool_job {
 	const cr_artifact *artifacts;
 	size_t count;
@@ -18,16 +46,29 @@ typedef struct cr_pool_job {
 	const cr_rules *rules;    /* compiled once, before the workers fork */
 	unsigned jobs;            /* worker processes, >= 1 */
 	uint64_t timeout_ms;      /* per artifact; 0: none */
+	/* Called in a worker when it holds BATCH_MAX findings, when it is
+	 * between artifacts and its oldest finding is SEAL_MS old (0: never
+	 * for age), and when it has checked all it was given: store F[0..N)
+	 * (numbered B->first …) and name the result in B->ref. A negative
+	 * return (the error set) aborts the whole pool with that error. */
+	int (*seal)(const cr_pool_finding *f, size_t n, cr_pool_batch *b, void *ctx);
+	size_t batch_max;
+	uint64_t seal_ms;
+	cr_pool_seq *seq; /* numbering: in and out */
 } cr_pool_job;
 
 /* Called in the parent, in the order records arrive. A non-zero return from
  * a callback aborts the pool (workers are killed) and cr_pool_run returns it. */
 typedef struct cr_pool_callbacks {
-	int (*on_finding)(size_t index, const cr_finding *f, void *ctx);
-	/* One call per artifact, after its findings. A worker that crashed, was
-	 * killed or ran over timeout_ms yields an outcome whose content stages
-	 * (DATA_PURITY, NO_EXTERNAL_ENDPOINTS, MANIFEST_CONSISTENCY) are
-	 * stage_error with error naming the artifact and the cause. */
+	/* A batch a worker sealed. */
+	int (*on_batch)(const cr_pool_batch *b, void *ctx);
+	/* One call per artifact, once its outcome is final and every finding
+	 * of it is in a batch already passed to on_batch. A worker that
+	 * crashed, was killed or ran over timeout_ms yields an outcome whose
+	 * content stages (DATA_PURITY, NO_EXTERNAL_ENDPOINTS,
+	 * MANIFEST_CONSISTENCY) are stage_error with error naming the artifact
+	 * and the cause; an artifact whose findings died unsealed with their
+	 * worker is checked again. */
 	int (*on_done)(size_t index, const cr_outcome *o, void *ctx);
 	/* Throttled progress (at most every 100 ms, and once at the end). */
 	void (*on_progress)(uint64_t done, uint64_t total, void *ctx);

@@ -22,7 +22,9 @@
 #include "util/error.h"
 #include "util/json.h"
 
-#define CHUNK_MAX 4096 /* violations per ledger commit */
+#define CHUNK_MAX 4096      /* violations per chunk */
+#define SEAL_MS 1000        /* a worker stores what it holds at least this often */
+#define CHUNK_COMMIT_MS 250 /* stored chunks join the ledger at most this often while the run goes on */
 
 static const char *const stage_subs[CR_STAGE__COUNT] = {"stage-1", "stage-2", "stage-3", "stage-4"};
 
@@ -449,6 +451,13 @@ cleanup:
 
 /* ---- executing a run -------------------------------------------------- */
 
+/* A violation chunk stored (by a worker, or the runner) but not yet in a
+ * ledger commit. */
+struct stored_chunk {
+	uint64_t chunk, count;
+	char ref[CR_POOL_REF_MAX];
+};
+
 struct exec {
 	const cr_svc *s;
 	struct request_ctx *req;
@@ -458,10 +467,15 @@ struct exec {
 	cr_svc_progress_fn progress;
 	void *pctx;
 	cr_task task;
-	/* violations not yet appended */
-	cr_violation *buf;
-	size_t nbuf;
-	uint64_t next_vid, chunk;
+	/* The runner's own violations (manifest-wide, or a missing root). */
+	cr_violation *own;
+	size_t nown, aown;
+	/* Chunks stored and not yet committed; the numbering of chunks and
+	 * violation ids (the workers', then the runner's own). */
+	struct stored_chunk *pend;
+	size_t npend, apend;
+	uint64_t last_commit_ms;
+	cr_pool_seq seq;
 	/* per stage */
 	uint64_t checked[CR_STAGE__COUNT], count[CR_STAGE__COUNT], blockers[CR_STAGE__COUNT];
 	uint64_t warnings;
@@ -472,81 +486,190 @@ struct exec {
 	cr_error failure_err;
 };
 
-struct chunk_ctx {
-	struct exec *e;
-};
-
-static int chunk_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
+/* Encode V[0..N) as chunk CHUNK of the run and store it (in a worker, or
+ * in the runner); REF names it for put_ref. */
+static int store_chunk(struct exec *e, const cr_violation *v, size_t n, uint64_t chunk, char *ref, size_t reflen)
 {
-	struct exec *e = ((struct chunk_ctx *)vctx)->e;
-	const char *run_id = e->req->run.run_id;
-	char sub[24];
-	(void)commit_anyway;
-	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-	if (!doc || !arr) {
-		cJSON_Delete(doc);
-		cJSON_Delete(arr);
-		return cr_error_set(CR_EINTERNAL, "out of memory");
+	cr_sbuf b = {0};
+	int rc;
+
+	cr_violation_chunk_canonical(&b, e->req->run.run_id, chunk, v, n);
+	if (b.oom) {
+		cr_sb_free(&b);
+		return cr_error_set(CR_EINTERNAL, "out of memory encoding violation chunk %" PRIu64, chunk);
 	}
-	cr_json_add_str(doc, "run_id", run_id);
-	cr_json_add_int(doc, "chunk", (int64_t)e->chunk + 1);
-	for (size_t i = 0; i < e->nbuf; i++)
-		cJSON_AddItemToArray(arr, cr_violation_to_json(&e->buf[i]));
-	cJSON_AddItemToObject(doc, "violations", arr);
-	snprintf(sub, sizeof(sub), "%06" PRIu64, e->chunk + 1);
-	snprintf(msg, msglen, "compliance.violations %s %s chunk %s (%zu)", e->req->cid, run_id, sub, e->nbuf);
-	return cr_svc_put_json(t, e->s, CR_OBJ_VIOLATIONS, e->req->cid, run_id, sub, doc);
-}
-
-static int flush_chunk(struct exec *e)
-{
-	struct chunk_ctx c = {e};
-	int rc = 0;
-	if (e->nbuf == 0)
-		return 0;
-	rc = cr_ledger_transact(e->s->ledger, e->req->actor, chunk_txn, &c);
-	for (size_t i = 0; i < e->nbuf; i++)
-		cr_violation_clear(&e->buf[i]);
-	if (rc == 0)
-		e->chunk++;
-	e->nbuf = 0;
+	rc = e->s->ledger->write_blob(e->s->ledger->impl, b.p, b.len, ref, reflen);
+	cr_sb_free(&b);
 	return rc;
 }
 
-static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
-			 const char *message, const cr_location *loc, const char *excerpt)
+/* The pool's seal(), in a worker: its findings as violations, numbered
+ * from B->first, stored as chunk B->chunk. */
+static int seal_findings(const cr_pool_finding *f, size_t n, cr_pool_batch *b, void *ctx)
 {
-	if (!e->buf && !(e->buf = calloc(CHUNK_MAX, sizeof(*e->buf))))
-		return cr_error_set(CR_EINTERNAL, "out of memory");
-	cr_violation *v = &e->buf[e->nbuf++];
+	struct exec *e = ctx;
+	cr_violation *v = calloc(n, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return cr_error_set(CR_EINTERNAL, "out of memory sealing %zu violations", n);
+	for (size_t i = 0; i < n; i++) {
+		const cr_finding *x = &f[i].f;
+
+		cr_violation_id_format(v[i].violation_id, sizeof(v[i].violation_id), e->req->run.run_id, b->first + i);
+		snprintf(v[i].run_id, sizeof(v[i].run_id), "%s", e->req->run.run_id);
+		v[i].stage = x->stage;
+		snprintf(v[i].rule_id, sizeof(v[i].rule_id), "%s", x->rule_id);
+		v[i].severity = x->severity;
+		/* Borrowed, not owned: V is freed, never cleared. */
+		v[i].artifact_path = e->req->m.artifacts[f[i].index].path;
+		v[i].message = (char *)x->message;
+		v[i].has_location = x->has_location;
+		v[i].location = x->location;
+		v[i].excerpt = (char *)x->excerpt;
+	}
+	rc = store_chunk(e, v, n, b->chunk, b->ref, sizeof(b->ref));
+	free(v);
+	return rc;
+}
+
+struct chunks_ctx {
+	struct exec *e;
+};
+
+static int cmp_chunk(const void *a, const void *b)
+{
+	const struct stored_chunk *x = a, *y = b;
+	return (x->chunk > y->chunk) - (x->chunk < y->chunk);
+}
+
+static int chunks_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
+{
+	struct exec *e = ((struct chunks_ctx *)vctx)->e;
+	const char *run_id = e->req->run.run_id;
+	uint64_t total = 0;
+	char sub[24];
+	int rc;
+	(void)commit_anyway;
+
+	for (size_t i = 0; i < e->npend; i++) {
+		snprintf(sub, sizeof(sub), "%06" PRIu64, e->pend[i].chunk);
+		if ((rc = e->s->ledger->put_ref(t, CR_OBJ_VIOLATIONS, e->req->cid, run_id, sub, e->pend[i].ref)) < 0)
+			return rc;
+		total += e->pend[i].count;
+	}
+	if (e->npend == 1)
+		snprintf(msg, msglen, "compliance.violations %s %s chunk %06" PRIu64 " (%" PRIu64 ")", e->req->cid,
+			 run_id, e->pend[0].chunk, total);
+	else
+		snprintf(msg, msglen,
+			 "compliance.violations %s %s chunks %06" PRIu64 "-%06" PRIu64 " (%zu chunks, %" PRIu64 ")",
+			 e->req->cid, run_id, e->pend[0].chunk, e->pend[e->npend - 1].chunk, e->npend, total);
+	return 0;
+}
+
+/* Append the stored chunks to the ledger, in one commit. */
+static int commit_chunks(struct exec *e)
+{
+	struct chunks_ctx c = {e};
+	int rc;
+
+	if (e->npend == 0)
+		return 0;
+	qsort(e->pend, e->npend, sizeof(*e->pend), cmp_chunk);
+	rc = cr_ledger_transact(e->s->ledger, e->req->actor, chunks_txn, &c);
+	if (rc == 0)
+		e->npend = 0;
+	e->last_commit_ms = e->s->clock->ms(e->s->clock->impl);
+	return rc;
+}
+
+static int add_stored(struct exec *e, uint64_t chunk, uint64_t count, const char *ref)
+{
+	if (e->npend == e->apend) {
+		size_t na = e->apend ? e->apend * 2 : 16;
+		struct stored_chunk *np = realloc(e->pend, na * sizeof(*np));
+		if (!np)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		e->pend = np;
+		e->apend = na;
+	}
+	e->pend[e->npend].chunk = chunk;
+	e->pend[e->npend].count = count;
+	snprintf(e->pend[e->npend].ref, sizeof(e->pend[e->npend].ref), "%s", ref);
+	e->npend++;
+	return 0;
+}
+
+static void count_violations(struct exec *e, cr_stage stage, cr_severity sev, uint64_t n)
+{
+	e->count[stage] += n;
+	if (sev == CR_SEV_BLOCKER)
+		e->blockers[stage] += n;
+	else
+		e->warnings += n;
+}
+
+/* A violation the runner finds itself; stored by store_own. */
+static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
+			 const char *message)
+{
+	if (e->nown == e->aown) {
+		size_t na = e->aown ? e->aown * 2 : 16;
+		cr_violation *nv = realloc(e->own, na * sizeof(*nv));
+		if (!nv)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		e->own = nv;
+		e->aown = na;
+	}
+	cr_violation *v = &e->own[e->nown];
 	memset(v, 0, sizeof(*v));
-	cr_violation_id_format(v->violation_id, sizeof(v->violation_id), e->req->run.run_id, ++e->next_vid);
 	snprintf(v->run_id, sizeof(v->run_id), "%s", e->req->run.run_id);
 	v->stage = stage;
 	snprintf(v->rule_id, sizeof(v->rule_id), "%s", rule);
 	v->severity = sev;
 	v->artifact_path = path ? strdup(path) : NULL;
 	v->message = strdup(message);
-	if (loc) {
-		v->has_location = true;
-		v->location = *loc;
+	if ((path && !v->artifact_path) || !v->message) {
+		cr_violation_clear(v);
+		return cr_error_set(CR_EINTERNAL, "out of memory");
 	}
-	v->excerpt = excerpt ? strdup(excerpt) : NULL;
-	e->count[stage]++;
-	if (sev == CR_SEV_BLOCKER)
-		e->blockers[stage]++;
-	else
-		e->warnings++;
-	if (e->nbuf == CHUNK_MAX)
-		return flush_chunk(e);
+	e->nown++;
+	count_violations(e, stage, sev, 1);
 	return 0;
 }
 
-static int on_finding(size_t index, const cr_finding *f, void *ctx)
+/* Store the runner's own violations as chunks after the workers'. */
+static int store_own(struct exec *e)
+{
+	for (size_t at = 0; at < e->nown; at += CHUNK_MAX) {
+		size_t n = e->nown - at < CHUNK_MAX ? e->nown - at : CHUNK_MAX;
+		char ref[CR_POOL_REF_MAX];
+		uint64_t chunk = ++e->seq.chunk;
+		int rc;
+
+		for (size_t i = 0; i < n; i++)
+			cr_violation_id_format(e->own[at + i].violation_id, sizeof(e->own[at + i].violation_id),
+					       e->req->run.run_id, ++e->seq.finding);
+		if ((rc = store_chunk(e, e->own + at, n, chunk, ref, sizeof(ref))) < 0 ||
+		    (rc = add_stored(e, chunk, n, ref)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int on_batch(const cr_pool_batch *b, void *ctx)
 {
 	struct exec *e = ctx;
-	int rc = add_violation(e, f->stage, f->rule_id, f->severity, e->req->m.artifacts[index].path, f->message,
-			       f->has_location ? &f->location : NULL, f->excerpt);
+	int rc = add_stored(e, b->chunk, b->count, b->ref);
+
+	for (int i = 0; rc == 0 && i < CR_STAGE__COUNT; i++) {
+		count_violations(e, (cr_stage)i, CR_SEV_BLOCKER, b->blockers[i]);
+		count_violations(e, (cr_stage)i, CR_SEV_WARNING, b->by_stage[i] - b->blockers[i]);
+	}
+	/* Live: what the workers found shows in the ledger while the run goes on. */
+	if (rc == 0 && e->s->clock->ms(e->s->clock->impl) - e->last_commit_ms >= CHUNK_COMMIT_MS)
+		rc = commit_chunks(e);
 	if (rc < 0) {
 		e->failure = rc;
 		cr_error_save(&e->failure_err);
@@ -623,22 +746,20 @@ static int manifest_checks(struct exec *e)
 	cr_manifest *m = &e->req->m;
 	char digest[CR_SHA_MAX];
 	char msg[300];
-	cJSON *arr = cr_artifacts_to_json(m->artifacts, m->artifact_count);
-	int rc = arr ? cr_json_digest(arr, digest) : cr_error_set(CR_EINTERNAL, "out of memory");
-	cJSON_Delete(arr);
+	int rc = cr_artifacts_digest(m->artifacts, m->artifact_count, digest);
 	if (rc < 0)
 		return rc;
 	if (strcmp(digest, m->manifest_digest) || strcmp(digest, e->req->run.manifest_digest)) {
 		snprintf(msg, sizeof(msg), "manifest digest recomputes to %s; the manifest records %s", digest,
 			 m->manifest_digest);
 		if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:manifest-digest-mismatch",
-					CR_SEV_BLOCKER, NULL, msg, NULL, NULL)) < 0)
+					CR_SEV_BLOCKER, NULL, msg)) < 0)
 			return rc;
 	}
 	if (!e->s->ledger->commit_exists(e->s->ledger->impl, m->source_commit)) {
 		snprintf(msg, sizeof(msg), "source commit %s is not in this repository", m->source_commit);
 		if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:source-commit-missing",
-					CR_SEV_BLOCKER, NULL, msg, NULL, NULL)) < 0)
+					CR_SEV_BLOCKER, NULL, msg)) < 0)
 			return rc;
 	}
 	return 0;
@@ -685,7 +806,7 @@ static int execute(struct exec *e)
 		snprintf(why, sizeof(why), "artifact root %s cannot be opened: %s", q->artifact_root, strerror(errno));
 		for (size_t i = 0; i < q->m.artifact_count; i++) {
 			if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:artifact-missing", CR_SEV_BLOCKER,
-						q->m.artifacts[i].path, why, NULL, NULL)) < 0)
+						q->m.artifacts[i].path, why)) < 0)
 				goto abort;
 			for (int k = 0; k < CR_STAGE__COUNT; k++)
 				e->checked[k]++;
@@ -699,8 +820,13 @@ static int execute(struct exec *e)
 			.rules = e->rules,
 			.jobs = q->jobs,
 			.timeout_ms = e->pol.limits.per_artifact_timeout_ms,
+			.seal = seal_findings,
+			.batch_max = CHUNK_MAX,
+			.seal_ms = SEAL_MS,
+			.seq = &e->seq,
 		};
-		cr_pool_callbacks cb = {on_finding, on_done, on_progress};
+		cr_pool_callbacks cb = {on_batch, on_done, on_progress};
+		e->last_commit_ms = s->clock->ms(s->clock->impl);
 		rc = s->tasks->scan(s->tasks->impl, &job, &cb, e);
 		if (e->failure) {
 			cr_error_restore(&e->failure_err);
@@ -709,7 +835,7 @@ static int execute(struct exec *e)
 		if (rc < 0)
 			goto abort;
 	}
-	if ((rc = manifest_checks(e)) < 0 || (rc = flush_chunk(e)) < 0)
+	if ((rc = manifest_checks(e)) < 0 || (rc = store_own(e)) < 0 || (rc = commit_chunks(e)) < 0)
 		goto abort;
 
 	/* Stage results, appended in the fixed order. */
@@ -763,6 +889,7 @@ abort : {
 	snprintf(why, sizeof(why), "run aborted: %s", saved.message);
 	struct finish_ctx ab = {.s = s, .run_id = q->run.run_id, .actor = q->actor, .aborted = true, .reason = why};
 	cr_txn *t = NULL;
+	commit_chunks(e); /* what is stored counts; best effort */
 	if (s->ledger->begin(s->ledger->impl, &t) == 0)
 		count_stored(t, s, q->run.run_id, &ab);
 	s->ledger->end(t);
@@ -782,10 +909,14 @@ done:
 	cr_report_clear(&fin.report);
 	for (int i = 0; i < CR_STAGE__COUNT; i++)
 		cr_stage_result_clear(&results[i]);
-	for (size_t i = 0; i < e->nbuf; i++)
-		cr_violation_clear(&e->buf[i]);
-	free(e->buf);
-	e->buf = NULL;
+	for (size_t i = 0; i < e->nown; i++)
+		cr_violation_clear(&e->own[i]);
+	free(e->own);
+	e->own = NULL;
+	e->nown = 0;
+	free(e->pend);
+	e->pend = NULL;
+	e->npend = 0;
 	cJSON_Delete(pd);
 	cJSON_Delete(rd);
 	cr_svc_note(s, q->cid);

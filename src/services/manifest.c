@@ -57,10 +57,7 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	imp.artifacts = NULL;
 	imp.artifact_count = 0;
 	qsort(m->artifacts, m->artifact_count, sizeof(*m->artifacts), cmp_path);
-	cJSON *arr = cr_artifacts_to_json(m->artifacts, m->artifact_count);
-	rc = arr ? cr_json_digest(arr, m->manifest_digest) : cr_error_set(CR_EINTERNAL, "out of memory");
-	cJSON_Delete(arr);
-	if (rc < 0)
+	if ((rc = cr_artifacts_digest(m->artifacts, m->artifact_count, m->manifest_digest)) < 0)
 		goto cleanup;
 	if ((rc = s->ledger->alloc(t, CR_ID_MANIFEST, m->manifest_id, sizeof(m->manifest_id))) < 0 ||
 	    (rc = cr_svc_put_json(t, s, CR_OBJ_MANIFEST, x->cid, m->manifest_id, NULL, cr_manifest_to_json(m))) < 0)

@@ -27,7 +27,11 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 	while (i < len) {
 		unsigned char c = s[i];
 		if (c < 0x80) {
+			/* ASCII, most of any JSON: eight bytes at a time. */
+			uint64_t w;
 			i++;
+			while (len - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0))
+				i += 8;
 			continue;
 		}
 		size_t n;
@@ -108,6 +112,11 @@ static int number_valid(const unsigned char *s, size_t n)
 	return i == n;
 }
 
+/* Bytes that a JSON string must escape: '"', '\\' and C0 controls. */
+static const unsigned char needs_escape[256] = {
+	[0 ... 0x1F] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 /*
  * What cJSON accepts but strict JSON does not: leading zeros, "1.", "+1",
  * raw control characters in strings, and \u0000 (which would silently cut a
@@ -121,6 +130,11 @@ static int lex_check(const unsigned char *s, size_t len, const char *what)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = s[i];
 		if (in_string) {
+			/* Plain string bytes, most of the input: skip them in one go. */
+			while (!needs_escape[c] && ++i < len)
+				c = s[i];
+			if (i == len)
+				break;
 			if (c == '"') {
 				in_string = 0;
 			} else if (c == '\\') {
@@ -284,14 +298,7 @@ int cr_json_read_file(cJSON **out, const char *path, size_t max_bytes, const cha
 	return rc;
 }
 
-/* Growable output buffer; OOM is sticky and checked once at the end. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+void cr_sb_put(cr_sbuf *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
@@ -317,22 +324,30 @@ static void sb_put(struct sbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void sb_puts(struct sbuf *b, const char *s)
+void cr_sb_puts(cr_sbuf *b, const char *s)
 {
-	sb_put(b, s, strlen(s));
+	cr_sb_put(b, s, strlen(s));
 }
 
-static void put_string(struct sbuf *b, const char *s)
+void cr_sb_free(cr_sbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void cr_sb_json_str(cr_sbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	const unsigned char *run = p;
-	sb_put(b, "\"", 1);
-	for (; *p; p++) {
+	cr_sb_put(b, "\"", 1);
+	for (;; p++) {
 		unsigned char c = *p;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!needs_escape[c])
 			continue;
-		sb_put(b, (const char *)run, (size_t)(p - run));
+		cr_sb_put(b, (const char *)run, (size_t)(p - run));
+		if (!c)
+			break;
 		run = p + 1;
 		char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
 		size_t n = 2;
@@ -350,17 +365,16 @@ static void put_string(struct sbuf *b, const char *s)
 			esc[5] = hex[c & 0xF];
 			n = 6;
 		}
-		sb_put(b, esc, n);
+		cr_sb_put(b, esc, n);
 	}
-	sb_put(b, (const char *)run, (size_t)(p - run));
-	sb_put(b, "\"", 1);
+	cr_sb_put(b, "\"", 1);
 }
 
-static void put_number(struct sbuf *b, double d)
+void cr_sb_json_num(cr_sbuf *b, double d)
 {
 	char num[64];
 	if (!isfinite(d)) {
-		sb_puts(b, "null"); /* not representable in JSON; what cJSON prints too */
+		cr_sb_puts(b, "null"); /* not representable in JSON; what cJSON prints too */
 		return;
 	}
 	if (floor(d) == d && fabs(d) <= JSON_EXACT_INT_MAX) {
@@ -371,10 +385,10 @@ static void put_number(struct sbuf *b, double d)
 			if (*q == ',') /* a locale's decimal comma */
 				*q = '.';
 	}
-	sb_puts(b, num);
+	cr_sb_puts(b, num);
 }
 
-static void put_value(struct sbuf *b, const cJSON *v)
+static void put_value(cr_sbuf *b, const cJSON *v)
 {
 	if (cJSON_IsObject(v)) {
 		size_t n = 0;
@@ -390,46 +404,46 @@ static void put_value(struct sbuf *b, const cJSON *v)
 		for (const cJSON *c = v->child; c; c = c->next)
 			keys[i++] = c;
 		qsort(keys, n, sizeof(*keys), key_cmp);
-		sb_put(b, "{", 1);
+		cr_sb_put(b, "{", 1);
 		for (i = 0; i < n; i++) {
 			if (i)
-				sb_put(b, ",", 1);
-			put_string(b, keys[i]->string);
-			sb_put(b, ":", 1);
+				cr_sb_put(b, ",", 1);
+			cr_sb_json_str(b, keys[i]->string);
+			cr_sb_put(b, ":", 1);
 			put_value(b, keys[i]);
 		}
-		sb_put(b, "}", 1);
+		cr_sb_put(b, "}", 1);
 		if (keys != small)
 			free(keys);
 	} else if (cJSON_IsArray(v)) {
-		sb_put(b, "[", 1);
+		cr_sb_put(b, "[", 1);
 		for (const cJSON *c = v->child; c; c = c->next) {
 			if (c != v->child)
-				sb_put(b, ",", 1);
+				cr_sb_put(b, ",", 1);
 			put_value(b, c);
 		}
-		sb_put(b, "]", 1);
+		cr_sb_put(b, "]", 1);
 	} else if (cJSON_IsString(v)) {
-		put_string(b, v->valuestring);
+		cr_sb_json_str(b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
-		put_number(b, v->valuedouble);
+		cr_sb_json_num(b, v->valuedouble);
 	} else if (cJSON_IsTrue(v)) {
-		sb_puts(b, "true");
+		cr_sb_puts(b, "true");
 	} else if (cJSON_IsFalse(v)) {
-		sb_puts(b, "false");
+		cr_sb_puts(b, "false");
 	} else if (cJSON_IsRaw(v) && v->valuestring) {
-		sb_puts(b, v->valuestring); /* the caller vouches for raw JSON */
+		cr_sb_puts(b, v->valuestring); /* the caller vouches for raw JSON */
 	} else {
-		sb_puts(b, "null");
+		cr_sb_puts(b, "null");
 	}
 }
 
 char *cr_json_canonical(const cJSON *v, size_t *len)
 {
-	struct sbuf b = {0};
+	cr_sbuf b = {0};
 	put_value(&b, v);
 	if (!b.oom && !b.p)
-		sb_put(&b, "", 0);
+		cr_sb_put(&b, "", 0);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

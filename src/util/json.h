@@ -25,6 +25,24 @@ int cr_json_read_file(cJSON **out, const char *path, size_t max_bytes, const cha
  * Returns NULL on allocation failure. */
 char *cr_json_canonical(const cJSON *v, size_t *len);
 
+/* A growable output buffer for writing canonical JSON directly, where a
+ * cJSON tree would cost too much (violation chunks, the manifest digest):
+ * the writer puts keys in bytewise order itself and gets the very bytes
+ * cr_json_canonical would give. Allocation failure is sticky in OOM and
+ * checked once at the end; P is NUL-terminated once anything was put. */
+typedef struct cr_sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} cr_sbuf;
+void cr_sb_put(cr_sbuf *b, const char *s, size_t n);
+void cr_sb_puts(cr_sbuf *b, const char *s);
+/* S as a JSON string, quoted and escaped as in canonical JSON (NULL: ""). */
+void cr_sb_json_str(cr_sbuf *b, const char *s);
+/* D as canonical JSON prints a number (integers without a fraction). */
+void cr_sb_json_num(cr_sbuf *b, double d);
+void cr_sb_free(cr_sbuf *b);
+
 /* SHA-256 (lowercase hex) of the canonical JSON of V. */
 int cr_json_digest(const cJSON *v, char out[65]);
 

@@ -552,6 +552,131 @@ static void rt_violation_chunk_items(void **s)
 	cJSON_Delete(chunk);
 }
 
+/* The direct writers give byte for byte what cr_json_canonical gives for
+ * the cJSON form: violations (with and without path, location, excerpt;
+ * escapes, non-ASCII, large numbers), whole chunks, and artifact lists. */
+static void assert_violation_bytes(const cr_violation *v)
+{
+	cr_sbuf b = {0};
+	cJSON *j = cr_violation_to_json(v);
+	char *want = canon(j);
+
+	cr_violation_canonical(&b, v);
+	assert_false(b.oom);
+	assert_string_equal(b.p, want);
+	assert_int_equal(b.len, strlen(want));
+	free(want);
+	cJSON_Delete(j);
+	cr_sb_free(&b);
+}
+
+static void direct_writers_match_canonical(void **s)
+{
+	(void)s;
+	cJSON *chunk = load(FIX("violation-chunk.json"));
+	const cJSON *item;
+	cr_violation v[8];
+	size_t n = 0;
+
+	memset(v, 0, sizeof(v));
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(chunk, "violations")) {
+		assert_true(n < 6);
+		assert_int_equal(cr_violation_from_json(item, &v[n]), 0);
+		assert_violation_bytes(&v[n]);
+		n++;
+	}
+	cr_violation_id_format(v[n].violation_id, sizeof(v[n].violation_id), "run-012", 123456789);
+	snprintf(v[n].run_id, sizeof(v[n].run_id), "run-012");
+	v[n].stage = CR_STAGE_DATA_PURITY;
+	snprintf(v[n].rule_id, sizeof(v[n].rule_id), "quote\"back\\slash");
+	v[n].severity = CR_SEV_WARNING;
+	v[n].artifact_path = dup("dist/\xc3\xa9t\xc3\xa9/\"q\".js");
+	v[n].message = dup("tab\there, nl\n, cr\r, bs\b, ff\f, ctl\x01\x1f end");
+	v[n].has_location = true;
+	v[n].location.line = 4294967297ull;
+	v[n].location.column = 1;
+	v[n].location.offset = 4503599627370496ull; /* 2^52 */
+	v[n].excerpt = dup("k=****\x7f \xe2\x82\xac");
+	assert_violation_bytes(&v[n]);
+	n++;
+	cr_violation_id_format(v[n].violation_id, sizeof(v[n].violation_id), "run-012", 1);
+	snprintf(v[n].run_id, sizeof(v[n].run_id), "run-012");
+	v[n].stage = CR_STAGE_MANIFEST_CONSISTENCY;
+	snprintf(v[n].rule_id, sizeof(v[n].rule_id), "builtin:source-commit-missing");
+	v[n].severity = CR_SEV_BLOCKER;
+	v[n].message = dup("");
+	assert_violation_bytes(&v[n]);
+	n++;
+
+	/* A whole chunk, against the document built with cJSON. */
+	{
+		cr_sbuf b = {0};
+		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+		char *want;
+
+		cr_json_add_str(doc, "run_id", "run-012");
+		cr_json_add_int(doc, "chunk", 42);
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, cr_violation_to_json(&v[i]));
+		cJSON_AddItemToObject(doc, "violations", arr);
+		want = canon(doc);
+		cr_violation_chunk_canonical(&b, "run-012", 42, v, n);
+		assert_false(b.oom);
+		assert_string_equal(b.p, want);
+		free(want);
+		cJSON_Delete(doc);
+		cr_sb_free(&b);
+	}
+	for (size_t i = 0; i < n; i++)
+		cr_violation_clear(&v[i]);
+	cJSON_Delete(chunk);
+
+	/* Artifact lists: the example manifest, and every optional field. */
+	{
+		cJSON *ex = load(FIX("manifest.json")), *arts;
+		cr_manifest m = {0};
+		cr_artifact extra[2];
+		cr_sbuf b = {0};
+		char *want, digest[CR_SHA_MAX];
+
+		assert_int_equal(cr_manifest_from_json(ex, &m), 0);
+		arts = cr_artifacts_to_json(m.artifacts, m.artifact_count);
+		want = canon(arts);
+		cr_artifacts_canonical(&b, m.artifacts, m.artifact_count);
+		assert_string_equal(b.p, want);
+		assert_int_equal(cr_artifacts_digest(m.artifacts, m.artifact_count, digest), 0);
+		assert_string_equal(digest, m.manifest_digest);
+		free(want);
+		cJSON_Delete(arts);
+		cr_sb_free(&b);
+
+		memset(extra, 0, sizeof(extra));
+		extra[0].path = dup("a/\"b\"");
+		snprintf(extra[0].sha256, sizeof(extra[0].sha256), "%064d", 0);
+		extra[0].size = 9007199254740993ull; /* above 2^53: both go through a double */
+		extra[0].kind = dup("file");
+		extra[0].media_type = dup("text/plain");
+		extra[0].source = dup("git:\xc3\xa9");
+		extra[1].path = dup("z");
+		snprintf(extra[1].sha256, sizeof(extra[1].sha256), "%064d", 1);
+		extra[1].media_type = dup("application/json");
+		arts = cr_artifacts_to_json(extra, 2);
+		want = canon(arts);
+		cr_artifacts_canonical(&b, extra, 2);
+		assert_string_equal(b.p, want);
+		free(want);
+		cJSON_Delete(arts);
+		cr_sb_free(&b);
+		cr_artifacts_canonical(&b, extra, 0);
+		assert_string_equal(b.p, "[]");
+		cr_sb_free(&b);
+		cr_artifact_clear(&extra[0]);
+		cr_artifact_clear(&extra[1]);
+		cr_manifest_clear(&m);
+		cJSON_Delete(ex);
+	}
+}
+
 static void rt_stage_with_error(void **s)
 {
 	(void)s;
@@ -1076,6 +1201,7 @@ int main(void)
 		cmocka_unit_test(rt_manifest_summary),
 		cmocka_unit_test(rt_violation_variants),
 		cmocka_unit_test(rt_violation_chunk_items),
+		cmocka_unit_test(direct_writers_match_canonical),
 		cmocka_unit_test(rt_stage_with_error),
 		cmocka_unit_test(rt_report_blocked),
 		cmocka_unit_test(rt_approval_rejection),

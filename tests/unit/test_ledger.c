@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include <git2.h>
 #include "adapters/git/git.h"
 #include "util/error.h"
+
+#define CR_POOL_REF_MAX_TEST 72
 
 struct fixture {
 	char dir[64];
@@ -108,6 +111,59 @@ static void put_then_get_by_id_and_list(void **state)
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0], "c1");
 	cr_strlist_clear(&l);
+	f->l.end(t);
+}
+
+/* Blobs stored outside a transaction — in a forked child too, as the
+ * pool's workers store violation chunks — are staged by ref; a ref that
+ * names nothing stored is refused. */
+static void blobs_written_by_a_child_are_staged_by_ref(void **state)
+{
+	struct fixture *f = *state;
+	static const char body[] = "{\"chunk\":1,\"run_id\":\"run-001\",\"violations\":[]}";
+	char parent_ref[CR_POOL_REF_MAX_TEST], child_ref[CR_POOL_REF_MAX_TEST] = "";
+	int pipefd[2];
+	cr_txn *t = NULL;
+	char *buf = NULL;
+	pid_t pid;
+	int status;
+
+	put_commit(f, CR_OBJ_CANDIDATE, "c1", "c1", cand);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char ref[CR_POOL_REF_MAX_TEST];
+		int ok = f->l.write_blob(f->l.impl, body, strlen(body), ref, sizeof(ref)) == 0;
+		/* a second write in the same child reuses its object database */
+		ok = ok && f->l.write_blob(f->l.impl, "x", 1, ref + 0, sizeof(ref)) == 0;
+		ok = ok && f->l.write_blob(f->l.impl, body, strlen(body), ref, sizeof(ref)) == 0;
+		if (!ok || write(pipefd[1], ref, strlen(ref) + 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	assert_true(read(pipefd[0], child_ref, sizeof(child_ref)) == 41);
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the same content from the parent: the same object */
+	assert_int_equal(f->l.write_blob(f->l.impl, body, strlen(body), parent_ref, sizeof(parent_ref)), 0);
+	assert_string_equal(parent_ref, child_ref);
+	assert_int_equal(f->l.write_blob(f->l.impl, body, strlen(body), parent_ref, 40), CR_EINTERNAL);
+
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.put_ref(t, CR_OBJ_VIOLATIONS, "c1", "run-001", "000001", child_ref), 0);
+	assert_int_equal(f->l.put_ref(t, CR_OBJ_VIOLATIONS, "c1", "run-001", "000002",
+				      "0123456789012345678901234567890123456789"),
+			 CR_EINTEGRITY);
+	assert_int_equal(f->l.put_ref(t, CR_OBJ_VIOLATIONS, "c1", "run-001", "000003", "not-an-oid"), CR_EINTERNAL);
+	assert_int_equal(f->l.commit(t, "test put_ref", "tester"), 0);
+	f->l.end(t);
+	assert_int_equal(f->l.begin(f->l.impl, &t), 0);
+	assert_int_equal(f->l.get(t, CR_OBJ_VIOLATIONS, "run-001", "000001", &buf, NULL), 0);
+	assert_string_equal(buf, body);
+	free(buf);
 	f->l.end(t);
 }
 
@@ -313,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(empty_ledger_reads_as_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(put_then_get_by_id_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(objects_are_never_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(blobs_written_by_a_child_are_staged_by_ref, setup, teardown),
 		cmocka_unit_test_setup_teardown(alloc_counts_per_kind_and_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_race_is_retry_and_keeps_the_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(transact_commits_once_and_verify_rejects_invalid_objects, setup, teardown),

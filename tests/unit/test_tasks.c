@@ -34,6 +34,7 @@
 static char tmpdir[PATH_MAX];
 static char taskdir[PATH_MAX];
 static char artdir[PATH_MAX];
+static char batchdir[PATH_MAX]; /* where the tests' seal() stores batches */
 static int root_fd = -1;
 static cr_artifact arts[NFILES + 1];
 static size_t nart;
@@ -136,6 +137,9 @@ static int group_setup(void **state)
 		return -1;
 	pathf(taskdir, sizeof(taskdir), "%s/git/clean-release/tasks", tmpdir);
 	pathf(artdir, sizeof(artdir), "%s/artifacts", tmpdir);
+	pathf(batchdir, sizeof(batchdir), "%s/batches", tmpdir);
+	if (mkdir(batchdir, 0777) < 0)
+		return -1;
 	if (mkdir(artdir, 0777) < 0)
 		return -1;
 
@@ -433,81 +437,145 @@ typedef struct collect {
 	unsigned done_calls[NFILES + 1];
 	cr_outcome outcome[NFILES + 1];
 	bool done_before_finding; /* a finding arrived after its artifact's on_done */
+	bool bad_batch;           /* a batch that does not read back as sealed */
 	uint64_t progress_done, progress_total;
 	unsigned progress_calls;
 	int abort_with;
 	unsigned dones;
-	/* worker inspection */
+	/* batches: numbers seen */
+	uint64_t chunks[4096][3]; /* chunk, first, count */
+	size_t nchunks;
+	/* worker inspection: who sealed batches, and with the lock or not */
 	const char *lock_path;
-	int children_seen, children_with_lock;
+	long sealers[8];
+	size_t nsealers;
+	int children_with_lock;
 } collect;
 
-static int c_finding(size_t index, const cr_finding *f, void *ctx)
+
+/* The job's seal(), in a worker: the batch as lines of a file named by the
+ * batch number ("index rule offset" each). */
+static bool self_holds(const char *lock_path);
+
+static int t_seal(const cr_pool_finding *f, size_t n, cr_pool_batch *b, void *ctx)
+{
+	const collect *c = ctx;
+	char path[PATH_MAX];
+	FILE *out;
+
+	snprintf(b->ref, sizeof(b->ref), "batch-%llu", (unsigned long long)b->chunk);
+	pathf(path, sizeof(path), "%s/%s", batchdir, b->ref);
+	if (!(out = fopen(path, "w")))
+		return cr_error_set(CR_ESTORAGE, "cannot write %s", path);
+	/* Which worker sealed it, and whether it holds the runner's lock. */
+	fprintf(out, "%llu %zu %ld %d\n", (unsigned long long)b->first, n, (long)getpid(),
+		c->lock_path && self_holds(c->lock_path));
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%zu %s %llu\n", f[i].index, f[i].f.rule_id,
+			(unsigned long long)(f[i].f.has_location ? f[i].f.location.offset : UINT64_MAX));
+	return fclose(out) == 0 ? 0 : cr_error_set(CR_ESTORAGE, "cannot write %s", path);
+}
+
+/* on_batch: read the batch back. */
+static int c_batch(const cr_pool_batch *b, void *ctx)
 {
 	collect *c = ctx;
+	char path[PATH_MAX], rule[72];
+	unsigned long long first = 0, offset;
+	size_t n = 0, index;
+	long pid = 0;
+	int holds = 0;
+	FILE *in;
 
-	if (index >= nart || c->done_calls[index])
-		c->done_before_finding = true;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 256;
-		c->f = realloc(c->f, c->cap * sizeof(*c->f));
-		if (!c->f)
-			return -1;
+	pathf(path, sizeof(path), "%s/%s", batchdir, b->ref);
+	if (!(in = fopen(path, "r")) || fscanf(in, "%llu %zu %ld %d", &first, &n, &pid, &holds) != 4 ||
+	    first != b->first || n != b->count) {
+		c->bad_batch = true;
+		if (in)
+			fclose(in);
+		return 0;
 	}
-	c->f[c->n].index = index;
-	snprintf(c->f[c->n].rule, sizeof(c->f[c->n].rule), "%s", f->rule_id);
-	c->f[c->n].offset = f->has_location ? f->location.offset : UINT64_MAX;
-	c->n++;
+	c->children_with_lock += holds;
+	for (size_t k = 0;; k++) {
+		if (k == c->nsealers) {
+			if (k < sizeof(c->sealers) / sizeof(c->sealers[0]))
+				c->sealers[c->nsealers++] = pid;
+			break;
+		}
+		if (c->sealers[k] == pid)
+			break;
+	}
+	if (c->nchunks < sizeof(c->chunks) / sizeof(c->chunks[0])) {
+		c->chunks[c->nchunks][0] = b->chunk;
+		c->chunks[c->nchunks][1] = b->first;
+		c->chunks[c->nchunks][2] = b->count;
+		c->nchunks++;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (fscanf(in, "%zu %71s %llu", &index, rule, &offset) != 3) {
+			c->bad_batch = true;
+			break;
+		}
+		if (index >= nart || c->done_calls[index])
+			c->done_before_finding = true;
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 256;
+			c->f = realloc(c->f, c->cap * sizeof(*c->f));
+			if (!c->f) {
+				fclose(in);
+				return -1;
+			}
+		}
+		c->f[c->n].index = index;
+		snprintf(c->f[c->n].rule, sizeof(c->f[c->n].rule), "%s", rule);
+		c->f[c->n].offset = offset;
+		c->n++;
+	}
+	fclose(in);
+	unlink(path);
 	return 0;
 }
 
-/* Children of this process whose fd table holds LOCK_PATH. */
-static void inspect_children(collect *c)
+/* Batch numbers are distinct and so are the finding numbers they cover. */
+static void assert_batches_numbered(const collect *c)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *e;
+	uint64_t total = 0;
 
-	if (!proc)
-		return;
-	while ((e = readdir(proc))) {
-		char path[PATH_MAX], stat_line[512], *close_paren;
-		long ppid = 0;
-		FILE *f;
-		DIR *fds;
-		struct dirent *fe;
+	assert_false(c->bad_batch);
+	for (size_t i = 0; i < c->nchunks; i++) {
+		total += c->chunks[i][2];
+		for (size_t j = i + 1; j < c->nchunks; j++) {
+			const uint64_t *x = c->chunks[i], *y = c->chunks[j];
 
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		pathf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "r")))
-			continue;
-		if (!fgets(stat_line, sizeof(stat_line), f)) {
-			fclose(f);
-			continue;
+			assert_true(x[0] != y[0]);
+			assert_true(x[1] + x[2] <= y[1] || y[1] + y[2] <= x[1]);
 		}
-		fclose(f);
-		close_paren = strrchr(stat_line, ')');
-		if (!close_paren || sscanf(close_paren + 2, "%*c %ld", &ppid) != 1 || ppid != (long)getpid())
-			continue;
-		c->children_seen++;
-		pathf(path, sizeof(path), "/proc/%s/fd", e->d_name);
-		if (!(fds = opendir(path)))
-			continue;
-		while ((fe = readdir(fds))) {
-			char link[PATH_MAX], target[PATH_MAX];
-			ssize_t n;
-
-			pathf(link, sizeof(link), "%s/%s", path, fe->d_name);
-			n = readlink(link, target, sizeof(target) - 1);
-			if (n <= 0)
-				continue;
-			target[n] = '\0';
-			if (strcmp(target, c->lock_path) == 0)
-				c->children_with_lock++;
-		}
-		closedir(fds);
 	}
-	closedir(proc);
+	assert_int_equal(total, c->n);
+}
+
+/* Whether this process has LOCK_PATH open. */
+static bool self_holds(const char *lock_path)
+{
+	DIR *fds = opendir("/proc/self/fd");
+	struct dirent *fe;
+	bool held = false;
+
+	if (!fds)
+		return false;
+	while (!held && (fe = readdir(fds))) {
+		char link[PATH_MAX], target[PATH_MAX];
+		ssize_t n;
+
+		pathf(link, sizeof(link), "/proc/self/fd/%s", fe->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		held = strcmp(target, lock_path) == 0;
+	}
+	closedir(fds);
+	return held;
 }
 
 static int c_done(size_t index, const cr_outcome *o, void *ctx)
@@ -519,10 +587,6 @@ static int c_done(size_t index, const cr_outcome *o, void *ctx)
 		c->outcome[index] = *o;
 	}
 	c->dones++;
-	/* At the last outcome every worker has checked something (so it is past
-	 * its start, where it closes what it inherited) and none has exited. */
-	if (c->lock_path && c->dones == nart)
-		inspect_children(c);
 	if (c->abort_with && c->dones == 1)
 		return c->abort_with;
 	return 0;
@@ -537,7 +601,7 @@ static void c_progress(uint64_t done, uint64_t total, void *ctx)
 	c->progress_calls++;
 }
 
-static const cr_pool_callbacks callbacks = {c_finding, c_done, c_progress};
+static const cr_pool_callbacks callbacks = {c_batch, c_done, c_progress};
 
 static int cmp_found(const void *a, const void *b)
 {
@@ -551,11 +615,20 @@ static int cmp_found(const void *a, const void *b)
 	return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
+static cr_pool_seq seq;
+
+/* BATCH_MAX findings a batch, numbering from 0 again. */
+static cr_pool_job make_job_batched(unsigned jobs, uint64_t timeout_ms, size_t batch_max)
+{
+	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms, t_seal, batch_max, 0, &seq};
+
+	memset(&seq, 0, sizeof(seq));
+	return job;
+}
+
 static cr_pool_job make_job(unsigned jobs, uint64_t timeout_ms)
 {
-	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms};
-
-	return job;
+	return make_job_batched(jobs, timeout_ms, 1000);
 }
 
 static void assert_normal_outcome(const collect *c, size_t i)
@@ -635,6 +708,8 @@ static void test_pool_same_findings_with_one_and_three_workers(void **state)
 		assert_normal_outcome(&three, i);
 	}
 	assert_findings_per_artifact(&one, SIZE_MAX);
+	assert_batches_numbered(&one);
+	assert_batches_numbered(&three);
 	assert_false(one.done_before_finding);
 	assert_false(three.done_before_finding);
 	assert_int_equal(one.dones, nart);
@@ -674,10 +749,111 @@ static void test_pool_crash_gives_stage_errors_for_that_artifact_only(void **sta
 		if (i != crash)
 			assert_normal_outcome(&c, i);
 	assert_findings_per_artifact(&c, crash);
+	assert_batches_numbered(&c);
 	assert_false(c.done_before_finding);
 	assert_int_equal(c.dones, nart);
 	assert_int_equal(c.progress_done, nart);
 	assert_no_children();
+	free(c.f);
+}
+
+/* Findings per artifact, whatever the batches: with three findings a batch,
+ * most artifacts' findings span two batches, and one or three workers find
+ * the same. */
+static void test_pool_small_batches_lose_nothing(void **state)
+{
+	collect one, three;
+	cr_pool_job job;
+
+	(void)state;
+	memset(&one, 0, sizeof(one));
+	memset(&three, 0, sizeof(three));
+	job = make_job_batched(1, 0, 3);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &one), 0);
+	assert_true(seq.chunk >= one.n / 3);
+	assert_int_equal(seq.finding, one.n);
+	job = make_job_batched(3, 0, 3);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &three), 0);
+	assert_int_equal(seq.finding, three.n);
+	for (size_t i = 0; i < nart; i++) {
+		assert_normal_outcome(&one, i);
+		assert_normal_outcome(&three, i);
+	}
+	assert_findings_per_artifact(&one, SIZE_MAX);
+	assert_findings_per_artifact(&three, SIZE_MAX);
+	assert_batches_numbered(&one);
+	assert_batches_numbered(&three);
+	assert_false(one.done_before_finding);
+	assert_false(three.done_before_finding);
+	assert_no_children();
+	free(one.f);
+	free(three.f);
+}
+
+/* A crash with small batches: the artifacts whose findings the dead worker
+ * still held are checked again (found once, not twice); one whose findings
+ * were partly stored gets stage errors saying so, not a double count. */
+static void test_pool_crash_with_unsealed_findings(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job_batched(2, 0, 3);
+	const size_t crash = 21;
+	size_t count[NFILES] = {0};
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	setenv("CR_TEST_WORKER_CRASH", arts[crash].path, 1);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	unsetenv("CR_TEST_WORKER_CRASH");
+
+	assert_non_null(strstr(c.outcome[crash].error, "SIGSEGV"));
+	for (size_t k = 0; k < c.n; k++)
+		if (c.f[k].index < NFILES)
+			count[c.f[k].index]++;
+	for (size_t i = 0; i < nart; i++) {
+		assert_int_equal(c.done_calls[i], 1);
+		if (i == crash)
+			continue;
+		if (c.outcome[i].stage_error[CR_STAGE_DATA_PURITY]) {
+			assert_non_null(strstr(c.outcome[i].error, "worker ended before storing all findings"));
+			assert_non_null(strstr(c.outcome[i].error, arts[i].path));
+			assert_true(count[i] < expected_findings(i));
+		} else {
+			assert_normal_outcome(&c, i);
+			assert_int_equal(count[i], expected_findings(i));
+		}
+	}
+	assert_batches_numbered(&c);
+	assert_false(c.done_before_finding);
+	assert_int_equal(c.dones, nart);
+	assert_no_children();
+	free(c.f);
+}
+
+/* seal() failing in a worker aborts the pool with its error. */
+static int t_seal_fails(const cr_pool_finding *f, size_t n, cr_pool_batch *b, void *ctx)
+{
+	(void)f;
+	(void)n;
+	(void)b;
+	(void)ctx;
+	return cr_error_set(CR_ESTORAGE, "disk full (test)");
+}
+
+static void test_pool_seal_failure_aborts(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(2, 0);
+	int fds = count_fds();
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	job.seal = t_seal_fails;
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c), CR_ESTORAGE);
+	assert_string_equal(cr_error_last()->message, "disk full (test)");
+	assert_true(c.dones < nart);
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
 	free(c.f);
 }
 
@@ -762,7 +938,7 @@ static void test_pool_workers_do_not_hold_the_runner_lock(void **state)
 	cr_task_port port;
 	cr_task t;
 	collect c;
-	cr_pool_job job = make_job(2, 0);
+	cr_pool_job job = make_job_batched(2, 0, 1); /* every finding sealed at once: both workers seal */
 	char lock_path[PATH_MAX];
 
 	(void)state;
@@ -775,8 +951,10 @@ static void test_pool_workers_do_not_hold_the_runner_lock(void **state)
 	memset(&c, 0, sizeof(c));
 	c.lock_path = lock_path;
 	assert_int_equal(port.scan(port.impl, &job, &callbacks, &c), 0);
-	assert_int_equal(c.children_seen, 2);
+	assert_int_equal(c.nsealers, 2);
 	assert_int_equal(c.children_with_lock, 0);
+	/* and the check can see a lock: this process holds it */
+	assert_true(self_holds(lock_path));
 	assert_int_equal(c.dones, nart);
 	assert_no_children();
 	free(c.f);
@@ -896,6 +1074,9 @@ int main(void)
 		cmocka_unit_test(test_spawn_runs_detached_and_returns_at_once),
 		cmocka_unit_test(test_pool_same_findings_with_one_and_three_workers),
 		cmocka_unit_test(test_pool_crash_gives_stage_errors_for_that_artifact_only),
+		cmocka_unit_test(test_pool_small_batches_lose_nothing),
+		cmocka_unit_test(test_pool_crash_with_unsealed_findings),
+		cmocka_unit_test(test_pool_seal_failure_aborts),
 		cmocka_unit_test(test_pool_hang_times_out_naming_the_artifact),
 		cmocka_unit_test(test_pool_hang_of_a_lone_worker_on_its_first_artifact),
 		cmocka_unit_test(test_pool_callback_abort_kills_workers),

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 #include "adapters/git/git.h"
 #include "domain/ids.h"
 #include "util/error.h"
@@ -43,6 +44,9 @@
 struct ledger {
 	git_repository *repo;
 	cr_git_refs refs;
+	pid_t owner;        /* the process that opened it */
+	pid_t child;        /* the forked process child_odb belongs to */
+	git_odb *child_odb; /* loose objects only: write_blob in a forked process */
 };
 
 struct staged {
@@ -555,26 +559,108 @@ static int stage_path(cr_txn *t, const char *path, const git_oid *id)
 	return 0;
 }
 
-static int txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
-		   const char *buf, size_t len)
+/* Stage blob ID at both of the object's paths. */
+static int stage_object(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+			const git_oid *id)
 {
-	git_oid id;
 	char path[1024];
 	int rc;
 
-	/* Objects are written before the ref moves: a crash leaves only
-	 * unreachable blobs behind. */
-	if (git_blob_create_from_buffer(&id, t->l->repo, buf, len) < 0)
-		return cr_git_error("cannot write a ledger object");
 	for (int index = 0; index < 2; index++) {
 		rc = cr_git_ledger_path(path, sizeof(path), kind, cid, key, sub, index);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
 			continue;
-		if ((rc = stage_path(t, path, &id)) < 0)
+		if ((rc = stage_path(t, path, id)) < 0)
 			return rc;
 	}
+	return 0;
+}
+
+static int txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+		   const char *buf, size_t len)
+{
+	git_oid id;
+
+	/* Objects are written before the ref moves: a crash leaves only
+	 * unreachable blobs behind. */
+	if (git_blob_create_from_buffer(&id, t->l->repo, buf, len) < 0)
+		return cr_git_error("cannot write a ledger object");
+	return stage_object(t, kind, cid, key, sub, &id);
+}
+
+static int txn_put_ref(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+		       const char *ref)
+{
+	git_oid id;
+	git_odb *odb = NULL;
+	git_object_t type = GIT_OBJECT_INVALID;
+	size_t size = 0;
+	int rc;
+
+	if (strlen(ref) != GIT_OID_HEXSZ || git_oid_fromstr(&id, ref) < 0)
+		return cr_error_set(CR_EINTERNAL, "not an object id: \"%.64s\"", ref);
+	if (git_repository_odb(&odb, t->l->repo) < 0)
+		return cr_git_error("cannot open the object database");
+	rc = git_odb_read_header(&size, &type, odb, &id);
+	git_odb_free(odb);
+	if (rc < 0 || type != GIT_OBJECT_BLOB)
+		return cr_error_set(CR_EINTEGRITY, "ledger object %s (%s %s) is not a stored blob", ref, kind_name(kind),
+				    key);
+	return stage_object(t, kind, cid, key, sub, &id);
+}
+
+/* The loose-object database of a forked child. The parent's handles are not
+ * the child's to use: pack fds were closed (the pool's workers close every
+ * fd they do not know) and may be reused for artifacts, and caches are a
+ * copy. Writing a loose object needs none of them. */
+static int child_odb(struct ledger *l, git_odb **out)
+{
+	git_buf dir = GIT_BUF_INIT;
+	git_odb_backend *loose = NULL;
+	git_odb *odb = NULL;
+
+	if (l->child_odb && l->child == getpid()) {
+		*out = l->child_odb;
+		return 0;
+	}
+	l->child_odb = NULL; /* a grandparent's: never freed by this process */
+	if (git_repository_item_path(&dir, l->repo, GIT_REPOSITORY_ITEM_OBJECTS) < 0 || git_odb_new(&odb) < 0 ||
+	    git_odb_backend_loose(&loose, dir.ptr, -1, 0, 0, 0) < 0 || git_odb_add_backend(odb, loose, 1) < 0) {
+		int rc = cr_git_error("cannot open the object database");
+		if (loose && odb && !git_odb_num_backends(odb))
+			loose->free(loose);
+		git_odb_free(odb);
+		git_buf_dispose(&dir);
+		return rc;
+	}
+	git_buf_dispose(&dir);
+	l->child_odb = odb;
+	l->child = getpid();
+	*out = odb;
+	return 0;
+}
+
+static int ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, size_t reflen)
+{
+	struct ledger *l = impl;
+	git_oid id;
+	int rc;
+
+	if (reflen < GIT_OID_HEXSZ + 1)
+		return cr_error_set(CR_EINTERNAL, "object id buffer too small");
+	if (getpid() == l->owner) {
+		rc = git_blob_create_from_buffer(&id, l->repo, buf, len);
+	} else {
+		git_odb *odb = NULL;
+		if ((rc = child_odb(l, &odb)) < 0)
+			return rc;
+		rc = git_odb_write(&id, odb, buf, len, GIT_OBJECT_BLOB);
+	}
+	if (rc < 0)
+		return cr_git_error("cannot write a ledger object");
+	git_oid_tostr(ref, reflen, &id);
 	return 0;
 }
 
@@ -1113,6 +1199,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	l->repo = repo;
 	l->refs = *refs;
+	l->owner = getpid();
 	memset(out, 0, sizeof(*out));
 	out->impl = l;
 	out->begin = txn_begin;
@@ -1122,6 +1209,8 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->counter = txn_counter;
 	out->alloc = txn_alloc;
 	out->put = txn_put;
+	out->put_ref = txn_put_ref;
+	out->write_blob = ledger_write_blob;
 	out->commit = txn_commit;
 	out->note = ledger_note;
 	out->verify = ledger_verify;
@@ -1132,8 +1221,13 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 
 void cr_git_ledger_close(cr_ledger_port *p)
 {
+	struct ledger *l;
+
 	if (!p)
 		return;
+	l = p->impl;
+	if (l && l->child_odb && l->child == getpid())
+		git_odb_free(l->child_odb);
 	free(p->impl);
 	p->impl = NULL;
 }

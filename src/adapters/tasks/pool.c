@@ -1,35 +1,49 @@
 /*
  * The forked worker pool. The parent forks the workers after the rules are
  * compiled (shared copy-on-write), hands them artifact indexes over one pipe
- * each, reads their findings and outcomes over another, and is the only one
- * that calls the callbacks (the only ledger writer). Workers are dumb: they
- * check what they are told and report; every failure of a worker (crash,
- * exit, time limit, garbage on the pipe) becomes an outcome with stage errors
- * for the artifact it was checking, and a replacement takes over the rest.
+ * each, reads their outcomes and sealed batches over another, and is the
+ * only one that calls the callbacks (the only ledger writer). Workers check
+ * what they are told and keep their findings; every failure of a worker
+ * (crash, exit, time limit, garbage on the pipe) becomes an outcome with
+ * stage errors for the artifact it was checking, and a replacement takes
+ * over the rest.
+ *
+ * Findings are the bulk of what a run produces (tens of thousands on a real
+ * corpus), so they never cross the pipe: each worker holds them and seals
+ * them in batches with the job's seal() — which stores them (the violation
+ * chunks: encoded, hashed, compressed) in parallel with the other workers —
+ * and sends only what a batch holds and where it is. Batch and finding
+ * numbers come from one shared counter that workers take from atomically.
+ * An artifact is finished (on_done) once its outcome is in and every
+ * finding of it is in a batch the parent has seen; if its worker dies
+ * first, it is checked again, unless part of its findings are already
+ * sealed (then it gets stage errors: checking it again would repeat them).
  *
  * Framing (one machine: native byte order, no padding):
- *   parent -> worker: requests, each a uint32 artifact index; EOF means exit.
+ *   parent -> worker: requests, each a uint32 artifact index; EOF means
+ *     seal what you hold and exit.
  *   worker -> parent: records [uint32 payload length][uint8 type][payload]
- *     FINDING: u32 index, u8 stage, u8 severity, u8 has_location,
- *              u64 line, u64 column, u64 offset,
- *              str rule_id, str message, str excerpt
- *     DONE:    u32 index, u8 read_ok, u64 size, u8 stage_error bits
- *              (bit s: stage s), str sha256, str error
+ *     DONE:  u32 index, u8 read_ok, u64 size, u8 stage_error bits
+ *            (bit s: stage s), u32 unsealed (findings of it not yet in a
+ *            batch), str sha256, str error
+ *     BATCH: u64 chunk, u64 first, u64 count, u64 by_stage[4],
+ *            u64 blockers[4], u8 has_current (it holds findings of the
+ *            artifact being checked, whose DONE is still to come), str ref
+ *     FAIL:  i32 code, str message (seal() failed: the pool aborts)
  *   where str is an int32 length (-1: NULL), that many bytes and a NUL, so
  *   that the parent hands out pointers into its read buffer.
- * A worker answers requests in order: an artifact's findings, then its DONE.
+ * A worker answers requests in order.
  *
  * System calls are expensive here, so both directions are batched: the
  * parent keeps up to OUTSTANDING_MAX small requests (OUTSTANDING_BYTES in
  * all) queued in each worker's pipe, and a worker buffers its records and
  * writes them when the buffer is full, every FLUSH_DONES outcomes or
- * FLUSH_MS, and before it waits for more requests. Which artifact a worker
- * is on (for the time limit, and to know which one a crash belongs to) is
- * not on the pipe: each worker publishes it in its status word, in a small
- * shared mapping, without a system call. A worker killed with outcomes still
- * in its buffer loses them; those artifacts (never started, or finished with
- * no record sent: an artifact whose findings went out early has its DONE
- * written at once) go back to the queue.
+ * FLUSH_MS, after a seal, and before it waits for more requests. Which
+ * artifact a worker is on (for the time limit, and to know which one a
+ * crash belongs to) is not on the pipe: each worker publishes it in its
+ * status word, in a small shared mapping, without a system call. A worker
+ * killed with outcomes still in its buffer loses them; those artifacts go
+ * back to the queue.
  *
  * Test hooks (test-only, like git's GIT_TEST_* variables; read once at pool
  * start): a worker about to check the artifact whose path equals
@@ -58,10 +72,11 @@
 #include "util/error.h"
 #include "util/fs.h"
 
-#define REC_FINDING 1
 #define REC_DONE 2
+#define REC_BATCH 3
+#define REC_FAIL 4
 #define REC_HEADER 5                 /* u32 length + u8 type */
-#define REC_MAX_PAYLOAD (16 * 1024)  /* a finding is < 2 KiB */
+#define REC_MAX_PAYLOAD (16 * 1024)  /* a record is < 8 KiB */
 #define REC_STR_MAX 4096             /* cap on one string in a record */
 #define WORKER_WBUF (64 * 1024)      /* worker's record buffer */
 #define PARENT_RBUF (256 * 1024)     /* parent's read buffer per worker */
@@ -82,7 +97,13 @@
 #define ENV_TEST_HANG "CR_TEST_WORKER_HANG"
 
 /* Exit statuses of a worker that ends itself. */
-enum { WEXIT_OK = 0, WEXIT_ORPHAN = 3, WEXIT_PIPE = 4, WEXIT_PROTOCOL = 5 };
+enum { WEXIT_OK = 0, WEXIT_ORPHAN = 3, WEXIT_PIPE = 4, WEXIT_PROTOCOL = 5, WEXIT_SEAL = 6, WEXIT_NOMEM = 7 };
+
+/* The shared batch counter: the last batch number in the high bits, the
+ * last finding number in the low ones. */
+#define SEQ_FINDING_BITS 40
+#define SEQ_FINDING_MASK ((UINT64_C(1) << SEQ_FINDING_BITS) - 1)
+#define SEQ_CHUNK_MAX ((UINT64_C(1) << (64 - SEQ_FINDING_BITS)) - 1)
 
 /* Content stages: what a worker that died cannot vouch for. */
 static const cr_stage content_stages[] = {
@@ -98,14 +119,23 @@ typedef struct wstatus {
 	char pad[64 - sizeof(uint64_t)];
 } wstatus;
 
+/* An outcome in, with findings still unsealed in the worker. */
+typedef struct unsettled {
+	size_t index;
+	cr_outcome o;
+} unsettled;
+
 typedef struct worker {
 	pid_t pid;                   /* 0: no process in this slot */
 	bool gave_up;                /* fork failed: the slot stays empty */
+	bool closed;                 /* told to seal and exit (EOF sent) */
 	int req_fd, rec_fd;          /* parent's ends */
 	size_t cur[OUTSTANDING_MAX]; /* requests without a DONE yet, in order */
 	unsigned ncur;
 	uint64_t cur_bytes;          /* their total size */
 	uint64_t dones;              /* DONEs received from this process */
+	unsettled *un;               /* outcomes waiting for their batch */
+	size_t nun, aun;
 	wstatus *status;
 	char *rbuf;
 	size_t rlen;
@@ -122,8 +152,9 @@ typedef struct pool {
 	size_t *retry; /* requests taken back from a dead worker: first out */
 	size_t nretry;
 	bool *finished;
-	bool *seen;    /* a finding of this artifact was passed on */
-	wstatus *status; /* shared mapping, one per worker slot */
+	bool *seen;    /* some findings of this artifact are in a batch passed on */
+	wstatus *status; /* shared mapping, one per worker slot, then the counter */
+	_Atomic uint64_t *seq;
 	uint64_t t0;     /* pool clock origin */
 	uint64_t done;
 	uint64_t reported, last_progress_ms;
@@ -133,6 +164,9 @@ typedef struct pool {
 } pool;
 
 enum cause { GONE_EOF, GONE_TIMEOUT, GONE_PROTOCOL };
+
+/* An artifact part of whose findings are stored when its worker died. */
+#define LOST_FINDINGS "worker ended before storing all findings of artifact %s"
 
 #define STATUS_IDLE 0
 
@@ -165,13 +199,37 @@ static void __attribute__((format(printf, 3, 4))) msgf(char *buf, size_t len, co
 
 /* ---- worker side --------------------------------------------------------- */
 
+/* A finding held by a worker: strings as offsets into the batch's arena
+ * (which moves as it grows). */
+typedef struct wfind {
+	uint32_t index;
+	uint8_t stage, severity;
+	bool has_location;
+	cr_location location;
+	uint32_t rule_id, message, excerpt; /* arena offsets; NO_STR: NULL */
+} wfind;
+
+#define NO_STR UINT32_MAX
+
+typedef struct wbatch {
+	wfind *f;
+	size_t n, cap;
+	char *arena;
+	size_t alen, acap;
+	cr_pool_finding *out; /* at seal time */
+	uint64_t since;       /* ms: when its first finding came */
+	uint32_t current;     /* findings of the artifact being checked */
+} wbatch;
+
 typedef struct wout {
 	int fd;
 	size_t len;
 	uint32_t index;
-	bool flushed_early;   /* findings of the current artifact went out */
+	bool flushed_early;   /* records of the current artifact went out */
 	unsigned dones;       /* DONEs in the buffer */
 	uint64_t last_flush;  /* ms */
+	const pool *p;
+	wbatch batch;
 	char buf[WORKER_WBUF];
 } wout;
 
@@ -232,23 +290,132 @@ static void w_begin(wout *o, uint8_t type, size_t payload)
 	w_u8(o, type);
 }
 
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return p;
+	while (ncap < need)
+		ncap *= 2;
+	if (!(np = realloc(p, ncap * size)))
+		_exit(WEXIT_NOMEM); /* the parent checks the artifacts again */
+	*cap = ncap;
+	return np;
+}
+
+static uint32_t b_str(wbatch *b, const char *s)
+{
+	int32_t n = str_len(s);
+	uint32_t at;
+
+	if (n < 0)
+		return NO_STR;
+	b->arena = grow(b->arena, &b->acap, b->alen + (size_t)n + 1, 1);
+	at = (uint32_t)b->alen;
+	memcpy(b->arena + b->alen, s, (size_t)n);
+	b->arena[b->alen + (size_t)n] = '\0';
+	b->alen += (size_t)n + 1;
+	return at;
+}
+
+static const char *b_get(const wbatch *b, uint32_t at) { return at == NO_STR ? NULL : b->arena + at; }
+
+/* Seal what the worker holds: take numbers, let the job store the findings,
+ * tell the parent. */
+static void w_seal(wout *o)
+{
+	const cr_pool_job *job = o->p->job;
+	wbatch *b = &o->batch;
+	cr_pool_batch sealed;
+	uint64_t old;
+	int32_t lr;
+	int rc;
+
+	if (b->n == 0)
+		return;
+	memset(&sealed, 0, sizeof(sealed));
+	old = atomic_fetch_add_explicit(o->p->seq, (UINT64_C(1) << SEQ_FINDING_BITS) + b->n, memory_order_relaxed);
+	sealed.chunk = (old >> SEQ_FINDING_BITS) + 1;
+	sealed.first = (old & SEQ_FINDING_MASK) + 1;
+	sealed.count = b->n;
+	if (!(b->out = calloc(b->n, sizeof(*b->out))))
+		_exit(WEXIT_NOMEM);
+	for (size_t i = 0; i < b->n; i++) {
+		const wfind *w = &b->f[i];
+		cr_pool_finding *f = &b->out[i];
+
+		memset(f, 0, sizeof(*f));
+		f->index = w->index;
+		f->f.stage = (cr_stage)w->stage;
+		f->f.severity = (cr_severity)w->severity;
+		f->f.has_location = w->has_location;
+		f->f.location = w->location;
+		f->f.rule_id = b_get(b, w->rule_id);
+		f->f.message = b_get(b, w->message);
+		f->f.excerpt = b_get(b, w->excerpt);
+		sealed.by_stage[w->stage]++;
+		if (w->severity == CR_SEV_BLOCKER)
+			sealed.blockers[w->stage]++;
+	}
+	cr_error_clear();
+	rc = job->seal(b->out, b->n, &sealed, o->p->ctx);
+	free(b->out);
+	b->out = NULL;
+	if (rc < 0) {
+		const char *msg = cr_error_last()->message;
+		int32_t lm = str_len(msg[0] ? msg : "cannot store a batch of findings");
+
+		w_begin(o, REC_FAIL, 4 + str_bytes(lm));
+		w_put(o, &(int32_t){rc}, 4);
+		w_str(o, msg[0] ? msg : "cannot store a batch of findings", lm);
+		w_flush(o);
+		_exit(WEXIT_SEAL);
+	}
+	sealed.ref[sizeof(sealed.ref) - 1] = '\0';
+	lr = str_len(sealed.ref);
+	w_begin(o, REC_BATCH, 8 * 3 + 16 * CR_STAGE__COUNT + 1 + str_bytes(lr));
+	w_u64(o, sealed.chunk);
+	w_u64(o, sealed.first);
+	w_u64(o, sealed.count);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		w_u64(o, sealed.by_stage[s]);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		w_u64(o, sealed.blockers[s]);
+	w_u8(o, b->current > 0);
+	w_str(o, sealed.ref, lr);
+	w_flush(o); /* the parent settles the artifacts it waits for */
+	b->n = 0;
+	b->alen = 0;
+	b->current = 0;
+}
+
 static int w_on_finding(const cr_finding *f, void *ctx)
 {
 	wout *o = ctx;
-	int32_t lr = str_len(f->rule_id), lm = str_len(f->message), le = str_len(f->excerpt);
-	size_t payload = 4 + 3 + 24 + str_bytes(lr) + str_bytes(lm) + str_bytes(le);
+	wbatch *b = &o->batch;
+	wfind *w;
 
-	w_begin(o, REC_FINDING, payload);
-	w_u32(o, o->index);
-	w_u8(o, (uint8_t)f->stage);
-	w_u8(o, (uint8_t)f->severity);
-	w_u8(o, f->has_location ? 1 : 0);
-	w_u64(o, f->has_location ? f->location.line : 0);
-	w_u64(o, f->has_location ? f->location.column : 0);
-	w_u64(o, f->has_location ? f->location.offset : 0);
-	w_str(o, f->rule_id, lr);
-	w_str(o, f->message, lm);
-	w_str(o, f->excerpt, le);
+	b->f = grow(b->f, &b->cap, b->n + 1, sizeof(*b->f));
+	w = &b->f[b->n];
+	if (b->n == 0)
+		b->since = now_ms();
+	w->index = o->index;
+	w->stage = (uint8_t)f->stage;
+	w->severity = (uint8_t)f->severity;
+	w->has_location = f->has_location;
+	if (f->has_location)
+		w->location = f->location;
+	else
+		memset(&w->location, 0, sizeof(w->location));
+	w->rule_id = b_str(b, f->rule_id);
+	w->message = b_str(b, f->message);
+	w->excerpt = b_str(b, f->excerpt);
+	b->n++;
+	b->current++;
+	if (b->n >= o->p->job->batch_max)
+		w_seal(o);
 	return 0;
 }
 
@@ -263,14 +430,16 @@ static void w_done(wout *o, const cr_outcome *out)
 			bits |= (uint8_t)(1u << s);
 	ls = (int32_t)strnlen(out->sha256, sizeof(out->sha256) - 1);
 	le = (int32_t)strnlen(out->error, sizeof(out->error) - 1);
-	payload = 4 + 1 + 8 + 1 + str_bytes(ls) + str_bytes(le);
+	payload = 4 + 1 + 8 + 1 + 4 + str_bytes(ls) + str_bytes(le);
 	w_begin(o, REC_DONE, payload);
 	w_u32(o, o->index);
 	w_u8(o, out->read_ok ? 1 : 0);
 	w_u64(o, out->size);
 	w_u8(o, bits);
+	w_u32(o, o->batch.current);
 	w_str(o, out->sha256, ls);
 	w_str(o, out->error, le);
+	o->batch.current = 0;
 	o->dones++;
 }
 
@@ -361,6 +530,8 @@ static void worker_check(const pool *p, wstatus *st, cr_scanner *scanner, const 
 		}
 	}
 	w_done(o, &out);
+	if (o->batch.n && p->job->seal_ms && now_ms() - o->batch.since >= p->job->seal_ms)
+		w_seal(o);
 	/* The DONE goes out before the status says idle: a worker that dies
 	 * idle has sent everything of the artifacts it reported. */
 	if (o->flushed_early || !more || o->dones >= FLUSH_DONES || now_ms() - o->last_flush >= FLUSH_MS)
@@ -390,6 +561,7 @@ static void __attribute__((noreturn)) worker_main(const pool *p, wstatus *st, in
 	close_other_fds(p, keep, nkeep);
 
 	out.fd = rec_fd;
+	out.p = p;
 	out.last_flush = now_ms();
 	if (cr_scanner_new(&scanner, p->job->rules) < 0) {
 		scanner = NULL;
@@ -414,6 +586,7 @@ static void __attribute__((noreturn)) worker_main(const pool *p, wstatus *st, in
 		have -= whole * sizeof(uint32_t);
 		memmove(req, (char *)req + whole * sizeof(uint32_t), have);
 	}
+	w_seal(&out);
 	w_flush(&out);
 	_exit(WEXIT_OK);
 }
@@ -491,9 +664,11 @@ static int start_worker(pool *p, worker *w)
 	close(req[0]);
 	close(rec[1]);
 	w->pid = pid;
+	w->closed = false;
 	w->req_fd = req[1];
 	w->rec_fd = rec[0];
 	w->ncur = 0;
+	w->nun = 0;
 	w->cur_bytes = 0;
 	w->dones = 0;
 	w->rlen = 0;
@@ -577,58 +752,118 @@ static const char *rd_str(rd *r, size_t *len)
 #define BAD_RECORD INT_MIN
 #define AT_EOF (INT_MIN + 1)
 
+/* Every outcome of W that waited for a batch is final now. */
+static int settle(pool *p, worker *w)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < w->nun && rc == 0; i++)
+		rc = finish(p, w->un[i].index, &w->un[i].o);
+	w->nun = 0;
+	return rc;
+}
+
+static int handle_done(pool *p, worker *w, rd *r, uint32_t index)
+{
+	cr_outcome o;
+	const char *sha, *err;
+	size_t sl, el;
+	uint8_t bits;
+	uint32_t unsealed;
+
+	if (w->ncur == 0 || index != w->cur[0])
+		return BAD_RECORD;
+	memset(&o, 0, sizeof(o));
+	o.read_ok = rd_u8(r) != 0;
+	o.size = rd_u64(r);
+	bits = rd_u8(r);
+	unsealed = rd_u32(r);
+	sha = rd_str(r, &sl);
+	err = rd_str(r, &el);
+	if (r->bad || r->left || !sha || !err || sl >= sizeof(o.sha256) || el >= sizeof(o.error) ||
+	    (bits >> CR_STAGE__COUNT) != 0)
+		return BAD_RECORD;
+	memcpy(o.sha256, sha, sl);
+	memcpy(o.error, err, el);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		o.stage_error[s] = (bits >> s) & 1u;
+	memmove(w->cur, w->cur + 1, (w->ncur - 1) * sizeof(w->cur[0]));
+	w->ncur--;
+	w->cur_bytes -= p->job->artifacts[index].size;
+	w->dones++;
+	if (unsealed == 0)
+		return finish(p, index, &o);
+	/* Final once the batch holding the rest of its findings comes in. */
+	if (w->nun == w->aun) {
+		size_t na = w->aun ? w->aun * 2 : 64;
+		unsettled *nu = realloc(w->un, na * sizeof(*nu));
+
+		if (!nu)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		w->un = nu;
+		w->aun = na;
+	}
+	w->un[w->nun].index = index;
+	w->un[w->nun].o = o;
+	w->nun++;
+	return 0;
+}
+
+static int handle_batch(pool *p, worker *w, rd *r)
+{
+	cr_pool_batch b;
+	const char *ref;
+	size_t rl;
+	uint64_t total = 0;
+	uint8_t has_current;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.chunk = rd_u64(r);
+	b.first = rd_u64(r);
+	b.count = rd_u64(r);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		total += b.by_stage[s] = rd_u64(r);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		b.blockers[s] = rd_u64(r);
+	has_current = rd_u8(r);
+	ref = rd_str(r, &rl);
+	if (r->bad || r->left || !ref || rl >= sizeof(b.ref) || b.count == 0 || total != b.count ||
+	    has_current > 1 || (has_current && w->ncur == 0))
+		return BAD_RECORD;
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		if (b.blockers[s] > b.by_stage[s])
+			return BAD_RECORD;
+	memcpy(b.ref, ref, rl);
+	if (has_current)
+		p->seen[w->cur[0]] = true;
+	if (p->cb->on_batch && (rc = p->cb->on_batch(&b, p->ctx)) != 0)
+		return rc;
+	return settle(p, w);
+}
+
+/* Handle one record of W: 0, a callback's non-zero value, or BAD_RECORD. */
 static int handle_record(pool *p, worker *w, uint8_t type, const char *payload, size_t len)
 {
 	rd r = {payload, len, false};
-	uint32_t index = rd_u32(&r);
-	size_t n;
 
-	if (r.bad || w->ncur == 0 || index != w->cur[0])
-		return BAD_RECORD;
-	if (type == REC_FINDING) {
-		cr_finding f;
-		uint8_t stage = rd_u8(&r), sev = rd_u8(&r), has_loc = rd_u8(&r);
-
-		memset(&f, 0, sizeof(f));
-		p->seen[index] = true;
-		f.location.line = rd_u64(&r);
-		f.location.column = rd_u64(&r);
-		f.location.offset = rd_u64(&r);
-		f.rule_id = rd_str(&r, &n);
-		f.message = rd_str(&r, &n);
-		f.excerpt = rd_str(&r, &n);
-		if (r.bad || r.left || stage >= CR_STAGE__COUNT || sev > CR_SEV_WARNING || has_loc > 1 ||
-		    !f.rule_id || !f.message)
-			return BAD_RECORD;
-		f.stage = (cr_stage)stage;
-		f.severity = (cr_severity)sev;
-		f.has_location = has_loc;
-		return p->cb->on_finding ? p->cb->on_finding(index, &f, p->ctx) : 0;
-	}
 	if (type == REC_DONE) {
-		cr_outcome o;
-		const char *sha, *err;
-		size_t sl, el;
-		uint8_t bits;
+		uint32_t index = rd_u32(&r);
 
-		memset(&o, 0, sizeof(o));
-		o.read_ok = rd_u8(&r) != 0;
-		o.size = rd_u64(&r);
-		bits = rd_u8(&r);
-		sha = rd_str(&r, &sl);
-		err = rd_str(&r, &el);
-		if (r.bad || r.left || !sha || !err || sl >= sizeof(o.sha256) || el >= sizeof(o.error) ||
-		    (bits >> CR_STAGE__COUNT) != 0)
+		return r.bad ? BAD_RECORD : handle_done(p, w, &r, index);
+	}
+	if (type == REC_BATCH)
+		return handle_batch(p, w, &r);
+	if (type == REC_FAIL) {
+		int32_t code;
+		const char *msg;
+		size_t ml;
+
+		rd_get(&r, &code, 4);
+		msg = rd_str(&r, &ml);
+		if (r.bad || r.left || !msg || code >= 0)
 			return BAD_RECORD;
-		memcpy(o.sha256, sha, sl);
-		memcpy(o.error, err, el);
-		for (int s = 0; s < CR_STAGE__COUNT; s++)
-			o.stage_error[s] = (bits >> s) & 1u;
-		memmove(w->cur, w->cur + 1, (w->ncur - 1) * sizeof(w->cur[0]));
-		w->ncur--;
-		w->cur_bytes -= p->job->artifacts[index].size;
-		w->dones++;
-		return finish(p, index, &o);
+		return cr_error_set(code, "%s", msg);
 	}
 	return BAD_RECORD;
 }
@@ -756,6 +991,7 @@ static int worker_gone(pool *p, worker *w, enum cause cause, uint64_t seen_word)
 		blame = w->cur[0];
 
 	w->pid = 0;
+	w->closed = false;
 	close_fd(&w->req_fd);
 	close_fd(&w->rec_fd);
 	w->rlen = 0;
@@ -763,9 +999,24 @@ static int worker_gone(pool *p, worker *w, enum cause cause, uint64_t seen_word)
 	memcpy(cur, w->cur, ncur * sizeof(cur[0]));
 	w->ncur = 0;
 	w->cur_bytes = 0;
-	if (rc != 0)
+	if (rc != 0) {
+		w->nun = 0;
 		return rc;
+	}
 
+	/* Checked, but their findings died unsealed: check them again, unless
+	 * part of them are in a batch already. */
+	for (size_t i = 0; i < w->nun && rc == 0; i++) {
+		size_t index = w->un[i].index;
+
+		if (!p->seen[index]) {
+			p->retry[p->nretry++] = index;
+			continue;
+		}
+		msgf(msg, sizeof(msg), LOST_FINDINGS, p->job->artifacts[index].path);
+		rc = finish_error(p, index, msg);
+	}
+	w->nun = 0;
 	/* Back to the queue, so that the first of them is taken first. */
 	for (size_t i = ncur; i-- > 0;)
 		if (cur[i] != blame && !p->seen[cur[i]])
@@ -777,7 +1028,7 @@ static int worker_gone(pool *p, worker *w, enum cause cause, uint64_t seen_word)
 			continue;
 		if (cur[i] != blame) {
 			/* Cannot be re-checked without repeating its findings. */
-			msgf(msg, sizeof(msg), "worker was stopped while checking artifact %s", path);
+			msgf(msg, sizeof(msg), LOST_FINDINGS, path);
 		} else if (cause == GONE_TIMEOUT) {
 			msgf(msg, sizeof(msg), "artifact %s exceeded the per-artifact time limit of %llu ms", path,
 			     (unsigned long long)p->job->timeout_ms);
@@ -793,11 +1044,20 @@ static int worker_gone(pool *p, worker *w, enum cause cause, uint64_t seen_word)
 }
 
 /* Send W what it may take: one large artifact alone, or small ones up to
- * OUTSTANDING_MAX / OUTSTANDING_BYTES, in one write. */
+ * OUTSTANDING_MAX / OUTSTANDING_BYTES, in one write. With nothing left for
+ * it, tell it to seal what it holds and exit. */
 static void dispatch(pool *p, worker *w)
 {
 	uint32_t req[OUTSTANDING_MAX];
 	size_t n = 0;
+
+	if (w->closed)
+		return;
+	if (pending(p) == 0 && w->ncur == 0) {
+		close_fd(&w->req_fd);
+		w->closed = true;
+		return;
+	}
 
 	while (pending(p) > 0 && w->ncur < OUTSTANDING_MAX) {
 		size_t index = p->nretry > 0 ? p->retry[p->nretry - 1] : p->order[p->next];
@@ -995,6 +1255,10 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "worker pool: jobs must be at least 1");
 	if (job->count > UINT32_MAX)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "worker pool: too many artifacts (%zu)", job->count);
+	if (!job->seal || job->batch_max < 1 || !job->seq)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "worker pool: no way to seal findings");
+	if (job->seq->chunk > SEQ_CHUNK_MAX / 2 || job->seq->finding > SEQ_FINDING_MASK / 2)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "worker pool: batch numbers out of range");
 	p.job = job;
 	p.cb = cb;
 	p.ctx = ctx;
@@ -1013,12 +1277,14 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 	p.retry = calloc(job->count, sizeof(*p.retry));
 	p.finished = calloc(job->count, sizeof(*p.finished));
 	p.seen = calloc(job->count, sizeof(*p.seen));
-	p.status = mmap(NULL, p.nw * sizeof(*p.status), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p.status = mmap(NULL, (p.nw + 1) * sizeof(*p.status), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p.status == MAP_FAILED) {
 		p.status = NULL;
 		rc = cr_error_set(CR_EINTERNAL, "cannot map the workers' status words: %s", strerror(errno));
 		goto cleanup;
 	}
+	p.seq = &p.status[p.nw].word;
+	atomic_store(p.seq, job->seq->chunk << SEQ_FINDING_BITS | job->seq->finding);
 	if (!p.w || !p.order || !p.retry || !p.finished || !p.seen) {
 		rc = cr_error_set(CR_EINTERNAL, "out of memory");
 		goto cleanup;
@@ -1047,8 +1313,17 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 cleanup:
 	if (p.w) {
 		stop_workers(&p, rc != 0);
-		for (unsigned i = 0; i < p.nw; i++)
+		for (unsigned i = 0; i < p.nw; i++) {
 			free(p.w[i].rbuf);
+			free(p.w[i].un);
+		}
+	}
+	if (p.seq) {
+		/* What the workers took, gaps of the dead included. */
+		uint64_t last = atomic_load(p.seq);
+
+		job->seq->chunk = last >> SEQ_FINDING_BITS;
+		job->seq->finding = last & SEQ_FINDING_MASK;
 	}
 	if (pipe_saved)
 		sigaction(SIGPIPE, &old_pipe, NULL);
@@ -1058,7 +1333,7 @@ cleanup:
 	free(p.finished);
 	free(p.seen);
 	if (p.status)
-		munmap(p.status, p.nw * sizeof(*p.status));
+		munmap(p.status, (p.nw + 1) * sizeof(*p.status));
 	if (rc != 0)
 		return rc;
 done:
