@@ -78,6 +78,7 @@ typedef struct cr_candidate_view {
 	char latest_report_id[CR_SHORT_ID_MAX];
 	/* Derived helpers for gates (not in the DTO). */
 	char latest_manifest_import_id[CR_SHORT_ID_MAX]; /* import the latest manifest froze */
+	char latest_import_event[CR_SHORT_ID_MAX];       /* the audit event of the latest import */
 	char approved_report_id[CR_SHORT_ID_MAX];
 	char latest_publication_id[CR_SHORT_ID_MAX];
 	bool run_unfinished;

@@ -49,6 +49,13 @@ int cr_rules_check_policy(const cr_policy *p);
  * outlive the result. */
 int cr_rules_compile(cr_rules **out, const cr_policy *p, const cr_registry *r);
 int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *r, unsigned flags);
+/* cr_rules_compile with the Vectorscan prefilter database kept in
+ * CACHE_DIR (created when needed), under a name derived from everything
+ * that went into it: a run with a policy seen before deserializes it
+ * instead of compiling it (most of a run's set-up). A cache file that does
+ * not check out is ignored and written again; one that cannot be written
+ * costs only time. */
+int cr_rules_compile_cached(cr_rules **out, const cr_policy *p, const cr_registry *r, const char *cache_dir);
 void cr_rules_free(cr_rules *r);
 /* true if the content/endpoint rule RULE_ID is in the Vectorscan prefilter
  * (false: PCRE2 runs it on every line, or no such rule). */

@@ -1,10 +1,14 @@
 /* Policy rules: validation, compilation (PCRE2 JIT + one Vectorscan
  * prefilter database), and the registry's host and source checks. */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "engine/engine_internal.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/sha256.h"
 
 /* Byte mode (data-model.md §5): no UTF, no UCP, and a pattern may not turn
  * them on with (*UTF) or (*UCP) either. */
@@ -216,19 +220,146 @@ static bool drop_uncompilable(const char *const *exprs, const unsigned *ids, uns
 	return dropped;
 }
 
-static void build_prefilter(cr_rules *r)
+/*
+ * The prefilter cache. Compiling the database is most of a run's set-up
+ * (tens of ms for ten rules), and a policy is used far more often than it
+ * changes, so the serialized database is kept in a file named by the
+ * SHA-256 of everything the compilation depends on: the format, the
+ * Vectorscan version, the platform it was built for (after pick_runtime)
+ * and every content rule's pattern, in order. Which rules made it into the
+ * database follows from those, and the file records it. A file that does
+ * not check out (magic, rule count, trailing SHA-256 of its bytes,
+ * hs_deserialize_database's own CRC) is ignored and written again. A hit
+ * skips the canary too: it passed for that version on that platform when
+ * the file was written.
+ *
+ * File: "CRHSDB1\n", u32 rule count, one byte per rule (1: in the
+ * database), u64 length, the serialized database, 64 hex of SHA-256 of
+ * all that.
+ */
+#define CACHE_MAGIC "CRHSDB1\n"
+#define CACHE_MAGIC_LEN 8
+#define CACHE_MAX (256u << 20)
+
+static void cache_key(const cr_rules *r, const hs_platform_info_t *plat, char key[65])
+{
+	cr_sha256 *h = cr_sha256_new();
+	uint64_t fields[3] = {plat->tune, plat->cpu_features, HS_FLAGS};
+
+	if (!h) {
+		key[0] = '\0';
+		return;
+	}
+	cr_sha256_update(h, CACHE_MAGIC, CACHE_MAGIC_LEN);
+	cr_sha256_update(h, hs_version(), strlen(hs_version()) + 1);
+	cr_sha256_update(h, fields, sizeof(fields));
+	for (size_t i = 0; i < r->ncontent; i++) {
+		const char *pat = r->content[i].rule->pattern;
+		uint64_t len = strlen(pat);
+
+		cr_sha256_update(h, &len, sizeof(len));
+		cr_sha256_update(h, pat, len);
+	}
+	cr_sha256_final_hex(h, key);
+	cr_sha256_free(h);
+}
+
+static void cache_path(char *buf, size_t len, const char *dir, const char *key)
+{
+	snprintf(buf, len, "%s/prefilter-%s.hsdb", dir, key);
+}
+
+/* Load the database for KEY into R->db and IN; false on any mismatch. */
+static bool cache_load(cr_rules *r, const char *dir, const char *key, bool *in)
+{
+	char path[4096], sum[65];
+	char *buf = NULL;
+	size_t len = 0, at = CACHE_MAGIC_LEN;
+	uint32_t n;
+	uint64_t dblen;
+	bool ok = false;
+
+	cache_path(path, sizeof(path), dir, key);
+	if (cr_fs_read_all(path, CACHE_MAX, &buf, &len) < 0) {
+		cr_error_clear();
+		return false;
+	}
+	if (len < CACHE_MAGIC_LEN + 4 + 8 + 64 || memcmp(buf, CACHE_MAGIC, CACHE_MAGIC_LEN))
+		goto done;
+	cr_sha256_hex(buf, len - 64, sum);
+	if (memcmp(sum, buf + len - 64, 64))
+		goto done;
+	memcpy(&n, buf + at, 4);
+	at += 4;
+	if (n != r->ncontent || len - 64 - at < (size_t)n + 8)
+		goto done;
+	for (uint32_t i = 0; i < n; i++)
+		in[i] = buf[at + i] == 1;
+	at += n;
+	memcpy(&dblen, buf + at, 8);
+	at += 8;
+	if (dblen != len - 64 - at || dblen == 0)
+		goto done;
+	ok = hs_deserialize_database(buf + at, (size_t)dblen, &r->db) == HS_SUCCESS;
+	if (!ok)
+		r->db = NULL;
+done:
+	free(buf);
+	return ok;
+}
+
+/* Best effort: a cache that cannot be written costs the next run a compile. */
+static void cache_store(const cr_rules *r, const char *dir, const char *key, const bool *in)
+{
+	char path[4096], *db = NULL, *buf;
+	size_t dblen = 0, len, at = 0;
+	uint32_t n = (uint32_t)r->ncontent;
+	uint64_t l64;
+
+	if (hs_serialize_database(r->db, &db, &dblen) != HS_SUCCESS)
+		return;
+	len = CACHE_MAGIC_LEN + 4 + n + 8 + dblen + 64;
+	if ((buf = malloc(len + 1))) {
+		memcpy(buf, CACHE_MAGIC, CACHE_MAGIC_LEN);
+		at = CACHE_MAGIC_LEN;
+		memcpy(buf + at, &n, 4);
+		at += 4;
+		for (uint32_t i = 0; i < n; i++)
+			buf[at + i] = in[i] ? 1 : 0;
+		at += n;
+		l64 = dblen;
+		memcpy(buf + at, &l64, 8);
+		at += 8;
+		memcpy(buf + at, db, dblen);
+		at += dblen;
+		cr_sha256_hex(buf, at, buf + at); /* writes 64 hex and a NUL */
+		cache_path(path, sizeof(path), dir, key);
+		if (cr_fs_mkdirs(dir, 0777) < 0 || cr_fs_write_replace(path, buf, len) < 0)
+			cr_error_clear();
+		free(buf);
+	}
+	free(db);
+}
+
+static void build_prefilter(cr_rules *r, const char *cache_dir)
 {
 	hs_platform_info_t plat;
 	const char **exprs = calloc(r->ncontent, sizeof(*exprs));
 	unsigned *flags = calloc(r->ncontent, sizeof(*flags));
 	unsigned *ids = calloc(r->ncontent, sizeof(*ids));
 	bool *in = calloc(r->ncontent, sizeof(*in));
+	char key[65] = "";
 
 	if (!exprs || !flags || !ids || !in)
 		goto cleanup; /* no prefilter: every rule runs PCRE2 on every line */
 	if (hs_populate_platform(&plat) != HS_SUCCESS)
 		goto cleanup;
 	r->hs_scan = pick_runtime(&plat);
+	if (cache_dir)
+		cache_key(r, &plat, key);
+	if (key[0] && cache_load(r, cache_dir, key, in))
+		goto loaded;
+	memset(in, 0, r->ncontent * sizeof(*in));
 	if (!runtime_finds_canary(r->hs_scan, &plat))
 		goto cleanup;
 	for (size_t i = 0; i < r->ncontent; i++) {
@@ -267,6 +398,9 @@ static void build_prefilter(cr_rules *r)
 		}
 		hs_free_compile_error(ce);
 	}
+	if (key[0] && r->db)
+		cache_store(r, cache_dir, key, in);
+loaded:
 	for (size_t i = 0; i < r->ncontent; i++)
 		r->content[i].prefilter = r->db && in[i];
 cleanup:
@@ -276,7 +410,7 @@ cleanup:
 	free(in);
 }
 
-int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *reg, unsigned flags)
+static int compile(cr_rules **out, const cr_policy *p, const cr_registry *reg, unsigned flags, const char *cache_dir)
 {
 	cr_rules *r = NULL;
 	int ret = 0;
@@ -323,7 +457,7 @@ int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *r
 	if (p->limits.depth_limit)
 		pcre2_set_depth_limit(r->mctx, p->limits.depth_limit);
 	if (r->ncontent && !(flags & CR_RULES_PCRE2_ONLY) && hs_valid_platform() == HS_SUCCESS)
-		build_prefilter(r);
+		build_prefilter(r, cache_dir);
 	*out = r;
 	r = NULL;
 cleanup:
@@ -331,9 +465,19 @@ cleanup:
 	return ret;
 }
 
+int cr_rules_compile_ex(cr_rules **out, const cr_policy *p, const cr_registry *r, unsigned flags)
+{
+	return compile(out, p, r, flags, NULL);
+}
+
 int cr_rules_compile(cr_rules **out, const cr_policy *p, const cr_registry *r)
 {
-	return cr_rules_compile_ex(out, p, r, 0);
+	return compile(out, p, r, 0, NULL);
+}
+
+int cr_rules_compile_cached(cr_rules **out, const cr_policy *p, const cr_registry *r, const char *cache_dir)
+{
+	return compile(out, p, r, 0, cache_dir);
 }
 
 void cr_rules_free(cr_rules *r)

@@ -95,6 +95,9 @@ typedef struct cr_task_port {
 	 * is gone, whatever its pid became), negative on error. A task with no
 	 * local task file is reported as 1 (it may run on another clone). */
 	int (*alive)(void *impl, const char *task_id);
+	/* Compile P and R for a run (cr_rules_compile), with the prefilter
+	 * database cached in the task manager's local state. */
+	int (*compile)(void *impl, const cr_policy *p, const cr_registry *r, cr_rules **out);
 	/* Run the forked worker pool over JOB. */
 	int (*scan)(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx);
 	/* Fork a detached runner (new session, stdio to /dev/null) that calls

@@ -328,6 +328,8 @@ static int import_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *comm
 	ev.actor = (char *)x->actor;
 	ev.accepted = true;
 	cr_audit_detail(&ev, "import_id", x->imp->import_id);
+	/* A run reads the root here: the import itself is the whole list. */
+	cr_audit_detail(&ev, "artifact_root", x->imp->artifact_root);
 	cr_audit_detail(&ev, "status", "PREPARED");
 	rc = cr_svc_audit(t, x->s, &ev);
 	snprintf(msg, msglen, "candidate.import_artifacts %s %s (%s)", x->imp->candidate_id, x->imp->import_id,

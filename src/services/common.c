@@ -104,6 +104,7 @@ int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candid
 				switch (ev) {
 				case CR_EV_IMPORTED:
 					copy_detail(out->latest_import_id, sizeof(out->latest_import_id), d, "import_id");
+					snprintf(out->latest_import_event, sizeof(out->latest_import_event), "%s", evs.v[i]);
 					break;
 				case CR_EV_MANIFEST_BUILT:
 					copy_detail(out->latest_manifest_id, sizeof(out->latest_manifest_id), d, "manifest_id");

@@ -24,7 +24,7 @@
 
 #define CHUNK_MAX 4096      /* violations per chunk */
 #define SEAL_MS 1000        /* a worker stores what it holds at least this often */
-#define CHUNK_COMMIT_MS 250 /* stored chunks join the ledger at most this often while the run goes on */
+#define CHUNK_COMMIT_MS 1000 /* stored chunks join the ledger at most this often while the run goes on */
 
 static const char *const stage_subs[CR_STAGE__COUNT] = {"stage-1", "stage-2", "stage-3", "stage-4"};
 
@@ -336,13 +336,46 @@ static void drop_task(struct request_ctx *x)
 	x->locked_task[0] = 0;
 }
 
+/* The artifact root of the candidate's latest import (the one its latest
+ * manifest froze, as the gates made sure), from the import's audit event,
+ * which names it; from the import itself, a whole artifact list to parse,
+ * only for a ledger written before events named it. */
+static int artifact_root_of(cr_txn *t, const cr_svc *s, const cr_candidate_view *v, char **out)
+{
+	cJSON *doc = NULL;
+	cr_import imp = {0};
+	const char *root = NULL;
+	int rc;
+
+	*out = NULL;
+	if (v->latest_import_event[0] &&
+	    (rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, v->latest_import_event, NULL, &doc)) < 0)
+		return rc;
+	root = cr_json_str(cJSON_GetObjectItemCaseSensitive(doc, "details"), "artifact_root");
+	if (root && root[0] == '/') {
+		*out = strdup(root);
+		cJSON_Delete(doc);
+		return *out ? 0 : cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	cJSON_Delete(doc);
+	if ((rc = cr_svc_get_json(t, s, CR_OBJ_IMPORT, v->latest_import_id, NULL, &doc)) < 0 ||
+	    (rc = cr_import_from_json(doc, &imp)) < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	cJSON_Delete(doc);
+	*out = imp.artifact_root;
+	imp.artifact_root = NULL;
+	cr_import_clear(&imp);
+	return 0;
+}
+
 static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
 {
 	struct request_ctx *x = vctx;
 	const cr_svc *s = x->s;
 	cr_candidate_view v;
 	cJSON *doc = NULL;
-	cr_import imp = {0};
 	cr_audit_event ev = {0};
 	cr_task task = {0};
 	int rc;
@@ -385,11 +418,8 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	}
 	cJSON_Delete(doc);
 	doc = NULL;
-	if ((rc = cr_svc_get_json(t, s, CR_OBJ_IMPORT, x->m.import_id, NULL, &doc)) < 0 ||
-	    (rc = cr_import_from_json(doc, &imp)) < 0)
+	if ((rc = artifact_root_of(t, s, &v, &x->artifact_root)) < 0)
 		goto cleanup;
-	x->artifact_root = imp.artifact_root;
-	imp.artifact_root = NULL;
 
 	/* Allocate the run; its task file is locked and written before the
 	 * ledger commit, so a runner that dies at any point is detectable. */
@@ -443,7 +473,6 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	cr_audit_event_clear(&ev);
 cleanup:
 	cr_task_clear(&task);
-	cr_import_clear(&imp);
 	cJSON_Delete(doc);
 	cr_candidate_clear(&v.c);
 	return rc;
@@ -796,7 +825,7 @@ static int execute(struct exec *e)
 	if ((rc = cr_json_parse(&pd, q->policy_json, strlen(q->policy_json), "policy.json")) < 0 ||
 	    (rc = cr_json_parse(&rd, q->registry_json, strlen(q->registry_json), "registry.json")) < 0 ||
 	    (rc = cr_policy_from_json(pd, &e->pol)) < 0 || (rc = cr_registry_from_json(rd, &e->reg)) < 0 ||
-	    (rc = cr_rules_compile(&e->rules, &e->pol, &e->reg)) < 0)
+	    (rc = s->tasks->compile(s->tasks->impl, &e->pol, &e->reg, &e->rules)) < 0)
 		goto abort;
 
 	root_fd = open(q->artifact_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -209,7 +210,7 @@ static void fsync_dir_of(const char *path)
 	free(dir);
 }
 
-int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
+static int write_renamed(const char *path, const void *buf, size_t len, bool durable)
 {
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 8);
@@ -225,7 +226,7 @@ int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
 		free(tmp);
 		return ret;
 	}
-	if (cr_fs_write_full(fd, buf, len) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+	if (cr_fs_write_full(fd, buf, len) != 0 || fchmod(fd, 0644) != 0 || (durable && fsync(fd) != 0)) {
 		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
 		goto cleanup;
 	}
@@ -239,7 +240,8 @@ int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
 		ret = cr_error_set(CR_ESTORAGE, "%s: cannot write: %s", path, strerror(errno));
 		goto cleanup;
 	}
-	fsync_dir_of(path);
+	if (durable)
+		fsync_dir_of(path);
 cleanup:
 	if (fd >= 0)
 		close(fd);
@@ -247,6 +249,16 @@ cleanup:
 		unlink(tmp);
 	free(tmp);
 	return ret;
+}
+
+int cr_fs_write_atomic(const char *path, const void *buf, size_t len)
+{
+	return write_renamed(path, buf, len, true);
+}
+
+int cr_fs_write_replace(const char *path, const void *buf, size_t len)
+{
+	return write_renamed(path, buf, len, false);
 }
 
 int cr_fs_read_all(const char *path, size_t max, char **out, size_t *len)

@@ -26,6 +26,10 @@ int cr_fs_write_full(int fd, const void *buf, size_t len);
 /* Write LEN bytes to PATH atomically (temp file in the same directory,
  * fsync, rename). Returns 0 or CR_ESTORAGE. */
 int cr_fs_write_atomic(const char *path, const void *buf, size_t len);
+/* The same without the fsyncs: readers see the old or the new content,
+ * never a mix, but a system crash may lose the update. For state that is
+ * rewritten often and rebuilt when lost (a task's progress, caches). */
+int cr_fs_write_replace(const char *path, const void *buf, size_t len);
 
 /* Read a whole file (at most MAX bytes) into a malloc'd NUL-terminated buffer. */
 int cr_fs_read_all(const char *path, size_t max, char **out, size_t *len);

@@ -274,6 +274,27 @@ test_expect_success 'verify --json reports a broken ledger as an INTEGRITY error
 	test "$(jq -r .error.code "$TRASH/.cr-out")" = INTEGRITY
 '
 
+test_expect_success 'verify: a stored object whose bytes were swapped (valid, canonical, other content) is exit 5' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	c1=$(git rev-parse "$tip:candidates/$(fanout c1)/c1/candidate.json")
+	git cat-file blob $c1 | jq ".created_by = \"mallory\"" >../c1-forged.json
+	canon canonical ../c1-forged.json >../c1-forged.canon
+	validate_schema candidate.schema.json ../c1-forged.canon
+	forged=$(git hash-object -w ../c1-forged.canon)
+	obj() { echo ".git/objects/$(echo $1 | cut -c1-2)/$(echo $1 | cut -c3-)"; }
+	test -f "$(obj $c1)" && test -f "$(obj $forged)"
+	cp "$(obj $c1)" ../c1.obj
+	chmod u+w "$(obj $c1)"
+	cp "$(obj $forged)" "$(obj $c1)"
+	test "$(git cat-file blob $c1 | jq -r .created_by)" = mallory
+	test_exit 5 clean-release verify
+	grep -i "hash\|mismatch\|$(echo $c1 | cut -c1-7)" "$TRASH/.cr-err"
+	check_one_error "$TRASH/.cr-err"
+	cp ../c1.obj "$(obj $c1)"
+	test_exit 0 clean-release verify
+'
+
 test_expect_success 'after the forged tips are gone the ledger verifies and accepts writes again' '
 	cd repo
 	test_exit 0 clean-release verify

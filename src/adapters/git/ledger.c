@@ -89,6 +89,10 @@ int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *
 	int rc;
 	if (!ready) {
 		git_libgit2_init();
+		/* As git does, objects are not re-hashed on every read (a 2.7 MB
+		 * manifest costs 8 ms more, and zlib's checksum still catches a
+		 * damaged object); verify turns it on for its whole walk. */
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		ready = 1;
 	}
 	if ((rc = cr_git_open(out)) < 0)
@@ -1070,9 +1074,8 @@ static int verify_delta(const git_diff_delta *d, float progress, void *payload)
 	return 0;
 }
 
-static int ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
+static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 {
-	struct ledger *l = impl;
 	git_oid oid;
 	git_oid *chain = NULL;
 	size_t n = 0, alloc = 0;
@@ -1177,6 +1180,18 @@ cleanup:
 	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
 		cr_schema_free(v.schemas[i]);
 	free(chain);
+	return rc;
+}
+
+/* Every object verify reads is hashed again against its id (ordinary
+ * reads skip that, as git's do). */
+static int ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
+{
+	int rc;
+
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	rc = verify_walk(impl, ncommits, nobjects);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	return rc;
 }
 

@@ -39,6 +39,7 @@
 
 typedef struct tasks_impl {
 	char *dir;
+	char *cache_dir; /* beside the task directory: <dir>/../cache */
 } tasks_impl;
 
 /*
@@ -195,7 +196,10 @@ static int t_save(void *impl, const cr_task *task)
 		return rc;
 	if ((rc = task_json(task, &json, &len)) < 0)
 		return rc;
-	rc = cr_fs_write_atomic(path, json, len);
+	/* Progress is rewritten every 100 ms while the run goes on, and the
+	 * runner's lock, not this file, says whether it is alive: atomic but
+	 * not synced. The first and the last state of a task are synced. */
+	rc = task->status == CR_TASK_RUNNING ? cr_fs_write_replace(path, json, len) : cr_fs_write_atomic(path, json, len);
 	free(json);
 	return rc;
 }
@@ -375,6 +379,13 @@ static int t_alive(void *impl, const char *task_id)
 	return rc;
 }
 
+static int t_compile(void *impl, const cr_policy *p, const cr_registry *r, cr_rules **out)
+{
+	tasks_impl *t = impl;
+
+	return cr_rules_compile_cached(out, p, r, t->cache_dir);
+}
+
 static int t_scan(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 {
 	(void)impl;
@@ -442,9 +453,18 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 	if (!dir || !*dir)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "no task directory");
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->dir = strdup(dir))) {
+	if (!t || !(t->dir = strdup(dir)) || !(t->cache_dir = malloc(strlen(dir) + sizeof("/cache")))) {
+		if (t)
+			free(t->dir);
 		free(t);
 		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	{
+		const char *slash = strrchr(dir, '/');
+		size_t keep = slash ? (size_t)(slash - dir) : 0;
+
+		memcpy(t->cache_dir, dir, keep);
+		memcpy(t->cache_dir + keep, slash ? "/cache" : "cache", slash ? sizeof("/cache") : sizeof("cache"));
 	}
 	out->impl = t;
 	out->create = t_create;
@@ -454,6 +474,7 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 	out->lock = t_lock;
 	out->unlock = t_unlock;
 	out->alive = t_alive;
+	out->compile = t_compile;
 	out->scan = t_scan;
 	out->spawn = t_spawn;
 	return 0;
@@ -468,6 +489,7 @@ void cr_tasks_close(cr_task_port *p)
 	t = p->impl;
 	if (t) {
 		free(t->dir);
+		free(t->cache_dir);
 		free(t);
 	}
 	memset(p, 0, sizeof(*p));
