@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <openssl/evp.h>
@@ -984,6 +985,105 @@ static void prefilter_fallback(void **state)
 	findings_free(&fs);
 }
 
+/* The prefilter database kept in a cache directory: the same rules in it
+ * as compiled afresh, one file per set of patterns, and a damaged file is
+ * compiled again and rewritten. */
+static size_t cache_files(const char *dir, char *one, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "prefilter-", 10) && strstr(e->d_name, ".hsdb")) {
+			n++;
+			snprintf(one, len, "%s/%s", dir, e->d_name);
+		}
+	closedir(d);
+	return n;
+}
+
+static void check_cached(const char *dir, const cr_policy *p)
+{
+	static const char *const ids[] = {"keep", "newline", "backref", "behind", "start", "caret"};
+	cr_rules *fresh = NULL, *cached = NULL;
+	cr_scanner *s = NULL;
+	findings fs = {0};
+	cr_outcome out;
+	cr_artifact a = art_of("fb.txt", "npm:x@1");
+
+	assert_int_equal(cr_rules_compile(&fresh, p, &registry), 0);
+	assert_int_equal(cr_rules_compile_cached(&cached, p, &registry, dir), 0);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		assert_int_equal(cr_rules_prefiltered(fresh, ids[i]), cr_rules_prefiltered(cached, ids[i]));
+	assert_int_equal(cr_scanner_new(&s, cached), 0);
+	assert_int_equal(cr_engine_check(s, root_fd, &a, collect, &fs, &out), 0);
+	assert_int_equal(count_rule(&fs, "keep"), 2);
+	assert_int_equal(count_rule(&fs, "backref"), 1);
+	assert_int_equal(count_rule(&fs, "behind"), 1);
+	findings_free(&fs);
+	cr_scanner_free(s);
+	cr_rules_free(cached);
+	cr_rules_free(fresh);
+}
+
+static void prefilter_cache(void **state)
+{
+	cr_rule rules[] = {
+		rule("keep", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "foo\\Kbar", false),
+		rule("newline", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "x\\Ry", false),
+		rule("backref", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(ab)\\1", false),
+		rule("behind", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?<=@)host", false),
+		rule("start", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "\\Abegin", false),
+		rule("caret", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?-m)^begin", false),
+	};
+	cr_policy p = policy_of(rules, 6);
+	char dir[128], file[512], *good = NULL, *again = NULL;
+	size_t glen = 0, alen = 0;
+	(void)state;
+
+	write_str("fb.txt", "begin foobar abab x@host\nbegin again foobar\n");
+	snprintf(dir, sizeof(dir), "%s/cache/of/rules", root);
+	check_cached(dir, &p); /* miss: compiled and written */
+	assert_int_equal(cache_files(dir, file, sizeof(file)), 1);
+	assert_int_equal(cr_fs_read_all(file, 1 << 26, &good, &glen), 0);
+	assert_true(glen > 100);
+	check_cached(dir, &p); /* hit */
+	assert_int_equal(cache_files(dir, file, sizeof(file)), 1);
+
+	/* One flipped byte in the database: ignored, compiled, rewritten. */
+	good[glen / 2] ^= 0x55;
+	assert_int_equal(cr_fs_write_atomic(file, good, glen), 0);
+	good[glen / 2] ^= 0x55;
+	check_cached(dir, &p);
+	assert_int_equal(cr_fs_read_all(file, 1 << 26, &again, &alen), 0);
+	assert_int_equal(alen, glen);
+	assert_memory_equal(again, good, glen);
+	free(again);
+	/* Cut short: the same. */
+	assert_int_equal(cr_fs_write_atomic(file, good, 20), 0);
+	check_cached(dir, &p);
+	assert_int_equal(cr_fs_read_all(file, 1 << 26, &again, &alen), 0);
+	assert_int_equal(alen, glen);
+	free(again);
+	free(good);
+
+	/* Another pattern: another file; the first stays. */
+	rules[2] = rule("backref", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(ab)\\1|zzz", false);
+	check_cached(dir, &p);
+	assert_int_equal(cache_files(dir, file, sizeof(file)), 2);
+
+	/* A cache that cannot be written costs nothing but time. */
+	{
+		cr_rules *r = NULL;
+		assert_int_equal(cr_rules_compile_cached(&r, &p, &registry, "/proc/no/such/dir"), 0);
+		assert_true(cr_rules_prefiltered(r, "behind"));
+		cr_rules_free(r);
+	}
+}
+
 /* More candidate lines than the engine keeps per window: the busiest rule
  * then runs on every line, with the same findings. */
 static void many_candidate_lines(void **state)
@@ -1279,6 +1379,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(max_artifact_bytes),
 		cmocka_unit_test(callback_stops),
 		cmocka_unit_test(prefilter_fallback),
+		cmocka_unit_test(prefilter_cache),
 		cmocka_unit_test(large_file_constant_memory),
 		cmocka_unit_test(many_candidate_lines),
 		cmocka_unit_test(match_across_window_boundary),
