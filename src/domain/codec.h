@@ -33,6 +33,12 @@ int cr_import_from_json(const cJSON *j, cr_import *i);
 cJSON *cr_manifest_to_json(const cr_manifest *m);              /* manifest.schema.json */
 int cr_manifest_from_json(const cJSON *j, cr_manifest *m);
 cJSON *cr_manifest_summary_to_json(const cr_manifest *m);      /* OpenAPI ManifestSummary */
+/* The stored fields of M in a compact binary form for a local cache, with
+ * a trailing SHA-256 of its bytes, appended to B; and back: *M as
+ * cr_manifest_from_json gives it, its strings in one block (M->strings).
+ * CR_EINVALID_INPUT for anything that does not check out. */
+int cr_manifest_pack(const cr_manifest *m, cr_sbuf *b);
+int cr_manifest_unpack(const char *buf, size_t len, cr_manifest *m);
 
 cJSON *cr_snapshot_to_json(const cr_snapshot *s, bool registry); /* PolicySnapshot / RegistrySnapshot */
 int cr_snapshot_from_json(const cJSON *j, bool registry, cr_snapshot *s);

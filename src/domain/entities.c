@@ -174,7 +174,12 @@ void cr_manifest_clear(cr_manifest *m)
 		return;
 	free(m->created_by);
 	free(m->artifact_root);
-	artifacts_free(m->artifacts, m->artifact_count);
+	if (m->strings) {
+		free(m->artifacts);
+		free(m->strings);
+	} else {
+		artifacts_free(m->artifacts, m->artifact_count);
+	}
 	memset(m, 0, sizeof(*m));
 }
 

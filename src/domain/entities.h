@@ -79,6 +79,7 @@ typedef struct cr_candidate_view {
 	/* Derived helpers for gates (not in the DTO). */
 	char latest_manifest_import_id[CR_SHORT_ID_MAX]; /* import the latest manifest froze */
 	char latest_import_event[CR_SHORT_ID_MAX];       /* the audit event of the latest import */
+	char latest_manifest_digest[CR_SHA_MAX];         /* as its manifest.build event records it */
 	char approved_report_id[CR_SHORT_ID_MAX];
 	char latest_publication_id[CR_SHORT_ID_MAX];
 	bool run_unfinished;
@@ -119,6 +120,8 @@ typedef struct cr_manifest {
 	/* Not stored in the manifest object; carried for the engine: the
 	 * import's artifact_root. */
 	char *artifact_root;
+	/* Set by cr_manifest_unpack: every artifact string points into it. */
+	char *strings;
 } cr_manifest;
 
 typedef struct cr_snapshot {

@@ -48,6 +48,10 @@ typedef struct cr_ledger_port {
 	/* Read one object as stored (canonical JSON) into a malloc'd buffer.
 	 * CR_ENOT_FOUND when absent (message names kind and key). */
 	int (*get)(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len);
+	/* The object id of a stored object (REFLEN >= 41): it names the
+	 * object's exact content, e.g. for a cache of its parsed form.
+	 * CR_ENOT_FOUND as for get. */
+	int (*ref_of)(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *ref, size_t reflen);
 	/* Keys of KIND that belong to OWNER, sorted by number:
 	 *   CR_OBJ_CANDIDATE, owner NULL: every candidate id (sorted bytewise);
 	 *   CR_OBJ_IMPORT…CR_OBJ_REVOCATION and CR_OBJ_RUN, owner = candidate id: that candidate's ids;

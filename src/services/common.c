@@ -35,6 +35,52 @@ int cr_svc_put_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid
 	return rc;
 }
 
+int cr_svc_put_json_ref(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+			const char *sub, cJSON *doc, char *ref, size_t reflen)
+{
+	size_t len = 0;
+	char *buf = doc ? cr_json_canonical(doc, &len) : NULL;
+	int rc;
+
+	cJSON_Delete(doc);
+	if (!buf)
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	rc = s->ledger->write_blob(s->ledger->impl, buf, len, ref, reflen);
+	free(buf);
+	return rc < 0 ? rc : s->ledger->put_ref(t, kind, cid, key, sub, ref);
+}
+
+static void manifest_cache_name(char *buf, size_t len, const char *ref)
+{
+	snprintf(buf, len, "manifest-%s.bin", ref);
+}
+
+void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *m)
+{
+	char name[128];
+	cr_sbuf b = {0};
+
+	manifest_cache_name(name, sizeof(name), ref);
+	if (cr_manifest_pack(m, &b) == 0)
+		s->tasks->cache_put(s->tasks->impl, name, b.p, b.len);
+	cr_sb_free(&b);
+	cr_error_clear();
+}
+
+int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out)
+{
+	char name[128], *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	manifest_cache_name(name, sizeof(name), ref);
+	if ((rc = s->tasks->cache_get(s->tasks->impl, name, &buf, &len)) < 0)
+		return rc;
+	rc = cr_manifest_unpack(buf, len, out);
+	free(buf);
+	return rc;
+}
+
 static const struct {
 	const char *type;
 	cr_event ev;
@@ -110,6 +156,8 @@ int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candid
 					copy_detail(out->latest_manifest_id, sizeof(out->latest_manifest_id), d, "manifest_id");
 					copy_detail(out->latest_manifest_import_id, sizeof(out->latest_manifest_import_id), d,
 						    "import_id");
+					copy_detail(out->latest_manifest_digest, sizeof(out->latest_manifest_digest), d,
+						    "manifest_digest");
 					break;
 				case CR_EV_RUN_REQUESTED:
 					copy_detail(out->latest_run_id, sizeof(out->latest_run_id), d, "run_id");

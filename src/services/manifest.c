@@ -17,6 +17,7 @@ struct build_ctx {
 	const cr_svc *s;
 	const char *cid, *actor;
 	cr_manifest m;
+	char ref[72]; /* the stored manifest's object id */
 };
 
 static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
@@ -60,7 +61,8 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	if ((rc = cr_artifacts_digest(m->artifacts, m->artifact_count, m->manifest_digest)) < 0)
 		goto cleanup;
 	if ((rc = s->ledger->alloc(t, CR_ID_MANIFEST, m->manifest_id, sizeof(m->manifest_id))) < 0 ||
-	    (rc = cr_svc_put_json(t, s, CR_OBJ_MANIFEST, x->cid, m->manifest_id, NULL, cr_manifest_to_json(m))) < 0)
+	    (rc = cr_svc_put_json_ref(t, s, CR_OBJ_MANIFEST, x->cid, m->manifest_id, NULL, cr_manifest_to_json(m),
+				      x->ref, sizeof(x->ref))) < 0)
 		goto cleanup;
 	snprintf(ev.type, sizeof(ev.type), "manifest.build");
 	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->cid);
@@ -98,6 +100,8 @@ int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, c
 		cr_manifest_clear(&x.m);
 		return rc;
 	}
+	/* The run that follows reads it packed instead of parsing it. */
+	cr_svc_cache_manifest(s, x.ref, &x.m);
 	cr_svc_note(s, cid);
 	*out = x.m;
 	return 0;

@@ -28,6 +28,16 @@ int cr_svc_get_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *key
 /* Canonical JSON of DOC staged as a new object (DOC is freed). */
 int cr_svc_put_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
 		    const char *sub, cJSON *doc);
+/* The same, with the object stored first by write_blob: REF gets its id. */
+int cr_svc_put_json_ref(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+			const char *sub, cJSON *doc, char *ref, size_t reflen);
+/* The local cache of packed manifests, keyed by the stored manifest's
+ * object id (so an entry names that exact content): put is best effort;
+ * get is 0 on a hit, negative on a miss or an entry that does not check
+ * out. Whoever reads one still checks it against the evidence (the run
+ * recomputes the manifest digest, which the manifest.build event records). */
+void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *m);
+int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out);
 /* Derive a candidate's status and latest ids from its own audit events. */
 int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
 /* Stage audit event EV (type, candidate_id, actor, accepted, details and

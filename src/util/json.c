@@ -324,6 +324,23 @@ void cr_sb_put(cr_sbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+void cr_sb_reserve(cr_sbuf *b, size_t n)
+{
+	if (!b->oom && b->cap - b->len < n + 1) {
+		size_t len = b->len;
+		cr_sb_put(b, "", 0); /* allocates when empty */
+		if (!b->oom && b->cap - len < n + 1) {
+			char *np = realloc(b->p, len + n + 1);
+			if (!np) {
+				b->oom = 1;
+				return;
+			}
+			b->p = np;
+			b->cap = len + n + 1;
+		}
+	}
+}
+
 void cr_sb_puts(cr_sbuf *b, const char *s)
 {
 	cr_sb_put(b, s, strlen(s));
@@ -378,7 +395,17 @@ void cr_sb_json_num(cr_sbuf *b, double d)
 		return;
 	}
 	if (floor(d) == d && fabs(d) <= JSON_EXACT_INT_MAX) {
-		snprintf(num, sizeof(num), "%lld", (long long)d);
+		/* Integers, most numbers here: digits by hand, as %lld prints them. */
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		char *e = num + sizeof(num), *q = e;
+		do
+			*--q = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v < 0)
+			*--q = '-';
+		cr_sb_put(b, q, (size_t)(e - q));
+		return;
 	} else {
 		snprintf(num, sizeof(num), "%.17g", d);
 		for (char *q = num; *q; q++)

@@ -37,6 +37,8 @@ typedef struct cr_sbuf {
 } cr_sbuf;
 void cr_sb_put(cr_sbuf *b, const char *s, size_t n);
 void cr_sb_puts(cr_sbuf *b, const char *s);
+/* Make room for N more bytes at once (a writer that knows about how much). */
+void cr_sb_reserve(cr_sbuf *b, size_t n);
 /* S as a JSON string, quoted and escaped as in canonical JSON (NULL: ""). */
 void cr_sb_json_str(cr_sbuf *b, const char *s);
 /* D as canonical JSON prints a number (integers without a fraction). */

@@ -471,3 +471,13 @@ ledger_verify_at() {
 	git update-ref refs/clean-release/ledger "$cr_old" "$cr_at" || return 98
 	return $cr_rc
 }
+
+# cache_of MID — the local cache entry of manifest MID, named by the
+# manifest's object id.
+cache_of() {
+	echo "$(git rev-parse --absolute-git-dir)/clean-release/cache/manifest-$(git rev-parse \
+		"refs/clean-release/ledger:ids/man/$(fanout "$1")/$1.json").bin"
+}
+
+# pack OP FILE ARGS... — tests/e2e/manifest_pack.py: read or edit a packed manifest.
+pack() { /usr/bin/python3 "$CR_TESTS_DIR/manifest_pack.py" "$@"; }

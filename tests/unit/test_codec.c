@@ -17,6 +17,7 @@
 #include "domain/ids.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "util/sha256.h"
 
 #define FIX(name) "tests/unit/fixtures/" name
 
@@ -635,7 +636,7 @@ static void direct_writers_match_canonical(void **s)
 	{
 		cJSON *ex = load(FIX("manifest.json")), *arts;
 		cr_manifest m = {0};
-		cr_artifact extra[2];
+		cr_artifact extra[3];
 		cr_sbuf b = {0};
 		char *want, digest[CR_SHA_MAX];
 
@@ -660,9 +661,13 @@ static void direct_writers_match_canonical(void **s)
 		extra[1].path = dup("z");
 		snprintf(extra[1].sha256, sizeof(extra[1].sha256), "%064d", 1);
 		extra[1].media_type = dup("application/json");
-		arts = cr_artifacts_to_json(extra, 2);
+		extra[2].path = dup("zz");
+		snprintf(extra[2].sha256, sizeof(extra[2].sha256), "%064d", 2);
+		extra[2].kind = dup("dir");
+		extra[2].size = 0;
+		arts = cr_artifacts_to_json(extra, 3);
 		want = canon(arts);
-		cr_artifacts_canonical(&b, extra, 2);
+		cr_artifacts_canonical(&b, extra, 3);
 		assert_string_equal(b.p, want);
 		free(want);
 		cJSON_Delete(arts);
@@ -672,9 +677,68 @@ static void direct_writers_match_canonical(void **s)
 		cr_sb_free(&b);
 		cr_artifact_clear(&extra[0]);
 		cr_artifact_clear(&extra[1]);
+		cr_artifact_clear(&extra[2]);
 		cr_manifest_clear(&m);
 		cJSON_Delete(ex);
 	}
+}
+
+/* The packed manifest of the cache gives back what the JSON gives, and
+ * anything damaged is refused. */
+static void manifest_pack_round_trip(void **s)
+{
+	(void)s;
+	cJSON *ex = load(FIX("manifest.json"));
+	cr_manifest m = {0}, u = {0};
+	cr_sbuf b = {0};
+	char *want, *got;
+
+	assert_int_equal(cr_manifest_from_json(ex, &m), 0);
+	free(m.artifacts[0].kind);
+	m.artifacts[0].kind = dup("file"); /* an optional field set, one absent */
+	assert_int_equal(cr_manifest_pack(&m, &b), 0);
+	assert_int_equal(cr_manifest_unpack(b.p, b.len, &u), 0);
+	assert_non_null(u.strings);
+	want = canon(cr_manifest_to_json(&m));
+	got = canon(cr_manifest_to_json(&u));
+	assert_string_equal(got, want);
+	assert_null(u.artifacts[1].kind);
+	assert_null(u.artifact_root);
+	free(want);
+	free(got);
+	cr_manifest_clear(&u);
+
+	/* every single flipped byte, and every cut, is refused */
+	for (size_t i = 0; i < b.len; i += 7) {
+		b.p[i] ^= 0x20;
+		assert_int_equal(cr_manifest_unpack(b.p, b.len, &u), CR_EINVALID_INPUT);
+		b.p[i] ^= 0x20;
+	}
+	for (size_t n = 0; n < b.len; n += 13)
+		assert_int_equal(cr_manifest_unpack(b.p, n, &u), CR_EINVALID_INPUT);
+	assert_int_equal(cr_manifest_unpack(b.p, b.len, &u), 0);
+	cr_manifest_clear(&u);
+	/* well summed but cut inside the body, or with bytes to spare: malformed */
+	for (size_t cut = 1; cut < 40; cut += 3) {
+		size_t body = b.len - 64 - cut;
+		char *c = malloc(body + 65);
+		memcpy(c, b.p, body);
+		cr_sha256_hex(c, body, c + body);
+		assert_int_equal(cr_manifest_unpack(c, body + 64, &u), CR_EINVALID_INPUT);
+		free(c);
+	}
+	{
+		size_t body = b.len - 64;
+		char *c = malloc(body + 8 + 65);
+		memcpy(c, b.p, body);
+		memset(c + body, 0, 8);
+		cr_sha256_hex(c, body + 8, c + body + 8);
+		assert_int_equal(cr_manifest_unpack(c, body + 8 + 64, &u), CR_EINVALID_INPUT);
+		free(c);
+	}
+	cr_sb_free(&b);
+	cr_manifest_clear(&m);
+	cJSON_Delete(ex);
 }
 
 static void rt_stage_with_error(void **s)
@@ -1202,6 +1266,7 @@ int main(void)
 		cmocka_unit_test(rt_violation_variants),
 		cmocka_unit_test(rt_violation_chunk_items),
 		cmocka_unit_test(direct_writers_match_canonical),
+		cmocka_unit_test(manifest_pack_round_trip),
 		cmocka_unit_test(rt_stage_with_error),
 		cmocka_unit_test(rt_report_blocked),
 		cmocka_unit_test(rt_approval_rejection),

@@ -416,6 +416,29 @@ static int txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub,
 	return 0;
 }
 
+static int txn_ref_of(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *ref, size_t reflen)
+{
+	char path[1024];
+	git_tree_entry *e = NULL;
+	int rc = cr_git_ledger_path(path, sizeof(path), kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
+
+	if (rc)
+		return rc < 0 ? rc : cr_error_set(CR_EINTERNAL, "no index path for %s", kind_name(kind));
+	if (reflen < GIT_OID_HEXSZ + 1)
+		return cr_error_set(CR_EINTERNAL, "object id buffer too small");
+	rc = entry_at(t, path, &e);
+	if (rc == GIT_ENOTFOUND) {
+		if (sub)
+			return cr_error_set(CR_ENOT_FOUND, "%s %s/%s not found", kind_name(kind), key, sub);
+		return cr_error_set(CR_ENOT_FOUND, "%s %s not found", kind_name(kind), key);
+	}
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger");
+	git_oid_tostr(ref, reflen, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return 0;
+}
+
 static int lookup_tree(cr_txn *t, const char *path, git_tree **out)
 {
 	git_tree_entry *e = NULL;
@@ -1220,6 +1243,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->begin = txn_begin;
 	out->end = txn_end;
 	out->get = txn_get;
+	out->ref_of = txn_ref_of;
 	out->list = txn_list;
 	out->counter = txn_counter;
 	out->alloc = txn_alloc;
