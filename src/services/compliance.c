@@ -660,16 +660,29 @@ static int commit_chunks(struct exec *e)
 	return rc;
 }
 
+/* Room for one more element in *P (N used of *CAP, SIZE bytes each). */
+static int grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	void **pp = p;
+	size_t na;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	na = *cap ? *cap * 2 : 16;
+	if (!(np = realloc(*pp, na * size)))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	*pp = np;
+	*cap = na;
+	return 0;
+}
+
 static int add_stored(struct exec *e, uint64_t chunk, uint64_t count, const char *ref)
 {
-	if (e->npend == e->apend) {
-		size_t na = e->apend ? e->apend * 2 : 16;
-		struct stored_chunk *np = realloc(e->pend, na * sizeof(*np));
-		if (!np)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		e->pend = np;
-		e->apend = na;
-	}
+	int rc = grow(&e->pend, e->npend, &e->apend, sizeof(*e->pend));
+
+	if (rc < 0)
+		return rc;
 	e->pend[e->npend].chunk = chunk;
 	e->pend[e->npend].count = count;
 	snprintf(e->pend[e->npend].ref, sizeof(e->pend[e->npend].ref), "%s", ref);
@@ -690,14 +703,10 @@ static void count_violations(struct exec *e, cr_stage stage, cr_severity sev, ui
 static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
 			 const char *message)
 {
-	if (e->nown == e->aown) {
-		size_t na = e->aown ? e->aown * 2 : 16;
-		cr_violation *nv = realloc(e->own, na * sizeof(*nv));
-		if (!nv)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		e->own = nv;
-		e->aown = na;
-	}
+	int rc = grow(&e->own, e->nown, &e->aown, sizeof(*e->own));
+
+	if (rc < 0)
+		return rc;
 	cr_violation *v = &e->own[e->nown];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->run_id, sizeof(v->run_id), "%s", e->req->run.run_id);

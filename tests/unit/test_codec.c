@@ -699,8 +699,13 @@ static void manifest_pack_round_trip(void **s)
 	assert_int_equal(cr_manifest_pack(&m, &b), 0);
 	assert_int_equal(cr_manifest_unpack(b.p, b.len, &u), 0);
 	assert_non_null(u.strings);
-	want = canon(cr_manifest_to_json(&m));
-	got = canon(cr_manifest_to_json(&u));
+	{
+		cJSON *jm = cr_manifest_to_json(&m), *ju = cr_manifest_to_json(&u);
+		want = canon(jm);
+		got = canon(ju);
+		cJSON_Delete(jm);
+		cJSON_Delete(ju);
+	}
 	assert_string_equal(got, want);
 	assert_null(u.artifacts[1].kind);
 	assert_null(u.artifact_root);

@@ -379,22 +379,30 @@ static int entry_at(cr_txn *t, const char *path, git_tree_entry **out)
 	return git_tree_entry_bypath(out, t->tree, path);
 }
 
-static int txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len)
+/* The tree entry of an object, found by id (its index path); PATH gets it. */
+static int find_entry(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *path, size_t plen,
+		      git_tree_entry **e)
 {
-	char path[1024];
-	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
-	int rc = cr_git_ledger_path(path, sizeof(path), kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
+	int rc = cr_git_ledger_path(path, plen, kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
 	if (rc)
 		return rc < 0 ? rc : cr_error_set(CR_EINTERNAL, "no index path for %s", kind_name(kind));
-	rc = entry_at(t, path, &e);
+	rc = entry_at(t, path, e);
 	if (rc == GIT_ENOTFOUND) {
 		if (sub)
 			return cr_error_set(CR_ENOT_FOUND, "%s %s/%s not found", kind_name(kind), key, sub);
 		return cr_error_set(CR_ENOT_FOUND, "%s %s not found", kind_name(kind), key);
 	}
+	return rc < 0 ? cr_git_error("cannot read the ledger") : 0;
+}
+
+static int txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len)
+{
+	char path[1024];
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = find_entry(t, kind, key, sub, path, sizeof(path), &e);
 	if (rc < 0)
-		return cr_git_error("cannot read the ledger");
+		return rc;
 	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
 	    git_blob_lookup(&b, t->l->repo, git_tree_entry_id(e)) < 0) {
 		git_tree_entry_free(e);
@@ -420,20 +428,12 @@ static int txn_ref_of(cr_txn *t, cr_objkind kind, const char *key, const char *s
 {
 	char path[1024];
 	git_tree_entry *e = NULL;
-	int rc = cr_git_ledger_path(path, sizeof(path), kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
+	int rc;
 
-	if (rc)
-		return rc < 0 ? rc : cr_error_set(CR_EINTERNAL, "no index path for %s", kind_name(kind));
 	if (reflen < GIT_OID_HEXSZ + 1)
 		return cr_error_set(CR_EINTERNAL, "object id buffer too small");
-	rc = entry_at(t, path, &e);
-	if (rc == GIT_ENOTFOUND) {
-		if (sub)
-			return cr_error_set(CR_ENOT_FOUND, "%s %s/%s not found", kind_name(kind), key, sub);
-		return cr_error_set(CR_ENOT_FOUND, "%s %s not found", kind_name(kind), key);
-	}
-	if (rc < 0)
-		return cr_git_error("cannot read the ledger");
+	if ((rc = find_entry(t, kind, key, sub, path, sizeof(path), &e)) < 0)
+		return rc;
 	git_oid_tostr(ref, reflen, git_tree_entry_id(e));
 	git_tree_entry_free(e);
 	return 0;
