@@ -933,17 +933,24 @@ static void callback_stops(void **state)
 	findings_free(&fs);
 }
 
+/* Rules Vectorscan takes, approximates or refuses, on "fb.txt". */
+static void fallback_rules(cr_rule r[6])
+{
+	r[0] = rule("keep", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "foo\\Kbar", false);
+	r[1] = rule("newline", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "x\\Ry", false);
+	r[2] = rule("backref", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(ab)\\1", false);
+	r[3] = rule("behind", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?<=@)host", false);
+	r[4] = rule("start", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "\\Abegin", false);
+	r[5] = rule("caret", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?-m)^begin", false);
+}
+
 static void prefilter_fallback(void **state)
 {
-	cr_rule rules[] = {
-		rule("keep", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "foo\\Kbar", false),
-		rule("newline", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "x\\Ry", false),
-		rule("backref", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(ab)\\1", false),
-		rule("behind", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?<=@)host", false),
-		rule("start", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "\\Abegin", false),
-		rule("caret", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?-m)^begin", false),
-	};
-	cr_policy p = policy_of(rules, 6);
+	cr_rule rules[6];
+	cr_policy p;
+
+	fallback_rules(rules);
+	p = policy_of(rules, 6);
 	cr_rules *r = NULL;
 	findings fs = {0};
 	cr_outcome out;
@@ -1031,19 +1038,14 @@ static void check_cached(const char *dir, const cr_policy *p)
 
 static void prefilter_cache(void **state)
 {
-	cr_rule rules[] = {
-		rule("keep", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "foo\\Kbar", false),
-		rule("newline", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "x\\Ry", false),
-		rule("backref", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(ab)\\1", false),
-		rule("behind", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?<=@)host", false),
-		rule("start", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "\\Abegin", false),
-		rule("caret", CR_STAGE_DATA_PURITY, CR_MATCH_CONTENT, "(?-m)^begin", false),
-	};
-	cr_policy p = policy_of(rules, 6);
+	cr_rule rules[6];
+	cr_policy p;
 	char dir[128], file[512], *good = NULL, *again = NULL;
 	size_t glen = 0, alen = 0;
 	(void)state;
 
+	fallback_rules(rules);
+	p = policy_of(rules, 6);
 	write_str("fb.txt", "begin foobar abab x@host\nbegin again foobar\n");
 	snprintf(dir, sizeof(dir), "%s/cache/of/rules", root);
 	check_cached(dir, &p); /* miss: compiled and written */
