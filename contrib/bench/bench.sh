@@ -329,7 +329,7 @@ cr -q policy publish --policy "$POLICY" --registry "$REGISTRY" --actor bench \
 # run_compliance ID MID JOBS TAG: one timed `compliance run` under /usr/bin/time -v
 # with the RSS shim; writes $JS/run-TAG.json, sets RUN_US (wall, us).
 run_compliance() {
-  local id=$1 mid=$2 jobs=$3 tag=$4 t0 t1 rc=0 tv=() fs runid tmax=0 ucpu=0 scpu=0 self=0 wmax=0 nw=0
+  local id=$1 mid=$2 jobs=$3 tag=$4 t0 t1 rc=0 tv=() fs runid tmax=0 ucpu=0 scpu=0 self=0 wmax=0 nw=0 rcpu=0 wcpu=0
   rm -f "$W/rss.$tag" "$W/time.$tag"
   [ "$HAVE_TIME" = 1 ] && tv=(/usr/bin/time -v -o "$W/time.$tag")
   t0=$(now_us)
@@ -351,13 +351,16 @@ run_compliance() {
     self=$(awk '$1 == "self" {print $3}' "$W/rss.$tag" | sort -n | tail -n 1)
     wmax=$(awk '$1 == "child" {print $3}' "$W/rss.$tag" | sort -n | tail -n 1)
     nw=$(awk '$1 == "child"' "$W/rss.$tag" | wc -l)
+    rcpu=$(awk '$1 == "self" {print $4}' "$W/rss.$tag" | tail -n 1)
+    wcpu=$(awk '$1 == "child" {s += $4} END {print s + 0}' "$W/rss.$tag")
   fi
   jq -n --arg id "$id" --arg run "$runid" --arg fs "$fs" --argjson jobs "$jobs" --argjson rc "$rc" \
     --argjson us $((t1 - t0)) --argjson tmax "${tmax:-0}" --argjson self "${self:-0}" --argjson wmax "${wmax:-0}" \
     --argjson nw "${nw:-0}" --argjson u "${ucpu:-0}" --argjson s "${scpu:-0}" \
+    --argjson rcpu "${rcpu:-0}" --argjson wcpu "${wcpu:-0}" \
     '{candidate_id: $id, run_id: $run, final_status: $fs, jobs: $jobs, exit: $rc, wall_us: $us,
       time_v_max_rss_kib: $tmax, runner_rss_kib: $self, worker_max_rss_kib: $wmax, workers_reaped: $nw,
-      user_s: $u, sys_s: $s}' >"$JS/run-$tag.json"
+      user_s: $u, sys_s: $s, runner_cpu_us: $rcpu, workers_cpu_us: $wcpu}' >"$JS/run-$tag.json"
   RUN_US=$((t1 - t0))
 }
 
@@ -529,6 +532,11 @@ RSS_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .time_v_m
 RUNNER_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .runner_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
 WORKER_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .worker_max_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
 TIMEV_MAX=$(jq -s '[.[] | select(.candidate_id | startswith("bench-")) | .time_v_max_rss_kib] | max // 0' "$JS"/run-[0-9]*.json)
+# CPU of the runner and of all workers (rss_shim's rusage), medians over the --jobs 2 runs.
+CPU_SPLIT=$(jq -s -c '[.[] | select((.candidate_id | startswith("bench-")) and .jobs == 2)]
+  | def med: sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end;
+  {runner_ms: ([.[].runner_cpu_us] | med / 1000 | floor), workers_ms: ([.[].workers_cpu_us] | med / 1000 | floor),
+   runner_share_pct: ([.[] | if (.runner_cpu_us + .workers_cpu_us) > 0 then 100 * .runner_cpu_us / (.runner_cpu_us + .workers_cpu_us) else 0 end] | med * 10 | floor / 10)}' "$JS"/run-[0-9]*.json)
 STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
 
 CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo unknown)
@@ -629,7 +637,7 @@ jq -n \
   --argjson scmin "$SCALING_MIN" --argjson scmed "$SCALING_MED" \
   --argjson mb1 "$(mbps "$BYTES" "$r1mn")" --argjson mb2 "$(mbps "$BYTES" "$r2mn")" \
   --argjson mb1m "$(mbps "$BYTES" "$r1md")" --argjson mb2m "$(mbps "$BYTES" "$r2md")" \
-  --argjson rss "$RSS_MAX" --argjson runner "$RUNNER_MAX" --argjson worker "$WORKER_MAX" --argjson timev "$TIMEV_MAX" \
+  --argjson rss "$RSS_MAX" --argjson runner "$RUNNER_MAX" --argjson worker "$WORKER_MAX" --argjson timev "$TIMEV_MAX" --argjson cpusplit "$CPU_SPLIT" \
   --arg statuses "$STATUSES" \
   --slurpfile vc "$JS/violation_counts.json" --slurpfile svc "$JS/synth-violation_counts.json" \
   --slurpfile sampler "$( [ -f "$JS/rss-sampler.json" ] && echo "$JS/rss-sampler.json" || echo /dev/null)" \
@@ -652,6 +660,7 @@ jq -n \
                 jobs2: {min_s: $r2mn, median_s: $r2md, mb_s_min: $mb2, mb_s_median: $mb2m, ratio_to_rg_j2_min: $rrmin, ratio_to_rg_j2_median: $rrmed},
                 scaling_min: $scmin, scaling_median: $scmed, final_statuses: $statuses,
                 peak_rss_kib: {max_any_process: $rss, runner: $runner, worker: $worker, time_v_max: $timev},
+                cpu_jobs2_median: $cpusplit,
                 rss_sampler_crosscheck: ($sampler[0] // null),
                 violation_counts: $vc[0]},
    violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
@@ -705,6 +714,7 @@ echo "  jobs 1 -> 2 scaling: ${SCALING_MIN}x (mins), ${SCALING_MED}x (medians); 
 echo "  run medians / anchor medians: jobs 1 $RUN1_RATIO_MED, jobs 2 $RUN_RATIO_MED; import $IMPORT_RATIO_MED"
 echo "  final statuses: $STATUSES"
 echo "  peak RSS: runner $RUNNER_MAX KiB, largest worker $WORKER_MAX KiB (wait4 rusage via LD_PRELOAD shim); /usr/bin/time -v max $TIMEV_MAX KiB"
+echo "  CPU of a --jobs 2 run (medians): runner $(jq -r .runner_ms <<<"$CPU_SPLIT") ms, workers $(jq -r .workers_ms <<<"$CPU_SPLIT") ms; the runner's share $(jq -r .runner_share_pct <<<"$CPU_SPLIT")%"
 echo "  violations recorded (run $FIRST_RUN): $(jq -c '{total, warning, blocker, by_stage}' "$JS/violation_counts.json" 2>/dev/null)"
 echo "  rg on the same corpus: $(aj .scan.matching_lines) matching lines in $(aj .scan.files_with_matches) files"
 echo

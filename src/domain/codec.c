@@ -342,56 +342,83 @@ static void sb_key(cr_sbuf *b, const char *lead, const char *key)
 /* Literal JSON text; keys need no escaping. */
 #define SB_LIT(b, lit) cr_sb_put((b), (lit), sizeof(lit) - 1)
 
+/* One artifact of the array, keys in bytewise order: kind, media_type,
+ * path, sha256, size, source. */
+static void artifact_canonical(cr_sbuf *b, const cr_artifact *a)
+{
+	bool first = true;
+
+	SB_LIT(b, "{");
+	if (a->kind) {
+		SB_LIT(b, "\"kind\":");
+		cr_sb_json_str(b, a->kind);
+		first = false;
+	}
+	if (a->media_type) {
+		if (!first)
+			SB_LIT(b, ",");
+		SB_LIT(b, "\"media_type\":");
+		cr_sb_json_str(b, a->media_type);
+		first = false;
+	}
+	if (!first)
+		SB_LIT(b, ",");
+	SB_LIT(b, "\"path\":");
+	cr_sb_json_str(b, a->path);
+	SB_LIT(b, ",\"sha256\":");
+	cr_sb_json_str(b, a->sha256);
+	SB_LIT(b, ",\"size\":");
+	sb_u64(b, a->size);
+	if (a->source) {
+		SB_LIT(b, ",\"source\":");
+		cr_sb_json_str(b, a->source);
+	}
+	SB_LIT(b, "}");
+}
+
 void cr_artifacts_canonical(cr_sbuf *b, const cr_artifact *a, size_t n)
 {
 	cr_sb_reserve(b, n * 192 + 2);
 	SB_LIT(b, "[");
 	for (size_t i = 0; i < n; i++) {
-		bool first = true;
 		if (i)
 			SB_LIT(b, ",");
-		SB_LIT(b, "{");
-		/* Keys in bytewise order: kind, media_type, path, sha256, size, source. */
-		if (a[i].kind) {
-			SB_LIT(b, "\"kind\":");
-			cr_sb_json_str(b, a[i].kind);
-			first = false;
-		}
-		if (a[i].media_type) {
-			if (!first)
-				SB_LIT(b, ",");
-			SB_LIT(b, "\"media_type\":");
-			cr_sb_json_str(b, a[i].media_type);
-			first = false;
-		}
-		if (!first)
-			SB_LIT(b, ",");
-		SB_LIT(b, "\"path\":");
-		cr_sb_json_str(b, a[i].path);
-		SB_LIT(b, ",\"sha256\":");
-		cr_sb_json_str(b, a[i].sha256);
-		SB_LIT(b, ",\"size\":");
-		sb_u64(b, a[i].size);
-		if (a[i].source) {
-			SB_LIT(b, ",\"source\":");
-			cr_sb_json_str(b, a[i].source);
-		}
-		SB_LIT(b, "}");
+		artifact_canonical(b, &a[i]);
 	}
 	SB_LIT(b, "]");
 }
 
+/* Hashed as it is written, 64 KiB at a time: the 2.7 MB of a big manifest
+ * never sit in memory at once. */
 int cr_artifacts_digest(const cr_artifact *a, size_t n, char out[CR_SHA_MAX])
 {
+	enum { FEED = 64 * 1024 };
+	cr_sha256 *h = cr_sha256_new();
 	cr_sbuf b = {0};
 
 	out[0] = '\0';
-	cr_artifacts_canonical(&b, a, n);
+	if (!h)
+		return cr_error_set(CR_EINTERNAL, "out of memory hashing the artifact list");
+	cr_sb_reserve(&b, FEED + 8192);
+	SB_LIT(&b, "[");
+	for (size_t i = 0; i < n && !b.oom; i++) {
+		if (i)
+			SB_LIT(&b, ",");
+		artifact_canonical(&b, &a[i]);
+		if (b.len >= FEED) {
+			cr_sha256_update(h, b.p, b.len);
+			b.len = 0;
+		}
+	}
+	SB_LIT(&b, "]");
 	if (b.oom) {
+		cr_sha256_free(h);
 		cr_sb_free(&b);
 		return cr_error_set(CR_EINTERNAL, "out of memory serializing the artifact list");
 	}
-	cr_sha256_hex(b.p, b.len, out);
+	cr_sha256_update(h, b.p, b.len);
+	cr_sha256_final_hex(h, out);
+	cr_sha256_free(h);
 	cr_sb_free(&b);
 	return 0;
 }

@@ -9,8 +9,9 @@
  *   cc -shared -fPIC -O2 -o rss_shim.so tests/bench/rss_shim.c
  *   CR_RSS_LOG=FILE LD_PRELOAD=./rss_shim.so git-clean-release compliance run ...
  *
- * FILE gets lines "child PID MAXRSS_KIB" and "self PID MAXRSS_KIB"
- * (O_APPEND, one write() per line). Only the process that loaded the shim
+ * FILE gets lines "child PID MAXRSS_KIB CPU_US" and "self PID MAXRSS_KIB
+ * CPU_US" (CPU: user + system time of that process alone; O_APPEND, one
+ * write() per line). Only the process that loaded the shim
  * logs "self": a forked worker leaves with _exit() and is reported by its
  * parent. Not part of clean-release. */
 #define _GNU_SOURCE
@@ -25,7 +26,13 @@
 
 static pid_t main_pid;
 
-static void log_line(const char *what, pid_t pid, long kib)
+static long cpu_us(const struct rusage *ru)
+{
+	return (long)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000L + (long)ru->ru_utime.tv_usec +
+	       (long)ru->ru_stime.tv_usec;
+}
+
+static void log_line(const char *what, pid_t pid, const struct rusage *ru)
 {
 	const char *file = getenv("CR_RSS_LOG");
 	char line[96];
@@ -36,7 +43,7 @@ static void log_line(const char *what, pid_t pid, long kib)
 	fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%s %ld %ld\n", what, (long)pid, kib);
+	n = snprintf(line, sizeof(line), "%s %ld %ld %ld\n", what, (long)pid, ru->ru_maxrss, cpu_us(ru));
 	if (n > 0 && write(fd, line, (size_t)n) < 0) {
 		/* nothing to do: the figure is lost */
 	}
@@ -51,7 +58,7 @@ pid_t waitpid(pid_t pid, int *status, int options)
 	memset(&ru, 0, sizeof(ru));
 	r = wait4(pid, status, options, &ru);
 	if (r > 0)
-		log_line("child", r, ru.ru_maxrss);
+		log_line("child", r, &ru);
 	return r;
 }
 
@@ -67,5 +74,5 @@ __attribute__((destructor)) static void shim_fini(void)
 	if (getpid() != main_pid)
 		return;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		log_line("self", getpid(), ru.ru_maxrss);
+		log_line("self", getpid(), &ru);
 }

@@ -318,6 +318,72 @@ static void test_canonical_strings(void **state)
 	expect_canonical("{\"k\\n\":\"v\"}", "{\"k\\n\":\"v\"}");
 }
 
+/* The writer's string path skips plain bytes eight at a time: every
+ * special byte at every offset around a word boundary is still escaped,
+ * bytes >= 0x80 and DEL pass, and numbers print as %lld/%.17g would. */
+static void ref_json_str(char *out, const unsigned char *s)
+{
+	char *o = out;
+	*o++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*s;
+		} else if (*s < 0x20) {
+			const char *named = *s == '\b' ? "b" : *s == '\f' ? "f" : *s == '\n' ? "n" : *s == '\r' ? "r" : *s == '\t' ? "t" : NULL;
+			if (named)
+				o += snprintf(o, 8, "\\%s", named);
+			else
+				o += snprintf(o, 8, "\\u%04x", *s);
+		} else {
+			*o++ = (char)*s;
+		}
+	}
+	*o++ = '"';
+	*o = 0;
+}
+
+static void test_sb_writer(void **state)
+{
+	static const unsigned char specials[] = {'"', '\\', '\n', '\t', 0x01, 0x1f, 0x7f, 0xc3, 0x80, 0xff, ' ', '~'};
+	(void)state;
+	for (size_t len = 0; len < 26; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			for (size_t k = 0; k < sizeof(specials); k++) {
+				unsigned char in[40];
+				char want[300];
+				cr_sbuf b = {0};
+
+				memset(in, 'a', len);
+				in[len] = 0;
+				if (at < len)
+					in[at] = specials[k];
+				ref_json_str(want, in);
+				cr_sb_json_str(&b, (const char *)in);
+				assert_false(b.oom);
+				assert_string_equal(b.p, want);
+				cr_sb_free(&b);
+			}
+		}
+	}
+	{
+		static const double nums[] = {0, 1, -1, 9, 10, 123456789, -9007199254740992.0, 9007199254740992.0, 0.5, 1e300};
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			char want[64];
+			cr_sbuf b = {0};
+			double d = nums[i];
+
+			if (d == (double)(long long)d && d <= 9007199254740992.0 && d >= -9007199254740992.0)
+				snprintf(want, sizeof(want), "%lld", (long long)d);
+			else
+				snprintf(want, sizeof(want), "%.17g", d);
+			cr_sb_json_num(&b, d);
+			assert_string_equal(b.p, want);
+			cr_sb_free(&b);
+		}
+	}
+}
+
 static void test_canonical_numbers(void **state)
 {
 	(void)state;
@@ -384,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_canonical_sorting),
 		cmocka_unit_test(test_canonical_strings),
 		cmocka_unit_test(test_canonical_numbers),
+		cmocka_unit_test(test_sb_writer),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_getters),
 	};

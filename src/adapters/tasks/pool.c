@@ -36,7 +36,8 @@
  *
  * System calls are expensive here, so both directions are batched: the
  * parent keeps up to OUTSTANDING_MAX small requests (OUTSTANDING_BYTES in
- * all) queued in each worker's pipe, and a worker buffers its records and
+ * all, and no more than that worker's part of what is left) queued in each
+ * worker's pipe, and a worker buffers its records and
  * writes them when the buffer is full, every FLUSH_DONES outcomes or
  * FLUSH_MS, after a seal, and before it waits for more requests. Which
  * artifact a worker is on (for the time limit, and to know which one a
@@ -85,13 +86,13 @@
 /* Requests queued per worker: a large artifact goes alone; small ones are
  * queued up to these bounds, which also bound how much work one worker can
  * hold while another is idle at the end of a run. */
-#define OUTSTANDING_MAX 32
+#define OUTSTANDING_MAX 128
 #define OUTSTANDING_BYTES (4u * 1024 * 1024)
-#define FLUSH_DONES 16
+#define FLUSH_DONES 64
 #define FLUSH_MS 20
 #define PROGRESS_EVERY_MS 100
 #define REAP_GRACE_MS 1000
-#define REQ_BATCH 64 /* >= OUTSTANDING_MAX */
+#define REQ_BATCH 128 /* >= OUTSTANDING_MAX */
 
 #define ENV_TEST_CRASH "CR_TEST_WORKER_CRASH"
 #define ENV_TEST_HANG "CR_TEST_WORKER_HANG"
@@ -1044,9 +1045,11 @@ static int worker_gone(pool *p, worker *w, enum cause cause, uint64_t seen_word)
 }
 
 /* Send W what it may take: one large artifact alone, or small ones up to
- * OUTSTANDING_MAX / OUTSTANDING_BYTES, in one write. With nothing left for
- * it, tell it to seal what it holds and exit. */
-static void dispatch(pool *p, worker *w)
+ * OUTSTANDING_MAX / OUTSTANDING_BYTES and at most SHARE at a time (its part
+ * of what is left, so that a short queue is split between the workers),
+ * in one write. With nothing left for it, tell it to seal what it holds
+ * and exit. */
+static void dispatch(pool *p, worker *w, size_t share)
 {
 	uint32_t req[OUTSTANDING_MAX];
 	size_t n = 0;
@@ -1059,7 +1062,7 @@ static void dispatch(pool *p, worker *w)
 		return;
 	}
 
-	while (pending(p) > 0 && w->ncur < OUTSTANDING_MAX) {
+	while (pending(p) > 0 && w->ncur < OUTSTANDING_MAX && n < share) {
 		size_t index = p->nretry > 0 ? p->retry[p->nretry - 1] : p->order[p->next];
 		uint64_t size = p->job->artifacts[index].size;
 
@@ -1143,6 +1146,9 @@ static int run(pool *p)
 		unsigned live = 0, n = 0;
 		int ready;
 
+		unsigned open = 0;
+		size_t share;
+
 		for (unsigned i = 0; i < p->nw; i++) {
 			worker *w = &p->w[i];
 
@@ -1151,8 +1157,12 @@ static int run(pool *p)
 			if (!alive_worker(w))
 				continue;
 			live++;
-			dispatch(p, w);
+			open += !w->closed;
 		}
+		share = open ? (pending(p) + open - 1) / open : 0;
+		for (unsigned i = 0; i < p->nw; i++)
+			if (alive_worker(&p->w[i]))
+				dispatch(p, &p->w[i], share ? share : 1);
 		if (live == 0) {
 			/* Every slot gave up: no request is outstanding, the
 			 * queue is not empty. */
