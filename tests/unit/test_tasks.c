@@ -423,6 +423,37 @@ static void test_spawn_runs_detached_and_returns_at_once(void **state)
 	cr_tasks_close(&port);
 }
 
+/* The local cache beside the task files: entries by plain names only. */
+static void test_cache_entries(void **state)
+{
+	cr_task_port port;
+	char *buf = NULL, path[PATH_MAX];
+	size_t len = 0;
+	struct stat st;
+	static const char *const bad[] = {"", "../x", "a/b", ".hidden", "Upper", "sp ace"};
+
+	(void)state;
+	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), CR_ENOT_FOUND);
+	assert_int_equal(port.cache_put(port.impl, "manifest-abc.bin", "packed", 6), 0);
+	pathf(path, sizeof(path), "%s/git/clean-release/cache/manifest-abc.bin", tmpdir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(buf, "packed", 6);
+	free(buf);
+	assert_int_equal(port.cache_put(port.impl, "manifest-abc.bin", "again!!", 7), 0);
+	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), 0);
+	assert_int_equal(len, 7);
+	free(buf);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(port.cache_put(port.impl, bad[i], "x", 1), CR_EINVALID_ARGUMENT);
+		assert_int_equal(port.cache_get(port.impl, bad[i], &buf, &len), CR_EINVALID_ARGUMENT);
+	}
+	cr_tasks_close(&port);
+}
+
 /* ---- pool ------------------------------------------------------------------ */
 
 typedef struct found {
@@ -1072,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_lock_is_seen_alive_by_another_process),
 		cmocka_unit_test(test_dead_holder_is_not_alive),
 		cmocka_unit_test(test_spawn_runs_detached_and_returns_at_once),
+		cmocka_unit_test(test_cache_entries),
 		cmocka_unit_test(test_pool_same_findings_with_one_and_three_workers),
 		cmocka_unit_test(test_pool_crash_gives_stage_errors_for_that_artifact_only),
 		cmocka_unit_test(test_pool_small_batches_lose_nothing),
