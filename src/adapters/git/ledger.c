@@ -24,6 +24,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1207,14 +1209,26 @@ cleanup:
 }
 
 /* Every object verify reads is hashed again against its id (ordinary
- * reads skip that, as git's do). */
+ * reads skip that, as git's do). The option is process-wide: it stays on
+ * while any verify runs (a server may run two at once). */
+static pthread_mutex_t strict_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned strict_users;
+
+static void strict_hashing(bool on)
+{
+	pthread_mutex_lock(&strict_lock);
+	if (on ? strict_users++ == 0 : --strict_users == 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on ? 1 : 0);
+	pthread_mutex_unlock(&strict_lock);
+}
+
 static int ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
 {
 	int rc;
 
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	strict_hashing(true);
 	rc = verify_walk(impl, ncommits, nobjects);
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	strict_hashing(false);
 	return rc;
 }
 
