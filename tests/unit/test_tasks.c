@@ -969,7 +969,10 @@ static void test_pool_workers_do_not_hold_the_runner_lock(void **state)
 	cr_task_port port;
 	cr_task t;
 	collect c;
-	cr_pool_job job = make_job_batched(2, 0, 1); /* every finding sealed at once: both workers seal */
+	/* Every finding sealed at once, so each worker that checked something
+	 * reports from inside itself. Both must: the 50 small artifacts fit one
+	 * worker's queue, and the pool splits a short queue between them. */
+	cr_pool_job job = make_job_batched(2, 0, 1);
 	char lock_path[PATH_MAX];
 
 	(void)state;
