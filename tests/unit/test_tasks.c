@@ -700,6 +700,17 @@ static void assert_no_children(void)
 	assert_int_equal(errno, ECHILD);
 }
 
+/* A run with no failure: every artifact's outcome normal, each finding
+ * once, batches numbered without overlap, no outcome before its findings. */
+static void assert_clean_run(const collect *c)
+{
+	for (size_t i = 0; i < nart; i++)
+		assert_normal_outcome(c, i);
+	assert_findings_per_artifact(c, SIZE_MAX);
+	assert_batches_numbered(c);
+	assert_false(c->done_before_finding);
+}
+
 static void test_pool_same_findings_with_one_and_three_workers(void **state)
 {
 	collect one, three;
@@ -734,15 +745,8 @@ static void test_pool_same_findings_with_one_and_three_workers(void **state)
 		assert_int_equal(secrets, want_secrets);
 		assert_int_equal(urls, want_urls);
 	}
-	for (size_t i = 0; i < nart; i++) {
-		assert_normal_outcome(&one, i);
-		assert_normal_outcome(&three, i);
-	}
-	assert_findings_per_artifact(&one, SIZE_MAX);
-	assert_batches_numbered(&one);
-	assert_batches_numbered(&three);
-	assert_false(one.done_before_finding);
-	assert_false(three.done_before_finding);
+	assert_clean_run(&one);
+	assert_clean_run(&three);
 	assert_int_equal(one.dones, nart);
 	assert_int_equal(three.dones, nart);
 	assert_int_equal(one.progress_done, nart);
@@ -806,16 +810,8 @@ static void test_pool_small_batches_lose_nothing(void **state)
 	job = make_job_batched(3, 0, 3);
 	assert_int_equal(cr_pool_run(&job, &callbacks, &three), 0);
 	assert_int_equal(seq.finding, three.n);
-	for (size_t i = 0; i < nart; i++) {
-		assert_normal_outcome(&one, i);
-		assert_normal_outcome(&three, i);
-	}
-	assert_findings_per_artifact(&one, SIZE_MAX);
-	assert_findings_per_artifact(&three, SIZE_MAX);
-	assert_batches_numbered(&one);
-	assert_batches_numbered(&three);
-	assert_false(one.done_before_finding);
-	assert_false(three.done_before_finding);
+	assert_clean_run(&one);
+	assert_clean_run(&three);
 	assert_no_children();
 	free(one.f);
 	free(three.f);
