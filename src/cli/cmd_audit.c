@@ -1,6 +1,6 @@
 /* clean-release audit log */
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 #include "util/error.h"
 
 static const struct cr_cli_option log_opts[] = {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 #include "util/error.h"
 
 /* Worker processes of one run, at most. */

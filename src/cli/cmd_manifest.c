@@ -1,7 +1,7 @@
 /* clean-release manifest build | show */
 #include <inttypes.h>
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 
 static const struct cr_cli_option build_opts[] = {
 	CR_OPT_STRING("candidate-id", CR_CLI_REQUIRED, "ID", "the candidate; its latest import is frozen"),

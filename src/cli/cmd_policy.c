@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 #include "util/error.h"
 #include "util/json.h"
 

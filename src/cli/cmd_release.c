@@ -1,6 +1,6 @@
 /* clean-release release approve | reject | publish | revoke */
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 
 static const struct cr_cli_option decide_opts[] = {
 	CR_OPT_STRING("candidate-id", CR_CLI_REQUIRED, "ID", "the candidate"),

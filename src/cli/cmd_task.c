@@ -1,7 +1,7 @@
 /* clean-release task status */
 #include <inttypes.h>
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 
 static const struct cr_cli_option status_opts[] = {
 	CR_OPT_STRING("task-id", CR_CLI_REQUIRED, "ID", "task id from 'compliance run --detach'"),
@@ -19,7 +19,7 @@ static int cmd_status(cr_cli *c)
 	if ((rc = cr_facade_task_status(c->f, cr_cli_str(c, "task-id"), &t)) < 0)
 		goto cleanup;
 	if (c->json) {
-		rc = cr_cli_print_json(cr_task_to_json(&t));
+		rc = cr_cli_print_json(cr_task_dto_to_json(&t));
 		goto cleanup;
 	}
 	cr_cli_out(c, "%s %s %" PRIu64 "/%" PRIu64 " artifacts, run %s, updated %s\n", t.task_id,

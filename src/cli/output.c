@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cli.h"
-#include "domain/codec.h"
+#include "facade/dto.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"

@@ -1,21 +1,28 @@
 #ifndef CR_DOMAIN_CODEC_H
 #define CR_DOMAIN_CODEC_H
 /*
- * Entities <-> JSON, one pair per entity. *_to_json builds the stored (or
- * DTO) form with exactly the field names of schemas/ and the OpenAPI
- * document; the caller serializes it (canonically for storage) and frees it.
+ * Stored evidence <-> JSON, one pair per entity. *_to_json builds the stored
+ * form with exactly the field names of schemas/ (which the OpenAPI document
+ * reuses for these objects); the caller serializes it (canonically for
+ * storage) and frees it.
  * *_from_json fills a zeroed struct from a document that passed its schema;
  * it returns 0, or CR_EINVALID_INPUT naming the first missing/mistyped field.
  * Absent optional fields are NULL / "" in the struct and omitted (or null
  * where the schema requires the key) in JSON.
+ * Split by entity group: codec_candidate.c (candidate, artifacts, import,
+ * manifest), codec_run.c (snapshots, stage results, run events, violations,
+ * report), codec_release.c (approval, publication, audit event),
+ * codec_policy.c (policy, registry). The encoders of OpenAPI bodies that are
+ * not stored objects are in facade/dto.h; the packed manifest of the local
+ * cache in services/manifest_pack.h; the task file in adapters/tasks.
  */
 #include <cjson/cJSON.h>
 #include "domain/entities.h"
+#include "domain/run_event.h"
 #include "util/json.h"
 
 cJSON *cr_candidate_to_json(const cr_candidate *c);            /* candidate.schema.json */
 int cr_candidate_from_json(const cJSON *j, cr_candidate *c);
-cJSON *cr_candidate_view_to_json(const cr_candidate_view *v);  /* OpenAPI Candidate */
 
 cJSON *cr_artifact_to_json(const cr_artifact *a);
 int cr_artifact_from_json(const cJSON *j, cr_artifact *a);
@@ -32,13 +39,8 @@ int cr_import_from_json(const cJSON *j, cr_import *i);
 
 cJSON *cr_manifest_to_json(const cr_manifest *m);              /* manifest.schema.json */
 int cr_manifest_from_json(const cJSON *j, cr_manifest *m);
-cJSON *cr_manifest_summary_to_json(const cr_manifest *m);      /* OpenAPI ManifestSummary */
-/* The stored fields of M in a compact binary form for a local cache, with
- * a trailing SHA-256 of its bytes, appended to B; and back: *M as
- * cr_manifest_from_json gives it, its strings in one block (M->strings).
- * CR_EINVALID_INPUT for anything that does not check out. */
-int cr_manifest_pack(const cr_manifest *m, cr_sbuf *b);
-int cr_manifest_unpack(const char *buf, size_t len, cr_manifest *m);
+/* Every stored field of M but the artifacts array (the head a summary shows). */
+cJSON *cr_manifest_head_to_json(const cr_manifest *m);
 
 cJSON *cr_snapshot_to_json(const cr_snapshot *s, bool registry); /* PolicySnapshot / RegistrySnapshot */
 int cr_snapshot_from_json(const cJSON *j, bool registry, cr_snapshot *s);
@@ -52,10 +54,11 @@ cJSON *cr_run_requested_to_json(const cr_run *r);  /* event "requested" from run
 cJSON *cr_run_started_to_json(const char *run_id, const char *at, uint64_t artifacts_total, int64_t jobs);
 cJSON *cr_run_stage_completed_to_json(const cr_stage_result *s, const char *at);
 cJSON *cr_run_finished_to_json(const cr_run *r);   /* event "finished": status, final_status, report_id, reason if FAILED */
-/* Fold one stored run event into R (requested fills the identity fields,
- * started/stage_completed/finished the rest). */
+/* Decode one stored run event into *EV (zeroed first; cleared on failure;
+ * the caller frees it with cr_run_event_clear). */
+int cr_run_event_from_json(const cJSON *j, cr_run_event *ev);
+/* Decode one stored run event and fold it into R (cr_run_event_apply). */
 int cr_run_apply_event(const cJSON *event, cr_run *r);
-cJSON *cr_run_to_json(const cr_run *r);            /* OpenAPI ComplianceRun (live view) */
 
 cJSON *cr_violation_to_json(const cr_violation *v);            /* violation.schema.json */
 /* V as canonical JSON appended to B, without a cJSON tree (violation chunks
@@ -80,13 +83,7 @@ int cr_publication_from_json(const cJSON *j, cr_publication *p);
 cJSON *cr_audit_event_to_json(const cr_audit_event *e);        /* audit-event.schema.json */
 int cr_audit_event_from_json(const cJSON *j, cr_audit_event *e);
 
-cJSON *cr_task_to_json(const cr_task *t);                      /* OpenAPI Task */
-int cr_task_from_json(const cJSON *j, cr_task *t);
-
 int cr_policy_from_json(const cJSON *j, cr_policy *p);         /* policy.schema.json */
 int cr_registry_from_json(const cJSON *j, cr_registry *r);     /* registry.schema.json */
-
-/* {"error":{"code":…,"message":…[,"details":{status, allowed[]}]}} */
-cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv);
 
 #endif

@@ -4,7 +4,7 @@
  * The one facade every front end (CLI, REST API, TUI, hooks, CI) calls.
  * It opens the repository and the adapters for one namespace, resolves the
  * actor, and returns DTOs as plain structs (the front end serializes them
- * with domain/codec.h: the CLI's --json and the API print the same JSON).
+ * with facade/dto.h: the CLI's --json and the API print the same JSON).
  * Every function returns 0 or a negative CR_E* code with cr_error_last()
  * set; the front end maps the code through the one table of util/error.h.
  */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "domain/codec.h"
+#include "services/manifest_pack.h"
 #include "domain/ids.h"
 #include "services/services.h"
 #include "util/error.h"

@@ -37,7 +37,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <git2.h>
-#include "domain/codec.h"
+#include "facade/dto.h"
 #include "facade/facade.h"
 #include "util/error.h"
 

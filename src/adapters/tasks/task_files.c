@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "adapters/tasks/tasks.h"
+#include "adapters/tasks/task_json.h"
 #include "domain/codec.h"
 #include "domain/ids.h"
 #include "util/error.h"

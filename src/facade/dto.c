@@ -1,0 +1,136 @@
+/* Encoders of the OpenAPI bodies that are not stored objects (facade/dto.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "adapters/tasks/task_json.h"
+#include "domain/codec_fields.h"
+#include "facade/dto.h"
+#include "util/error.h"
+#include "util/json.h"
+
+/* The stored candidate's fields first, then the derived ones. */
+cJSON *cr_candidate_view_to_json(const cr_candidate_view *v)
+{
+	cJSON *o = cr_candidate_to_json(&v->c);
+	bool ok = o != NULL;
+
+	if (o) {
+		ok &= put_str(o, "status", cr_status_name(v->status));
+		ok &= put_id_or_null(o, "latest_import_id", v->latest_import_id);
+		ok &= put_id_or_null(o, "latest_manifest_id", v->latest_manifest_id);
+		ok &= put_id_or_null(o, "latest_run_id", v->latest_run_id);
+		ok &= put_id_or_null(o, "latest_report_id", v->latest_report_id);
+	}
+	return done(o, ok, "candidate view");
+}
+
+cJSON *cr_manifest_summary_to_json(const cr_manifest *m)
+{
+	return cr_manifest_head_to_json(m);
+}
+
+cJSON *cr_run_to_json(const cr_run *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *progress = cJSON_CreateObject();
+	bool ok = o && progress;
+
+	if (!ok) {
+		cJSON_Delete(progress);
+		return done(o, false, "run");
+	}
+	ok &= put_str(o, "run_id", r->run_id);
+	ok &= put_str(o, "candidate_id", r->candidate_id);
+	ok &= put_str(o, "manifest_id", r->manifest_id);
+	ok &= put_str(o, "manifest_digest", r->manifest_digest);
+	ok &= put_item(o, "policy_snapshot", cr_snapshot_to_json(&r->policy, false));
+	ok &= put_item(o, "registry_snapshot", cr_snapshot_to_json(&r->registry, true));
+	ok &= put_str(o, "task_id", r->task_id);
+	ok &= put_str(o, "requested_by", r->requested_by);
+	ok &= put_str(o, "requested_at", r->requested_at);
+	ok &= put_id_or_null(o, "started_at", r->started_at);
+	ok &= put_id_or_null(o, "finished_at", r->finished_at);
+	ok &= put_str(o, "status", cr_run_status_name(r->status));
+	ok &= put_nullable(o, "final_status", cr_final_name(r->final_status));
+	ok &= put_u64(progress, "artifacts_done", r->progress.done);
+	ok &= put_u64(progress, "artifacts_total", r->progress.total);
+	ok &= put_item(o, "progress", progress);
+	ok &= put_id_or_null(o, "report_id", r->report_id);
+	ok &= put_nullable(o, "reason", r->reason);
+	return done(o, ok, "run");
+}
+
+cJSON *cr_task_dto_to_json(const cr_task *t)
+{
+	return cr_task_to_json(t);
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+/* ALLOWED_CSV is cr_lifecycle_allowed()'s output: ", "-separated names, or
+ * "none" for an empty list. */
+static bool put_allowed(cJSON *details, const char *csv)
+{
+	cJSON *arr = cJSON_CreateArray();
+	bool ok = arr != NULL;
+	const char *p = csv ? csv : "";
+
+	if (!arr)
+		return false;
+	if (!strcmp(p, "none"))
+		p = "";
+	while (ok && *p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (len) {
+			cJSON *s;
+			char *name = strndup(p, len);
+			s = name ? cJSON_CreateString(name) : NULL;
+			free(name);
+			ok = s && cJSON_AddItemToArray(arr, s);
+			if (s && !ok)
+				cJSON_Delete(s);
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		while (*p == ' ')
+			p++;
+	}
+	if (!ok) {
+		cJSON_Delete(arr);
+		return false;
+	}
+	return put_item(details, "allowed", arr);
+}
+
+cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *err = cJSON_CreateObject();
+	bool ok = o && err;
+
+	if (!ok) {
+		cJSON_Delete(err);
+		return done(o, false, "error");
+	}
+	ok &= put_str(err, "code", cr_error_name(code));
+	/* message is minLength 1: an empty one still says what failed. */
+	ok &= put_str(err, "message", message && *message ? message : cr_error_name(code));
+	if (status && *status) {
+		cJSON *details = cJSON_CreateObject();
+		bool dok = details != NULL;
+		if (details) {
+			dok &= put_str(details, "status", status);
+			dok &= put_allowed(details, allowed_csv);
+		}
+		if (!dok) {
+			cJSON_Delete(details);
+			details = NULL;
+		}
+		ok &= put_item(err, "details", details);
+	}
+	ok &= put_item(o, "error", err);
+	return done(o, ok, "error");
+}

@@ -1,0 +1,28 @@
+#ifndef CR_FACADE_DTO_H
+#define CR_FACADE_DTO_H
+/*
+ * The JSON of every body the facade answers (OpenAPI components), for the
+ * front ends: the CLI's --json and the API print the same bytes. The stored
+ * objects that are also API bodies (Import, Manifest, StageResult,
+ * Violation, Report, Approval, Publication, AuditEvent, PolicySnapshot) come
+ * from domain/codec.h, included here; the encoders below are of the bodies
+ * that are not stored as such. Each returns a new tree the caller frees
+ * with cJSON_Delete, or NULL with cr_error_last() set.
+ */
+#include <cjson/cJSON.h>
+#include "domain/codec.h"
+#include "domain/entities.h"
+
+/* OpenAPI Candidate: the stored record plus its derived status and latest ids. */
+cJSON *cr_candidate_view_to_json(const cr_candidate_view *v);
+/* OpenAPI ManifestSummary: the manifest without its artifacts. */
+cJSON *cr_manifest_summary_to_json(const cr_manifest *m);
+/* OpenAPI ComplianceRun: the run's identity and live state (no stage results). */
+cJSON *cr_run_to_json(const cr_run *r);
+/* OpenAPI Task (the task file has the same form: adapters/tasks/task_json.h). */
+cJSON *cr_task_dto_to_json(const cr_task *t);
+/* OpenAPI Error: {"error":{"code":…,"message":…[,"details":{status, allowed[]}]}};
+ * STATUS ("" or NULL: no details) and ALLOWED_CSV as cr_lifecycle_allowed() gives them. */
+cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv);
+
+#endif
