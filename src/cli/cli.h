@@ -48,6 +48,11 @@ struct cr_cli_option {
 /* The actor of every state-changing command. */
 #define CR_OPT_ACTOR CR_OPT_STRING("actor", CR_CLI_OPTIONAL, "A", \
 	"who does it (default: git config user.email)")
+/* The page of every paged list (candidate list, audit log, compliance violations). */
+#define CR_OPT_LIMIT CR_OPT_INT("limit", CR_CLI_OPTIONAL, "N", 1, CR_PAGE_LIMIT_MAX, \
+	"one page of at most N (1-1000; default: everything)")
+#define CR_OPT_CURSOR CR_OPT_STRING("cursor", CR_CLI_OPTIONAL, "C", \
+	"the page that starts after C, a next_cursor (--limit defaults to 100)")
 
 typedef struct cr_cli cr_cli;
 typedef int (*cr_cli_fn)(cr_cli *c);
@@ -185,6 +190,11 @@ const char *cr_cli_clean(const char *s, char *buf, size_t len);
 /* Print NROWS rows of NCOLS cells (row-major, the first row a header) in
  * aligned columns, unless -q. */
 void cr_cli_table(const cr_cli *c, size_t ncols, size_t nrows, const char *const *cells);
+/* The page --limit/--cursor ask for: no limit (the whole list) unless one
+ * of them is given; --cursor alone pages by CR_PAGE_LIMIT_DEFAULT. */
+void cr_cli_page(const cr_cli *c, cr_page_req *out);
+/* After a page's text, "next_cursor: NEXT" when there is a next page. */
+void cr_cli_next_line(const cr_cli *c, const char *next);
 /* Refuse VALUE for --OPT: "unknown --OPT 'VALUE'" with the CHOICES as hint
  * (CR_EINVALID_ARGUMENT). */
 int cr_cli_bad_choice(const char *opt, const char *value, const char *choices);

@@ -5,27 +5,10 @@
 
 static const struct cr_cli_option log_opts[] = {
 	CR_OPT_STRING("candidate-id", CR_CLI_OPTIONAL, "ID", "only this candidate's events"),
+	CR_OPT_LIMIT,
+	CR_OPT_CURSOR,
 	CR_OPT_END,
 };
-
-static int log_json(const cr_audit_event *e, size_t n)
-{
-	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "events");
-
-	if (!doc || !arr || !cJSON_AddNullToObject(doc, "next_cursor")) {
-		cJSON_Delete(doc);
-		return cr_error_set(CR_EINTERNAL, "out of memory building the audit log");
-	}
-	for (size_t i = 0; i < n; i++) {
-		cJSON *item = cr_audit_event_to_json(&e[i]);
-		if (!item) {
-			cJSON_Delete(doc);
-			return cr_error_last()->code;
-		}
-		cJSON_AddItemToArray(arr, item);
-	}
-	return cr_cli_print_json(doc);
-}
 
 /* "evt-001 2026-03-09T10:00:00Z release-bot candidate.register 2026.03.09-rc1 ACCEPTED" */
 static void event_line(const cr_cli *c, const cr_audit_event *e)
@@ -40,20 +23,24 @@ static void event_line(const cr_cli *c, const cr_audit_event *e)
 static int cmd_log(cr_cli *c)
 {
 	cr_audit_event *e = NULL;
+	cr_page_req page;
+	char next[CR_CURSOR_MAX];
 	size_t n = 0;
 	int rc;
 
+	cr_cli_page(c, &page);
 	if ((rc = cr_cli_begin(c)) < 0)
 		return rc;
-	if ((rc = cr_facade_audit_log(c->f, cr_cli_str(c, "candidate-id"), &e, &n)) < 0)
+	if ((rc = cr_facade_audit_log(c->f, cr_cli_str(c, "candidate-id"), &page, &e, &n, next)) < 0)
 		return rc;
 	if (c->json) {
-		rc = log_json(e, n);
+		rc = cr_cli_print_json(cr_audit_log_to_json(e, n, next));
 	} else {
 		for (size_t i = 0; i < n; i++)
 			event_line(c, &e[i]);
 		if (n == 0)
 			cr_cli_out(c, "no events\n");
+		cr_cli_next_line(c, next);
 	}
 	cr_facade_audit_free(e, n);
 	return rc;

@@ -33,6 +33,8 @@ static const struct cr_cli_option show_opts[] = {
 
 static const struct cr_cli_option list_opts[] = {
 	CR_OPT_STRING("status", CR_CLI_OPTIONAL, "STATUS", "only candidates in STATUS (DRAFT, PREPARED, ...)"),
+	CR_OPT_LIMIT,
+	CR_OPT_CURSOR,
 	CR_OPT_END,
 };
 
@@ -131,25 +133,6 @@ cleanup:
 	return rc;
 }
 
-static int list_json(const cr_candidate_view *v, size_t n)
-{
-	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "candidates");
-
-	if (!doc || !arr || !cJSON_AddNullToObject(doc, "next_cursor")) {
-		cJSON_Delete(doc);
-		return cr_error_set(CR_EINTERNAL, "out of memory building the candidate list");
-	}
-	for (size_t i = 0; i < n; i++) {
-		cJSON *item = cr_candidate_view_to_json(&v[i]);
-		if (!item) {
-			cJSON_Delete(doc);
-			return cr_error_last()->code;
-		}
-		cJSON_AddItemToArray(arr, item);
-	}
-	return cr_cli_print_json(doc);
-}
-
 enum { LIST_COLS = 7 };
 
 static int list_text(const cr_cli *c, const cr_candidate_view *v, size_t n)
@@ -184,9 +167,12 @@ static int cmd_list(cr_cli *c)
 	const char *name = cr_cli_str(c, "status");
 	cr_status status = CR_STATUS_NONE;
 	cr_candidate_view *v = NULL;
+	cr_page_req page;
+	char next[CR_CURSOR_MAX];
 	size_t n = 0;
 	int rc;
 
+	cr_cli_page(c, &page);
 	if (name && cr_status_parse(name, &status) < 0) {
 		char choices[256] = "";
 		size_t used = 0;
@@ -201,9 +187,14 @@ static int cmd_list(cr_cli *c)
 	}
 	if ((rc = cr_cli_begin(c)) < 0)
 		return rc;
-	if ((rc = cr_facade_candidate_list(c->f, status, &v, &n)) < 0)
+	if ((rc = cr_facade_candidate_list(c->f, status, &page, &v, &n, next)) < 0)
 		return rc;
-	rc = c->json ? list_json(v, n) : list_text(c, v, n);
+	if (c->json) {
+		rc = cr_cli_print_json(cr_candidate_list_to_json(v, n, next));
+	} else {
+		rc = list_text(c, v, n);
+		cr_cli_next_line(c, next);
+	}
 	cr_facade_candidates_free(v, n);
 	return rc;
 }

@@ -28,6 +28,8 @@ static const struct cr_cli_option violations_opts[] = {
 	CR_OPT_STRING("run-id", CR_CLI_REQUIRED, "ID", "the run, e.g. run-001"),
 	CR_OPT_STRING("stage", CR_CLI_OPTIONAL, "S", "only this stage, e.g. DATA_PURITY"),
 	CR_OPT_STRING("severity", CR_CLI_OPTIONAL, "SEV", "only this severity (BLOCKER or WARNING)"),
+	CR_OPT_LIMIT,
+	CR_OPT_CURSOR,
 	CR_OPT_END,
 };
 
@@ -176,27 +178,6 @@ cleanup:
 	return rc;
 }
 
-static int violations_json(const char *run_id, const cr_violation *v, size_t n)
-{
-	cJSON *doc = cJSON_CreateObject(), *arr = NULL;
-
-	if (doc && cJSON_AddStringToObject(doc, "run_id", run_id) && cJSON_AddNullToObject(doc, "next_cursor"))
-		arr = cJSON_AddArrayToObject(doc, "violations");
-	if (!arr) {
-		cJSON_Delete(doc);
-		return cr_error_set(CR_EINTERNAL, "out of memory building the violation list");
-	}
-	for (size_t i = 0; i < n; i++) {
-		cJSON *item = cr_violation_to_json(&v[i]);
-		if (!item) {
-			cJSON_Delete(doc);
-			return cr_error_last()->code;
-		}
-		cJSON_AddItemToArray(arr, item);
-	}
-	return cr_cli_print_json(doc);
-}
-
 /* "run-002-v000001 BLOCKER DATA_PURITY no-private-key dist/certs/server.pem:1:1 message",
  * then the (already masked) excerpt, indented. */
 static void violation_lines(const cr_cli *c, const cr_violation *v)
@@ -241,9 +222,11 @@ static int cmd_violations(cr_cli *c)
 	cr_severity sev;
 	int stage_filter = -1, sev_filter = -1, rc;
 	cr_violation *v = NULL;
+	cr_page_req page;
 	size_t n = 0;
-	char list[256];
+	char list[256], next[CR_CURSOR_MAX];
 
+	cr_cli_page(c, &page);
 	if (stage_arg) {
 		if (cr_stage_parse(stage_arg, &stage) < 0)
 			return cr_cli_bad_choice("stage", stage_arg,
@@ -258,15 +241,16 @@ static int cmd_violations(cr_cli *c)
 	}
 	if ((rc = cr_cli_begin(c)) < 0)
 		return rc;
-	if ((rc = cr_facade_compliance_violations(c->f, run_id, stage_filter, sev_filter, &v, &n)) < 0)
+	if ((rc = cr_facade_compliance_violations(c->f, run_id, stage_filter, sev_filter, &page, &v, &n, next)) < 0)
 		return rc;
 	if (c->json) {
-		rc = violations_json(run_id, v, n);
+		rc = cr_cli_print_json(cr_violation_list_to_json(run_id, v, n, next));
 	} else {
 		for (size_t i = 0; i < n; i++)
 			violation_lines(c, &v[i]);
 		if (n == 0)
 			cr_cli_out(c, "no violations\n");
+		cr_cli_next_line(c, next);
 	}
 	cr_facade_violations_free(v, n);
 	return rc;

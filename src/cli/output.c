@@ -90,6 +90,20 @@ void cr_cli_out(const cr_cli *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cr_cli_page(const cr_cli *c, cr_page_req *out)
+{
+	out->limit = (size_t)cr_cli_int(c, "limit", 0);
+	out->cursor = cr_cli_str(c, "cursor");
+	if (out->cursor && out->limit == 0)
+		out->limit = CR_PAGE_LIMIT_DEFAULT;
+}
+
+void cr_cli_next_line(const cr_cli *c, const char *next)
+{
+	if (next && *next)
+		cr_cli_out(c, "next_cursor: %s\n", next);
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 int cr_cli_read_input(const char *path, const char *what, char **out, size_t *len)

@@ -64,6 +64,58 @@ cJSON *cr_task_dto_to_json(const cr_task *t)
 	return cr_task_to_json(t);
 }
 
+/* ---- list envelopes ------------------------------------------------ */
+
+/* {KEY: [TO_JSON(ITEMS[i]) for i < N], "next_cursor": NEXT or null}, with
+ * "run_id" first when RUN_ID is given. ITEMS are N elements of SIZE bytes. */
+static cJSON *list_envelope(const char *key, const void *items, size_t n, size_t size,
+			    cJSON *(*to_json)(const void *), const char *next, const char *run_id)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+	bool ok = o && arr;
+
+	if (!ok) {
+		cJSON_Delete(arr);
+		return done(o, false, key);
+	}
+	if (run_id)
+		ok &= put_str(o, "run_id", run_id);
+	for (size_t i = 0; ok && i < n; i++) {
+		cJSON *item = to_json((const char *)items + i * size);
+		if (!item) {
+			cJSON_Delete(arr);
+			cJSON_Delete(o);
+			return NULL; /* the item's encoder said why */
+		}
+		if (!cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			ok = false;
+		}
+	}
+	ok &= put_item(o, key, arr);
+	ok &= put_nullable(o, "next_cursor", next && *next ? next : NULL);
+	return done(o, ok, key);
+}
+
+static cJSON *candidate_item(const void *p) { return cr_candidate_view_to_json(p); }
+static cJSON *audit_item(const void *p) { return cr_audit_event_to_json(p); }
+static cJSON *violation_item(const void *p) { return cr_violation_to_json(p); }
+
+cJSON *cr_candidate_list_to_json(const cr_candidate_view *v, size_t n, const char *next)
+{
+	return list_envelope("candidates", v, n, sizeof(*v), candidate_item, next, NULL);
+}
+
+cJSON *cr_audit_log_to_json(const cr_audit_event *e, size_t n, const char *next)
+{
+	return list_envelope("events", e, n, sizeof(*e), audit_item, next, NULL);
+}
+
+cJSON *cr_violation_list_to_json(const char *run_id, const cr_violation *v, size_t n, const char *next)
+{
+	return list_envelope("violations", v, n, sizeof(*v), violation_item, next, run_id);
+}
+
 /* ---- errors --------------------------------------------------------- */
 
 /* ALLOWED_CSV is cr_lifecycle_allowed()'s output: ", "-separated names, or

@@ -21,6 +21,12 @@ cJSON *cr_manifest_summary_to_json(const cr_manifest *m);
 cJSON *cr_run_to_json(const cr_run *r);
 /* OpenAPI Task (the task file has the same form: adapters/tasks/task_json.h). */
 cJSON *cr_task_dto_to_json(const cr_task *t);
+/* The list envelopes of one page (or the whole list) with its next_cursor
+ * (NEXT NULL or "": null, the last page): OpenAPI CandidateList,
+ * AuditEventList and ViolationList. */
+cJSON *cr_candidate_list_to_json(const cr_candidate_view *v, size_t n, const char *next);
+cJSON *cr_audit_log_to_json(const cr_audit_event *e, size_t n, const char *next);
+cJSON *cr_violation_list_to_json(const char *run_id, const cr_violation *v, size_t n, const char *next);
 /* OpenAPI Error: {"error":{"code":…,"message":…[,"details":{status, allowed[]}]}};
  * STATUS ("" or NULL: no details) and ALLOWED_CSV as cr_lifecycle_allowed() gives them. */
 cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv);

@@ -125,9 +125,10 @@ int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidat
 	return cr_svc_show(&f->svc, candidate_id, out);
 }
 
-int cr_facade_candidate_list(cr_facade *f, cr_status status, cr_candidate_view **out, size_t *n)
+int cr_facade_candidate_list(cr_facade *f, cr_status status, const cr_page_req *page, cr_candidate_view **out,
+			     size_t *n, char *next)
 {
-	return cr_svc_list(&f->svc, status, out, n);
+	return cr_svc_list(&f->svc, status, page, out, n, next);
 }
 
 void cr_facade_candidates_free(cr_candidate_view *v, size_t n)
@@ -197,10 +198,10 @@ int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out)
 	return cr_svc_run_status(&f->svc, run_id, out);
 }
 
-int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity, cr_violation **out,
-				    size_t *n)
+int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity,
+				    const cr_page_req *page, cr_violation **out, size_t *n, char *next)
 {
-	return cr_svc_violations(&f->svc, run_id, stage, severity, out, n);
+	return cr_svc_violations(&f->svc, run_id, stage, severity, page, out, n, next);
 }
 
 void cr_facade_violations_free(cr_violation *v, size_t n)
@@ -244,9 +245,10 @@ int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char 
 	return cr_svc_revoke(&f->svc, candidate_id, publication_id, reason, actor, out);
 }
 
-int cr_facade_audit_log(cr_facade *f, const char *candidate_id, cr_audit_event **out, size_t *n)
+int cr_facade_audit_log(cr_facade *f, const char *candidate_id, const cr_page_req *page, cr_audit_event **out,
+			size_t *n, char *next)
 {
-	return cr_svc_audit_log(&f->svc, candidate_id, out, n);
+	return cr_svc_audit_log(&f->svc, candidate_id, page, out, n, next);
 }
 
 void cr_facade_audit_free(cr_audit_event *e, size_t n)

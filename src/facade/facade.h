@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "domain/entities.h"
+#include "domain/page.h"
 
 typedef struct cr_facade cr_facade;
 
@@ -50,9 +51,17 @@ int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const cha
 
 int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidate_view *out);
 
-/* Every candidate (newest first: created_at descending, then id), filtered
+/* Paged lists (candidates, audit log, violations): PAGE NULL or with no
+ * limit gives the whole list; with a limit (1..CR_PAGE_LIMIT_MAX) one page
+ * after PAGE->cursor, and NEXT (CR_CURSOR_MAX bytes; may be NULL only
+ * without a page) the next page's cursor, "" on the last page. A cursor
+ * that is malformed, altered, or of another list or other filters is
+ * CR_EINVALID_ARGUMENT. Pages follow the whole list's order exactly. */
+
+/* The candidates (newest first: created_at descending, then id), filtered
  * by STATUS unless CR_STATUS_NONE. Free with cr_facade_candidates_free. */
-int cr_facade_candidate_list(cr_facade *f, cr_status status, cr_candidate_view **out, size_t *n);
+int cr_facade_candidate_list(cr_facade *f, cr_status status, const cr_page_req *page, cr_candidate_view **out,
+			     size_t *n, char *next);
 void cr_facade_candidates_free(cr_candidate_view *v, size_t n);
 
 /* ---- manifests ------------------------------------------------------ */
@@ -95,9 +104,10 @@ int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char 
 /* The run's live view (events + task progress); finishes an orphaned run as
  * ERROR first. Includes the completed stages. */
 int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out);
-/* Violations in append order, optionally filtered (STAGE/SEVERITY < 0: all). */
+/* Violations in append order, optionally filtered (STAGE/SEVERITY < 0:
+ * all), paged as above. Free with cr_facade_violations_free. */
 int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity,
-				    cr_violation **out, size_t *n);
+				    const cr_page_req *page, cr_violation **out, size_t *n, char *next);
 void cr_facade_violations_free(cr_violation *v, size_t n);
 /* The report of a finished run; CR_ERUN_NOT_FINISHED ("run run-001 is
  * RUNNING; no report yet") otherwise. */
@@ -118,8 +128,10 @@ int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char 
 
 /* ---- audit and verify ----------------------------------------------- */
 
-/* The audit log (oldest first), of one candidate or (NULL) all. */
-int cr_facade_audit_log(cr_facade *f, const char *candidate_id, cr_audit_event **out, size_t *n);
+/* The audit log (oldest first), of one candidate or (NULL) all, paged as
+ * above. Free with cr_facade_audit_free. */
+int cr_facade_audit_log(cr_facade *f, const char *candidate_id, const cr_page_req *page, cr_audit_event **out,
+			size_t *n, char *next);
 void cr_facade_audit_free(cr_audit_event *e, size_t n);
 
 typedef struct cr_verify_result {

@@ -1,4 +1,7 @@
-/* The audit log, oldest first. */
+/* The audit log, oldest first: whole, or one page. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "domain/codec.h"
@@ -6,16 +9,122 @@
 #include "services/services.h"
 #include "util/error.h"
 
-int cr_svc_audit_log(const cr_svc *s, const char *cid, cr_audit_event **out, size_t *n)
+/* Read and decode event ID into *E. */
+static int read_event(cr_txn *t, const cr_svc *s, const char *id, cr_audit_event *e)
+{
+	cJSON *doc = NULL;
+	int rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, id, NULL, &doc);
+
+	if (rc == 0)
+		rc = cr_audit_event_from_json(doc, e);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* The cursor prefix of the log of CID (NULL: all). */
+static void audit_prefix(char *buf, size_t len, const char *cid)
+{
+	snprintf(buf, len, "a|%s|", cid ? cid : "");
+}
+
+/* The event number a page starts at: 1, or the cursor's. */
+static int page_start(const cr_page_req *pg, const char *cid, uint64_t *start)
+{
+	char prefix[160], rest[32], *end = NULL;
+	unsigned long long v;
+	int rc;
+
+	*start = 1;
+	if (!pg->cursor || !*pg->cursor)
+		return 0;
+	audit_prefix(prefix, sizeof(prefix), cid);
+	if ((rc = cr_cursor_read(pg->cursor, prefix, rest, sizeof(rest))) < 0)
+		return rc;
+	errno = 0;
+	v = strtoull(rest, &end, 10);
+	if (errno || end == rest || *end || v == 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid cursor: not a position in the audit log");
+	*start = v;
+	return 0;
+}
+
+static int next_cursor(char *next, const char *cid, uint64_t n)
+{
+	char payload[200];
+
+	audit_prefix(payload, sizeof(payload) - 24, cid);
+	snprintf(payload + strlen(payload), 24, "%" PRIu64, n);
+	return cr_cursor_make(next, payload);
+}
+
+/*
+ * The ids of one page, in ledger order, into IDS; *MORE says whether an
+ * event follows. The whole log is reached by id (audit/<f>/evt-NNN), from
+ * the cursor's number up to the snapshot's counter: the cost is the page's,
+ * whatever the size of the ledger. A candidate's log is its own events/.
+ */
+static int page_ids(cr_txn *t, const cr_svc *s, const char *cid, const cr_page_req *pg, cr_strlist *ids,
+		    uint64_t *after)
+{
+	uint64_t start, last, num = 0;
+	char id[CR_SHORT_ID_MAX], ref[64];
+	int rc;
+
+	*after = 0;
+	if ((rc = page_start(pg, cid, &start)) < 0)
+		return rc;
+	if (cid) {
+		cr_strlist all = {0};
+		if ((rc = s->ledger->list(t, CR_OBJ_AUDIT, cid, &all)) < 0)
+			return rc;
+		for (size_t i = 0; rc == 0 && i < all.n; i++) {
+			if (!cr_id_parse(all.v[i], CR_ID_EVENT, &num) || num < start)
+				continue;
+			if (ids->n == pg->limit) {
+				*after = num;
+				break;
+			}
+			rc = cr_strlist_push(ids, all.v[i]);
+		}
+		cr_strlist_clear(&all);
+		return rc;
+	}
+	last = s->ledger->counter(t, CR_ID_EVENT);
+	for (num = start; num <= last; num++) {
+		cr_id_format(id, sizeof(id), CR_ID_EVENT, num);
+		/* Numbers are never reused, but one may have no event (an id
+		 * allocated by a transaction that never committed). */
+		rc = s->ledger->ref_of(t, CR_OBJ_AUDIT, id, NULL, ref, sizeof(ref));
+		if (rc == CR_ENOT_FOUND) {
+			cr_error_clear();
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (ids->n == pg->limit) {
+			*after = num;
+			break;
+		}
+		if ((rc = cr_strlist_push(ids, id)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int cr_svc_audit_log(const cr_svc *s, const char *cid, const cr_page_req *pg, cr_audit_event **out, size_t *n,
+		     char *next)
 {
 	cr_txn *t = NULL;
 	cr_strlist ids = {0};
 	cr_audit_event *e = NULL;
+	uint64_t after = 0;
 	size_t m = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
+	if (next)
+		next[0] = '\0';
 	if (cid) {
 		const char *why = cr_candidate_id_invalid(cid);
 		if (why)
@@ -32,20 +141,21 @@ int cr_svc_audit_log(const cr_svc *s, const char *cid, cr_audit_event **out, siz
 		}
 		free(buf);
 	}
-	if ((rc = s->ledger->list(t, CR_OBJ_AUDIT, cid, &ids)) < 0)
+	if (cr_page_wanted(pg))
+		rc = page_ids(t, s, cid, pg, &ids, &after);
+	else
+		rc = s->ledger->list(t, CR_OBJ_AUDIT, cid, &ids);
+	if (rc < 0)
 		goto cleanup;
 	if (ids.n && !(e = calloc(ids.n, sizeof(*e)))) {
 		rc = cr_error_set(CR_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
-	for (; m < ids.n; m++) {
-		cJSON *doc = NULL;
-		if ((rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, ids.v[m], NULL, &doc)) == 0)
-			rc = cr_audit_event_from_json(doc, &e[m]);
-		cJSON_Delete(doc);
-		if (rc < 0)
+	for (; m < ids.n; m++)
+		if ((rc = read_event(t, s, ids.v[m], &e[m])) < 0)
 			goto cleanup;
-	}
+	if (after && next && (rc = next_cursor(next, cid, after)) < 0)
+		goto cleanup;
 	*out = e;
 	*n = m;
 	e = NULL;

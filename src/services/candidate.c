@@ -122,7 +122,8 @@ static int newest_first(const void *a, const void *b)
 	return c ? c : strcmp(x->c.candidate_id, y->c.candidate_id);
 }
 
-int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size_t *n)
+int cr_svc_list(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
+		char *next)
 {
 	cr_txn *t = NULL;
 	cr_strlist ids = {0};
@@ -132,6 +133,10 @@ int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size
 
 	*out = NULL;
 	*n = 0;
+	if (next)
+		next[0] = '\0';
+	if (cr_page_wanted(pg))
+		return cr_svc_list_page(s, filter, pg, out, n, next);
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
 	if ((rc = s->ledger->list(t, CR_OBJ_CANDIDATE, NULL, &ids)) < 0)
@@ -141,20 +146,8 @@ int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size
 		goto cleanup;
 	}
 	for (size_t i = 0; i < ids.n; i++) {
-		if ((rc = cr_svc_candidate_view(t, s, ids.v[i], &v[m])) < 0)
+		if ((rc = cr_svc_list_view(&t, s, ids.v[i], &v[m])) < 0)
 			goto cleanup;
-		if (v[m].run_unfinished) {
-			/* An orphaned run is finished before anyone sees it. */
-			s->ledger->end(t);
-			t = NULL;
-			char run_id[CR_SHORT_ID_MAX];
-			memcpy(run_id, v[m].latest_run_id, sizeof(run_id));
-			cr_candidate_clear(&v[m].c);
-			if ((rc = cr_svc_reap_run(s, run_id)) < 0 ||
-			    (rc = s->ledger->begin(s->ledger->impl, &t)) < 0 ||
-			    (rc = cr_svc_candidate_view(t, s, ids.v[i], &v[m])) < 0)
-				goto cleanup;
-		}
 		if (filter != CR_STATUS_NONE && v[m].status != filter) {
 			cr_candidate_clear(&v[m].c);
 			continue;

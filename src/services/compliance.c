@@ -1100,18 +1100,77 @@ int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out)
 	return rc;
 }
 
-int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity, cr_violation **out, size_t *n)
+/* The cursor prefix of a run's violations with their filters. */
+static void violations_prefix(char *buf, size_t len, const char *run_id, int stage, int severity)
+{
+	snprintf(buf, len, "v|%s|%d|%d|", run_id, stage, severity);
+}
+
+/* Where a page starts: chunk number and index in it (1, 0 for the first). */
+static int violations_start(const cr_page_req *pg, const char *run_id, int stage, int severity, uint64_t *chunk,
+			    uint64_t *index)
+{
+	char prefix[96], rest[48], *end = NULL, *dot;
+	int rc;
+
+	*chunk = 1;
+	*index = 0;
+	if (!pg->cursor || !*pg->cursor)
+		return 0;
+	violations_prefix(prefix, sizeof(prefix), run_id, stage, severity);
+	if ((rc = cr_cursor_read(pg->cursor, prefix, rest, sizeof(rest))) < 0)
+		return rc;
+	dot = strchr(rest, '.');
+	errno = 0;
+	if (dot) {
+		*dot = '\0';
+		*chunk = strtoull(rest, &end, 10);
+		if (!errno && end != rest && !*end && *chunk > 0)
+			*index = strtoull(dot + 1, &end, 10);
+	}
+	if (!dot || errno || end == dot + 1 || *end || *chunk == 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid cursor: not a position in the violations of %s",
+				    run_id);
+	return 0;
+}
+
+static int violations_next(char *next, const char *run_id, int stage, int severity, uint64_t chunk, uint64_t index)
+{
+	char payload[160];
+	size_t k;
+
+	violations_prefix(payload, sizeof(payload), run_id, stage, severity);
+	k = strlen(payload);
+	snprintf(payload + k, sizeof(payload) - k, "%" PRIu64 ".%" PRIu64, chunk, index);
+	return cr_cursor_make(next, payload);
+}
+
+/*
+ * A page starts at a chunk number and an index in that chunk: it reads the
+ * chunk list (one tree) and then only the chunks it returns violations from
+ * (at most CHUNK_MAX each), whatever the number of chunks before it.
+ */
+int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity, const cr_page_req *pg,
+		      cr_violation **out, size_t *n, char *next)
 {
 	cr_txn *t = NULL;
 	cr_strlist chunks = {0};
 	cr_violation *v = NULL;
 	size_t m = 0, alloc = 0;
+	bool paged = cr_page_wanted(pg), more = false;
+	uint64_t from_chunk = 1, from_index = 0;
 	cr_run run;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
+	if (next)
+		next[0] = '\0';
+	if ((rc = check_run_id(run_id)) < 0)
+		return rc;
+	if (paged && (rc = violations_start(pg, run_id, stage, severity, &from_chunk, &from_index)) < 0)
+		return rc;
+	if ((rc = cr_svc_reap_run(s, run_id)) < 0)
 		return rc;
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
@@ -1120,20 +1179,38 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 	cr_run_clear(&run);
 	if ((rc = s->ledger->list(t, CR_OBJ_VIOLATIONS, run_id, &chunks)) < 0)
 		goto cleanup;
-	for (size_t i = 0; i < chunks.n; i++) {
+	for (size_t i = 0; i < chunks.n && !more; i++) {
 		cJSON *doc = NULL, *it;
+		uint64_t cnum = strtoull(chunks.v[i], NULL, 10), idx = 0;
+		if (paged && cnum < from_chunk)
+			continue;
 		if ((rc = cr_svc_get_json(t, s, CR_OBJ_VIOLATIONS, run_id, chunks.v[i], &doc)) < 0)
 			goto cleanup;
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "violations"))
 		{
 			cr_violation one = {0};
+			if (paged && cnum == from_chunk && idx < from_index) {
+				idx++;
+				continue;
+			}
 			if ((rc = cr_violation_from_json(it, &one)) < 0) {
 				cJSON_Delete(doc);
 				goto cleanup;
 			}
 			if ((stage >= 0 && (int)one.stage != stage) || (severity >= 0 && (int)one.severity != severity)) {
 				cr_violation_clear(&one);
+				idx++;
 				continue;
+			}
+			if (paged && m == pg->limit) {
+				/* One more matches: the next page starts at it. */
+				cr_violation_clear(&one);
+				more = true;
+				if (next && (rc = violations_next(next, run_id, stage, severity, cnum, idx)) < 0) {
+					cJSON_Delete(doc);
+					goto cleanup;
+				}
+				break;
 			}
 			if (m == alloc) {
 				alloc = alloc ? alloc * 2 : 64;
@@ -1147,6 +1224,7 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 				v = nv;
 			}
 			v[m++] = one;
+			idx++;
 		}
 		cJSON_Delete(doc);
 	}

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include "domain/entities.h"
 #include "domain/lifecycle.h"
+#include "domain/page.h"
 #include "ports/clock.h"
 #include "ports/ledger.h"
 #include "ports/policy_store.h"
@@ -40,6 +41,12 @@ void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *
 int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out);
 /* Derive a candidate's status and latest ids from its own audit events. */
 int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* The view of candidate CID for a list, in the snapshot *T: an unfinished
+ * run whose runner is gone is finished first (*T is then a new snapshot). */
+int cr_svc_list_view(cr_txn **t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* One page of cr_svc_list (services/candidate_page.c). */
+int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
+		     char *next);
 /* Stage audit event EV (type, candidate_id, actor, accepted, details and
  * error filled by the caller): allocates its event_id, stamps "at". */
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
@@ -62,7 +69,13 @@ int cr_svc_register(const cr_svc *s, const char *cid, const char *version, const
 int cr_svc_import(const cr_svc *s, const char *cid, const char *input, size_t len, const char *what,
 		  const char *base_dir, const char *root_override, const char *actor, cr_import *out);
 int cr_svc_show(const cr_svc *s, const char *cid, cr_candidate_view *out);
-int cr_svc_list(const cr_svc *s, cr_status filter, cr_candidate_view **out, size_t *n);
+/* The candidates (FILTER: CR_STATUS_NONE for all), newest first (created_at
+ * descending, then candidate_id): all of them (PG NULL or no limit), or one
+ * page, NEXT (CR_CURSOR_MAX bytes, may be NULL without a page) getting the
+ * next page's cursor or "". *OUT[0..*N) is the caller's (cr_candidate_clear
+ * of each .c, then free). */
+int cr_svc_list(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
+		char *next);
 
 int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, cr_manifest *out);
 int cr_svc_manifest_show(const cr_svc *s, const char *mid, cr_manifest *out);
@@ -71,15 +84,22 @@ int cr_svc_manifest_list(const cr_svc *s, const char *cid, cr_manifest **out, si
 int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, const char *pwhat,
 			  const char *registry, size_t rlen, const char *rwhat, const char *actor);
 
-int cr_svc_audit_log(const cr_svc *s, const char *cid, cr_audit_event **out, size_t *n);
+/* The audit log in ledger order (evt-NNN ascending), of candidate CID or
+ * (NULL) all, whole or one page as for cr_svc_list. *OUT[0..*N) is the
+ * caller's (cr_audit_event_clear of each, then free). */
+int cr_svc_audit_log(const cr_svc *s, const char *cid, const cr_page_req *pg, cr_audit_event **out, size_t *n,
+		     char *next);
 
 typedef void (*cr_svc_progress_fn)(const cr_run *run, void *ctx);
 int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *actor, unsigned jobs,
 	       bool detach, cr_svc_progress_fn progress, void *pctx, cr_run *out);
 /* The live view of a run; an orphaned run is finished as ERROR first. */
 int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out);
-int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity,
-		      cr_violation **out, size_t *n);
+/* The violations of a run in append order (violation_id ascending), of
+ * STAGE / SEVERITY only (-1: any), whole or one page as for cr_svc_list.
+ * *OUT[0..*N) is the caller's (cr_violation_clear of each, then free). */
+int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity, const cr_page_req *pg,
+		      cr_violation **out, size_t *n, char *next);
 int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out);
 int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out);
 /* Finish the candidate's latest run as ERROR if its runner is gone. */

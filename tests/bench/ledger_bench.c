@@ -399,7 +399,7 @@ static int mode_query(const char *repo, const char *cid, size_t runs)
 		cr_candidate_view *all = NULL;
 		size_t n = 0;
 		uint64_t t0 = now_ns();
-		if (cr_facade_candidate_list(f, CR_STATUS_NONE, &all, &n) < 0)
+		if (cr_facade_candidate_list(f, CR_STATUS_NONE, NULL, &all, &n, NULL) < 0)
 			die("candidate list");
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "candidates");
 		for (size_t i = 0; i < n; i++)

@@ -161,6 +161,78 @@ static void error_json(void **s)
 	cJSON_Delete(j);
 }
 
+/* The one list envelope: items in order, next_cursor a string or null,
+ * ViolationList with its run_id. */
+static void list_envelopes(void **s)
+{
+	(void)s;
+	cr_candidate_view v[2] = {0};
+	cr_audit_event e = {0};
+	cr_violation x = {0};
+	cJSON *j;
+	char *text;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(v[i].c.candidate_id, sizeof(v[i].c.candidate_id), "rc%d", i + 1);
+		snprintf(v[i].c.version, sizeof(v[i].c.version), "1.0");
+		snprintf(v[i].c.source_snapshot, sizeof(v[i].c.source_snapshot), "main");
+		snprintf(v[i].c.source_commit, sizeof(v[i].c.source_commit), "%040d", 0);
+		v[i].c.created_by = dup("bot");
+		snprintf(v[i].c.created_at, sizeof(v[i].c.created_at), "2026-03-09T10:00:0%dZ", i);
+		v[i].status = CR_STATUS_DRAFT;
+	}
+	j = cr_candidate_list_to_json(v, 2, "abc.0123456789abcdef");
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(j), 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "candidates")), 2);
+	assert_string_equal(cr_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "candidates"), 1), "candidate_id"),
+			    "rc2");
+	assert_string_equal(cr_json_str(j, "next_cursor"), "abc.0123456789abcdef");
+	cJSON_Delete(j);
+	j = cr_candidate_list_to_json(NULL, 0, "");
+	text = canon(j);
+	assert_string_equal(text, "{\"candidates\":[],\"next_cursor\":null}");
+	free(text);
+	cJSON_Delete(j);
+
+	snprintf(e.event_id, sizeof(e.event_id), "evt-001");
+	snprintf(e.type, sizeof(e.type), "candidate.register");
+	snprintf(e.candidate_id, sizeof(e.candidate_id), "rc1");
+	e.actor = dup("bot");
+	snprintf(e.at, sizeof(e.at), "2026-03-09T10:00:00Z");
+	e.accepted = true;
+	j = cr_audit_log_to_json(&e, 1, NULL);
+	text = canon(j);
+	assert_string_equal(text, "{\"events\":[{\"actor\":\"bot\",\"at\":\"2026-03-09T10:00:00Z\","
+				  "\"candidate_id\":\"rc1\",\"details\":{},\"event_id\":\"evt-001\","
+				  "\"outcome\":\"ACCEPTED\",\"type\":\"candidate.register\"}],\"next_cursor\":null}");
+	free(text);
+	cJSON_Delete(j);
+
+	snprintf(x.violation_id, sizeof(x.violation_id), "run-001-v000001");
+	snprintf(x.run_id, sizeof(x.run_id), "run-001");
+	snprintf(x.rule_id, sizeof(x.rule_id), "r");
+	x.message = dup("m");
+	j = cr_violation_list_to_json("run-001", &x, 1, "n.0123456789abcdef");
+	text = canon(j);
+	assert_string_equal(text, "{\"next_cursor\":\"n.0123456789abcdef\",\"run_id\":\"run-001\",\"violations\":"
+				  "[{\"artifact_path\":null,\"message\":\"m\",\"rule_id\":\"r\",\"run_id\":\"run-001\","
+				  "\"severity\":\"BLOCKER\",\"stage\":\"DATA_PURITY\",\"violation_id\":"
+				  "\"run-001-v000001\"}]}");
+	free(text);
+	cJSON_Delete(j);
+
+	/* An item that cannot be encoded fails the whole list, with its error. */
+	x.severity = (cr_severity)99;
+	assert_null(cr_violation_list_to_json("run-001", &x, 1, NULL));
+	assert_int_equal(cr_error_last()->code, CR_EINTERNAL);
+
+	cr_violation_clear(&x);
+	cr_audit_event_clear(&e);
+	cr_candidate_clear(&v[0].c);
+	cr_candidate_clear(&v[1].c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +240,7 @@ int main(void)
 		cmocka_unit_test(rt_manifest_summary),
 		cmocka_unit_test(run_view),
 		cmocka_unit_test(error_json),
+		cmocka_unit_test(list_envelopes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
