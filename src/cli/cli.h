@@ -60,6 +60,7 @@ typedef int (*cr_cli_fn)(cr_cli *c);
 /* Command flags. */
 enum {
 	CR_CLI_UNBUILT = 1 << 0, /* listed in the help, refused when run */
+	CR_CLI_OWN_ACTOR = 1 << 1, /* --actor is passed on as given: the command has a default of its own */
 };
 
 struct cr_cli_command {

@@ -1,7 +1,8 @@
-/* clean-release task status */
+/* clean-release task status | reap */
 #include <inttypes.h>
 #include "cli/cli.h"
 #include "facade/dto.h"
+#include "util/error.h"
 
 static const struct cr_cli_option status_opts[] = {
 	CR_OPT_STRING("task-id", CR_CLI_REQUIRED, "ID", "task id from 'compliance run --detach'"),
@@ -31,8 +32,61 @@ cleanup:
 	return rc;
 }
 
+static const struct cr_cli_option reap_opts[] = {
+	CR_OPT_STRING("actor", CR_CLI_OPTIONAL, "A",
+		      "who records the finishes (default: git config user.email, else " CR_FACADE_REAP_ACTOR ")"),
+	CR_OPT_END,
+};
+
+static int cmd_reap(cr_cli *c)
+{
+	cr_reap_result r = {0};
+	cJSON *doc = NULL, *arr = NULL;
+	int rc;
+
+	if ((rc = cr_cli_begin(c)) < 0)
+		return rc;
+	if ((rc = cr_facade_task_reap(c->f, cr_cli_str(c, "actor"), &r)) < 0)
+		goto cleanup;
+	if (c->json) {
+		doc = cJSON_CreateObject();
+		arr = cJSON_CreateArray();
+		bool ok = doc && arr && cJSON_AddStringToObject(doc, "actor", r.actor);
+		for (size_t i = 0; ok && i < r.n; i++) {
+			cJSON *id = cJSON_CreateString(r.run_ids[i]);
+			ok = id && cJSON_AddItemToArray(arr, id);
+			if (!ok)
+				cJSON_Delete(id);
+		}
+		if (ok && cJSON_AddItemToObject(doc, "reaped", arr))
+			arr = NULL;
+		else
+			ok = false;
+		cJSON_Delete(arr);
+		if (!ok) {
+			cJSON_Delete(doc);
+			rc = cr_error_set(CR_EINTERNAL, "out of memory");
+			goto cleanup;
+		}
+		rc = cr_cli_print_json(doc);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < r.n; i++)
+		cr_cli_out(c, "%s FAILED (ERROR): finish recorded by %s\n", r.run_ids[i], r.actor);
+	if (r.n == 0)
+		cr_cli_out(c, "no orphaned run\n");
+cleanup:
+	cr_reap_result_clear(&r);
+	return rc;
+}
+
 static const struct cr_cli_command commands[] = {
 	{"status", cmd_status, status_opts, "show a background task (a detached run)", NULL, 0},
+	{"reap", cmd_reap, reap_opts, "record the finish of every orphaned run (its runner gone) as ERROR",
+	 "A run whose task is on this machine and whose runner is gone is reported\n"
+	 "FAILED/ERROR by every reader; reap records that finish in the ledger, one\n"
+	 "commit per run. Nothing is written when there is no orphaned run.",
+	 CR_CLI_OWN_ACTOR},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -21,7 +21,7 @@ int cr_cli_begin(cr_cli *c)
 	if (!c->f && (rc = cr_facade_open(&c->f, &(cr_facade_opts){.demo = c->demo})) < 0)
 		return rc;
 	for (const struct cr_cli_option *o = c->cmd->options; o && o->name; o++)
-		if (!strcmp(o->name, "actor"))
+		if (!strcmp(o->name, "actor") && !(c->cmd->flags & CR_CLI_OWN_ACTOR))
 			return cr_facade_actor(c->f, cr_cli_str(c, "actor"), c->actor, sizeof(c->actor));
 	return 0;
 }

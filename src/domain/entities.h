@@ -82,7 +82,9 @@ typedef struct cr_candidate_view {
 	char latest_manifest_digest[CR_SHA_MAX];         /* as its manifest.build event records it */
 	char approved_report_id[CR_SHORT_ID_MAX];
 	char latest_publication_id[CR_SHORT_ID_MAX];
-	bool run_unfinished;
+	char latest_task_id[CR_ID_MAX]; /* the latest run's task, as its compliance.run event names it */
+	bool run_unfinished;            /* the latest run's finish is not recorded */
+	bool run_orphaned;              /* ... and its runner is gone: reported as ERROR */
 } cr_candidate_view;
 
 typedef struct cr_artifact {

@@ -127,6 +127,15 @@ static const int event_op[CR_EV__COUNT] = {
 	[CR_EV_REVOKED] = CR_OP_REVOKE,
 };
 
+const char *cr_event_audit_type(cr_event ev)
+{
+	if ((int)ev < 0 || ev >= CR_EV__COUNT)
+		return NULL;
+	if (event_op[ev] >= 0)
+		return cr_op_audit_type((cr_op)event_op[ev]);
+	return ev == CR_EV_RUN_STARTED ? NULL : CR_AUDIT_COMPLIANCE_FINISH;
+}
+
 int cr_lifecycle_next(cr_status st, cr_event ev, cr_status *out)
 {
 	cr_status to = CR_STATUS_NONE;

@@ -40,6 +40,11 @@ typedef enum cr_event {
  * ("manifest.build"). */
 const char *cr_op_name(cr_op op);
 const char *cr_op_audit_type(cr_op op);
+/* The audit type of the event that records EV: an operation's own type,
+ * CR_AUDIT_COMPLIANCE_FINISH for a run's three outcomes, NULL for
+ * CR_EV_RUN_STARTED (a run event, not an audit event). */
+const char *cr_event_audit_type(cr_event ev);
+#define CR_AUDIT_COMPLIANCE_FINISH "compliance.finish"
 
 /* NULL if OP is allowed in status ST; otherwise a static sentence naming
  * what OP needs, e.g. "approve needs CHECK_PASSED". */

@@ -221,6 +221,36 @@ int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out)
 	return cr_svc_task_status(&f->svc, task_id, out);
 }
 
+void cr_reap_result_clear(cr_reap_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->run_ids[i]);
+	free(r->run_ids);
+	memset(r, 0, sizeof(*r));
+}
+
+int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out)
+{
+	cr_strlist reaped = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (actor || cr_facade_actor(f, NULL, out->actor, sizeof(out->actor)) < 0) {
+		if (!actor)
+			cr_error_clear(); /* no usable user.email: the fixed name */
+		if ((rc = cr_facade_actor(f, actor ? actor : CR_FACADE_REAP_ACTOR, out->actor, sizeof(out->actor))) < 0)
+			return rc;
+	}
+	if ((rc = cr_svc_reap_all(&f->svc, out->actor, &reaped)) < 0)
+		return rc;
+	/* The list's strings change hands. */
+	out->run_ids = reaped.v;
+	out->n = reaped.n;
+	return 0;
+}
+
 int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
 			      const char *comment, cr_approval *out)
 {

@@ -101,8 +101,10 @@ typedef void (*cr_progress_fn)(const cr_run *run, void *ctx);
 int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id,
 			     const char *actor, unsigned jobs, bool detach,
 			     cr_progress_fn progress, void *progress_ctx, cr_run *out);
-/* The run's live view (events + task progress); finishes an orphaned run as
- * ERROR first. Includes the completed stages. */
+/* The run's live view (events + task progress); an orphaned run is
+ * reported FAILED/ERROR, derived in memory (nothing is written; report_id
+ * and finished_at stay null until its finish is recorded). Includes the
+ * completed stages. */
 int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out);
 /* Violations in append order, optionally filtered (STAGE/SEVERITY < 0:
  * all), paged as above. Free with cr_facade_violations_free. */
@@ -110,10 +112,30 @@ int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage,
 				    const cr_page_req *page, cr_violation **out, size_t *n, char *next);
 void cr_facade_violations_free(cr_violation *v, size_t n);
 /* The report of a finished run; CR_ERUN_NOT_FINISHED ("run run-001 is
- * RUNNING; no report yet") otherwise. */
+ * RUNNING; no report yet") otherwise, also for an orphaned run whose
+ * finish is not recorded yet (there is no report until it is). */
 int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out);
 
+/* The task of a run; an orphaned run's task is reported FAILED (not
+ * recorded: reads never write). */
 int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out);
+
+/* The actor a reap records when none is given and git config user.email
+ * is unset. */
+#define CR_FACADE_REAP_ACTOR "clean-release"
+/* What a reap recorded: the actor and the runs whose finish it recorded
+ * (malloc'd; free with cr_reap_result_clear). */
+typedef struct cr_reap_result {
+	char actor[1100];
+	char **run_ids;
+	size_t n;
+} cr_reap_result;
+void cr_reap_result_clear(cr_reap_result *r);
+/* Record the finish (FAILED/ERROR) of every orphaned run of the namespace
+ * (its task on this machine, its runner gone), one commit each; writes
+ * nothing when there is none. The actor: ACTOR if non-NULL, else git config
+ * user.email, else CR_FACADE_REAP_ACTOR. */
+int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out);
 
 /* ---- release gates -------------------------------------------------- */
 

@@ -97,21 +97,12 @@ int cr_svc_show(const cr_svc *s, const char *cid, cr_candidate_view *out)
 
 	if ((why = cr_candidate_id_invalid(cid)))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid candidate id \"%.140s\": %s", cid, why);
-	/* One derivation on the usual path; an unfinished run is checked for
-	 * a vanished runner (and finished) before the view is derived again. */
-	for (int pass = 0; pass < 2; pass++) {
-		if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
-			return rc;
-		rc = cr_svc_candidate_view(t, s, cid, out);
-		s->ledger->end(t);
-		if (rc < 0 || !out->run_unfinished || pass == 1)
-			return rc;
-		char run_id[CR_SHORT_ID_MAX];
-		memcpy(run_id, out->latest_run_id, sizeof(run_id));
-		cr_candidate_clear(&out->c);
-		if ((rc = cr_svc_reap_run(s, run_id)) < 0)
-			return rc;
-	}
+	/* One derivation; an orphaned run shows as CHECK_ERROR, derived in
+	 * memory: a read writes nothing. */
+	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+		return rc;
+	rc = cr_svc_candidate_view(t, s, cid, out);
+	s->ledger->end(t);
 	return rc;
 }
 
@@ -425,7 +416,11 @@ int cr_svc_import(const cr_svc *s, const char *cid, const char *input, size_t le
 	if ((rc = resolve_root(cr_json_str(doc, "artifact_root"), base_dir, root_override, &imp.artifact_root)) < 0)
 		goto cleanup;
 
-	/* The candidate must exist and accept an import before any hashing. */
+	/* An orphaned run of the candidate is finished first (every write to a
+	 * candidate records it); then the candidate must exist and accept an
+	 * import before any hashing. */
+	if ((rc = cr_svc_reap_candidate(s, imp.candidate_id, actor)) < 0)
+		goto cleanup;
 	struct import_ctx x = {.s = s, .actor = actor, .imp = &imp, .precheck = 1};
 	if ((rc = cr_ledger_transact(s->ledger, actor, import_txn, &x)) < 0)
 		goto cleanup;

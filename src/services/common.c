@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "domain/codec.h"
+#include "domain/fold.h"
 #include "services/manifest_pack.h"
 #include "domain/ids.h"
 #include "services/services.h"
@@ -82,26 +83,26 @@ int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out)
 	return rc;
 }
 
-static const struct {
-	const char *type;
-	cr_event ev;
-} folds[] = {
-	{"candidate.register", CR_EV_REGISTERED},
-	{"candidate.import_artifacts", CR_EV_IMPORTED},
-	{"manifest.build", CR_EV_MANIFEST_BUILT},
-	{"compliance.run", CR_EV_RUN_REQUESTED},
-	{"compliance.finish", CR_EV_RUN_ERROR}, /* refined by final_status */
-	{"release.approve", CR_EV_APPROVED},
-	{"release.reject", CR_EV_REJECTED},
-	{"release.publish", CR_EV_PUBLISHED},
-	{"release.revoke", CR_EV_REVOKED},
-};
-
-static void copy_detail(char *dst, size_t len, const cJSON *details, const char *key)
+/* The state of V's unfinished latest run: started (its started event is
+ * stored), orphaned (its task is on this machine and its runner is gone). */
+static int fold_latest_run(cr_txn *t, const cr_svc *s, cr_candidate_view *v)
 {
-	const char *v = cr_json_str(details, key);
-	if (v)
-		snprintf(dst, len, "%s", v);
+	cr_strlist subs = {0};
+	bool started = false;
+	int alive;
+
+	if (!v->latest_task_id[0]) /* a ledger written before events named it */
+		snprintf(v->latest_task_id, sizeof(v->latest_task_id), "task-%s", v->latest_run_id);
+	if (v->latest_run_id[0] && s->ledger->list(t, CR_OBJ_RUN_EVENT, v->latest_run_id, &subs) == 0)
+		for (size_t i = 0; i < subs.n; i++)
+			if (!strcmp(subs.v[i], "started"))
+				started = true;
+	cr_strlist_clear(&subs);
+	cr_error_clear();
+	if ((alive = s->tasks->alive(s->tasks->impl, v->latest_task_id)) < 0)
+		return alive;
+	cr_fold_candidate_run(v, started, alive == 0);
+	return 0;
 }
 
 int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out)
@@ -125,80 +126,25 @@ int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candid
 	/* Status is the fold of the candidate's own accepted events, in order. */
 	if ((rc = s->ledger->list(t, CR_OBJ_AUDIT, cid, &evs)) < 0)
 		goto cleanup;
-	cr_status st = CR_STATUS_NONE;
 	for (size_t i = 0; i < evs.n; i++) {
+		cr_audit_event ev = {0};
 		if ((rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, evs.v[i], NULL, &doc)) < 0)
 			goto cleanup;
-		const char *type = cr_json_str(doc, "type");
-		const char *outcome = cr_json_str(doc, "outcome");
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "details");
-		if (outcome && !strcmp(outcome, "ACCEPTED") && type) {
-			for (size_t k = 0; k < sizeof(folds) / sizeof(folds[0]); k++) {
-				if (strcmp(type, folds[k].type))
-					continue;
-				cr_event ev = folds[k].ev;
-				if (ev == CR_EV_RUN_ERROR) {
-					const char *fs = cr_json_str(d, "final_status");
-					ev = fs && !strcmp(fs, "PASSED")    ? CR_EV_RUN_PASSED
-					     : fs && !strcmp(fs, "BLOCKED") ? CR_EV_RUN_BLOCKED
-									    : CR_EV_RUN_ERROR;
-				}
-				if (cr_lifecycle_next(st, ev, &st) < 0) {
-					rc = cr_error_set(CR_EINTEGRITY, "audit event %s (%s) is not possible in status %s",
-							  evs.v[i], type, cr_status_name(st));
-					goto cleanup;
-				}
-				switch (ev) {
-				case CR_EV_IMPORTED:
-					copy_detail(out->latest_import_id, sizeof(out->latest_import_id), d, "import_id");
-					snprintf(out->latest_import_event, sizeof(out->latest_import_event), "%s", evs.v[i]);
-					break;
-				case CR_EV_MANIFEST_BUILT:
-					copy_detail(out->latest_manifest_id, sizeof(out->latest_manifest_id), d, "manifest_id");
-					copy_detail(out->latest_manifest_import_id, sizeof(out->latest_manifest_import_id), d,
-						    "import_id");
-					copy_detail(out->latest_manifest_digest, sizeof(out->latest_manifest_digest), d,
-						    "manifest_digest");
-					break;
-				case CR_EV_RUN_REQUESTED:
-					copy_detail(out->latest_run_id, sizeof(out->latest_run_id), d, "run_id");
-					out->latest_report_id[0] = 0;
-					out->run_unfinished = true;
-					break;
-				case CR_EV_RUN_PASSED:
-				case CR_EV_RUN_BLOCKED:
-				case CR_EV_RUN_ERROR:
-					copy_detail(out->latest_report_id, sizeof(out->latest_report_id), d, "report_id");
-					out->run_unfinished = false;
-					break;
-				case CR_EV_APPROVED:
-					copy_detail(out->approved_report_id, sizeof(out->approved_report_id), d, "report_id");
-					break;
-				case CR_EV_PUBLISHED:
-					copy_detail(out->latest_publication_id, sizeof(out->latest_publication_id), d,
-						    "publication_id");
-					break;
-				default:
-					break;
-				}
-				break;
-			}
-		}
+		rc = cr_audit_event_from_json(doc, &ev);
 		cJSON_Delete(doc);
 		doc = NULL;
+		if (rc == 0)
+			rc = cr_fold_candidate_event(out, &ev);
+		cr_audit_event_clear(&ev);
+		if (rc < 0)
+			goto cleanup;
 	}
-	/* A requested run whose runner has started shows as CHECK_RUNNING. */
-	if (st == CR_STATUS_CHECK_PENDING && out->latest_run_id[0]) {
-		cr_strlist subs = {0};
-		if (s->ledger->list(t, CR_OBJ_RUN_EVENT, out->latest_run_id, &subs) == 0)
-			for (size_t i = 0; i < subs.n; i++)
-				if (!strcmp(subs.v[i], "started"))
-					st = CR_STATUS_CHECK_RUNNING;
-		cr_strlist_clear(&subs);
-	}
-	out->status = st;
+	if (out->run_unfinished && (rc = fold_latest_run(t, s, out)) < 0)
+		goto cleanup;
 	rc = 0;
 cleanup:
+	if (rc < 0)
+		cr_candidate_clear(&out->c);
 	cJSON_Delete(doc);
 	cr_strlist_clear(&evs);
 	return rc;

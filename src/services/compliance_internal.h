@@ -27,6 +27,28 @@ int cr_compliance_check_run_id(const char *run_id);
 int cr_compliance_load_run(cr_txn *t, const cr_svc *s, const char *run_id, cr_run *out);
 /* Whether the run's finished event is stored. */
 bool cr_compliance_run_finished(const cr_run *r);
+/* 1 if R is unfinished and orphaned (its task is on this machine and its
+ * runner lock is free), 0 if not, negative on error. */
+int cr_compliance_orphaned(const cr_svc *s, const cr_run *r);
+/* If R is orphaned, report it as every reader does until its finish is
+ * recorded (domain/fold.h cr_verdict_orphan_run, finished when its task
+ * was last updated) and set *ORPHANED; else leave it as it is. */
+int cr_compliance_orphan_view(const cr_svc *s, cr_run *r, bool *orphaned);
+/* The opening steps of every run query: check RUN_ID, begin *T (the
+ * caller ends it, also on error: *T is NULL then), load the run into RUN
+ * (the caller's, cr_run_clear) and, when it is orphaned, report it as
+ * FAILED/ERROR in memory (*ORPHANED true): nothing is written. */
+int cr_compliance_open_run(const cr_svc *s, const char *run_id, cr_txn **t, cr_run *run, bool *orphaned);
+
+/* ---- orphaned runs (compliance_reaper.c) ---- */
+
+#define CR_ORPHAN_REASON_MAX 256
+/* Why an orphaned run is FAILED/ERROR: the same sentence for every reader
+ * and for its recorded finish. */
+void cr_compliance_orphan_reason(char *buf, size_t len, const char *run_id, const char *task_id);
+/* TASK as the task of an orphaned run is reported: FAILED, no pid, REASON
+ * (copied) as its error. */
+int cr_compliance_orphan_task(cr_task *task, const char *reason);
 
 /* ---- finishing a run (compliance_runner.c) ---- */
 
@@ -49,6 +71,7 @@ struct finish_ctx {
 	uint64_t total, blocker, warning, by_stage[CR_STAGE__COUNT];
 	bool aborted;       /* the run did not evaluate every stage */
 	const char *reason; /* why, when aborted */
+	const char *finished_at; /* when the run ended (an orphan: its runner's last sign of life); NULL: now */
 	cr_report report;   /* out */
 	bool already;       /* someone else finished it */
 };

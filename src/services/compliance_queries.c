@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "domain/fold.h"
 #include "domain/ids.h"
 #include "services/compliance_internal.h"
 #include "util/json.h"
@@ -65,19 +66,59 @@ static void add_progress(const cr_svc *s, cr_run *r)
 	cr_error_clear();
 }
 
+int cr_compliance_orphaned(const cr_svc *s, const cr_run *r)
+{
+	if (cr_compliance_run_finished(r))
+		return 0;
+	int alive = s->tasks->alive(s->tasks->impl, r->task_id);
+	return alive < 0 ? alive : !alive;
+}
+
+int cr_compliance_orphan_view(const cr_svc *s, cr_run *r, bool *orphaned)
+{
+	char why[CR_ORPHAN_REASON_MAX];
+	cr_task task = {0};
+	int rc;
+
+	*orphaned = false;
+	if ((rc = cr_compliance_orphaned(s, r)) <= 0)
+		return rc;
+	if (s->tasks->load(s->tasks->impl, r->task_id, &task) < 0)
+		cr_error_clear(); /* gone meanwhile: no time of its last sign of life */
+	cr_compliance_orphan_reason(why, sizeof(why), r->run_id, r->task_id);
+	rc = cr_verdict_orphan_run(r, why, task.updated_at);
+	cr_task_clear(&task);
+	if (rc == 0)
+		*orphaned = true;
+	return rc;
+}
+
+int cr_compliance_open_run(const cr_svc *s, const char *run_id, cr_txn **t, cr_run *run, bool *orphaned)
+{
+	int rc;
+
+	*t = NULL;
+	*orphaned = false;
+	memset(run, 0, sizeof(*run));
+	if ((rc = cr_compliance_check_run_id(run_id)) < 0 || (rc = s->ledger->begin(s->ledger->impl, t)) < 0)
+		return rc;
+	if ((rc = cr_compliance_load_run(*t, s, run_id, run)) < 0 ||
+	    (rc = cr_compliance_orphan_view(s, run, orphaned)) < 0) {
+		cr_run_clear(run);
+		s->ledger->end(*t);
+		*t = NULL;
+	}
+	return rc;
+}
+
 /* ---- queries ---------------------------------------------------------- */
 
 int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out)
 {
 	cr_txn *t = NULL;
-	int rc;
+	bool orphaned;
+	int rc = cr_compliance_open_run(s, run_id, &t, out, &orphaned);
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = cr_compliance_check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
-		return rc;
-	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
-		return rc;
-	rc = cr_compliance_load_run(t, s, run_id, out);
 	s->ledger->end(t);
 	if (rc == 0)
 		add_progress(s, out);
@@ -141,7 +182,7 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 	cr_strlist chunks = {0};
 	cr_violation *v = NULL;
 	size_t m = 0, alloc = 0;
-	bool paged = cr_page_wanted(pg), more = false;
+	bool paged = cr_page_wanted(pg), more = false, orphaned;
 	uint64_t from_chunk = 1, from_index = 0;
 	cr_run run;
 	int rc;
@@ -154,12 +195,8 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 		return rc;
 	if (paged && (rc = violations_start(pg, run_id, stage, severity, &from_chunk, &from_index)) < 0)
 		return rc;
-	if ((rc = cr_svc_reap_run(s, run_id)) < 0)
+	if ((rc = cr_compliance_open_run(s, run_id, &t, &run, &orphaned)) < 0)
 		return rc;
-	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
-		return rc;
-	if ((rc = cr_compliance_load_run(t, s, run_id, &run)) < 0)
-		goto cleanup;
 	cr_run_clear(&run);
 	if ((rc = s->ledger->list(t, CR_OBJ_VIOLATIONS, run_id, &chunks)) < 0)
 		goto cleanup;
@@ -231,15 +268,24 @@ int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out)
 	cr_txn *t = NULL;
 	cr_run run;
 	cJSON *doc = NULL;
+	bool orphaned;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = cr_compliance_check_run_id(run_id)) < 0 || (rc = cr_svc_reap_run(s, run_id)) < 0)
+	if ((rc = cr_compliance_open_run(s, run_id, &t, &run, &orphaned)) < 0)
 		return rc;
-	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
-		return rc;
-	if ((rc = cr_compliance_load_run(t, s, run_id, &run)) < 0)
+	if (orphaned) {
+		/* The report is evidence: until the finish is recorded there is
+		 * none, though the run is reported FAILED/ERROR already. */
+		rc = cr_error_set(CR_ERUN_NOT_FINISHED,
+				  "run %s is FAILED (ERROR): its runner vanished, and its finish is not recorded yet; "
+				  "no report yet",
+				  run_id);
+		cr_error_hint("record it: git clean-release task reap (or the next write to candidate %s)",
+			      run.candidate_id);
+		cr_run_clear(&run);
 		goto cleanup;
+	}
 	if (!cr_compliance_run_finished(&run)) {
 		rc = cr_error_set(CR_ERUN_NOT_FINISHED, "run %s is %s; no report yet", run_id, cr_run_status_name(run.status));
 		cr_run_clear(&run);
@@ -264,15 +310,22 @@ int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid task id \"%.140s\": %s", task_id, why);
 	if ((rc = s->tasks->load(s->tasks->impl, task_id, out)) < 0)
 		return rc;
-	/* An orphaned run is finished first, so the task and the run agree. */
+	/* The task of an orphaned run is reported FAILED, as its run is, from
+	 * the same liveness; its file is rewritten when the finish is recorded. */
 	if (out->status == CR_TASK_QUEUED || out->status == CR_TASK_RUNNING) {
-		char run_id[CR_SHORT_ID_MAX];
-		snprintf(run_id, sizeof(run_id), "%s", out->run_id);
-		cr_task_clear(out);
-		if ((rc = cr_svc_reap_run(s, run_id)) < 0 && rc != CR_ENOT_FOUND)
-			return rc;
-		cr_error_clear();
-		return s->tasks->load(s->tasks->impl, task_id, out);
+		int alive = s->tasks->alive(s->tasks->impl, task_id);
+		if (alive < 0) {
+			cr_task_clear(out);
+			return alive;
+		}
+		if (alive == 0) {
+			char why[CR_ORPHAN_REASON_MAX];
+			cr_compliance_orphan_reason(why, sizeof(why), out->run_id, task_id);
+			if ((rc = cr_compliance_orphan_task(out, why)) < 0) {
+				cr_task_clear(out);
+				return rc;
+			}
+		}
 	}
 	return 0;
 }

@@ -227,7 +227,7 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 	/* Trusted policy only: the tip of the policy ref, now. */
 	if ((rc = s->policy->resolve(s->policy->impl, &x.policy_json, &x.registry_json, &x.ps, &x.rs, true)) < 0)
 		goto cleanup;
-	if ((rc = cr_svc_reap_candidate(s, cid)) < 0)
+	if ((rc = cr_svc_reap_candidate(s, cid, actor)) < 0)
 		goto cleanup;
 	if ((rc = cr_ledger_transact(s->ledger, actor, request_txn, &x)) < 0) {
 		drop_task(&x);

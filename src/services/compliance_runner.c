@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "domain/fold.h"
 #include "domain/ids.h"
 #include "services/compliance_internal.h"
 #include "util/json.h"
@@ -15,18 +16,6 @@
 static const char *const stage_subs[CR_STAGE__COUNT] = {"stage-1", "stage-2", "stage-3", "stage-4"};
 
 /* ---- finishing a run -------------------------------------------------- */
-
-static cr_final final_of(cr_stage_result *st[CR_STAGE__COUNT])
-{
-	bool error = false, failed = false;
-	for (int i = 0; i < CR_STAGE__COUNT; i++) {
-		if (st[i]->status == CR_SS_ERROR || st[i]->status == CR_SS_SKIPPED)
-			error = true;
-		else if (st[i]->status == CR_SS_FAILED)
-			failed = true;
-	}
-	return error ? CR_FINAL_ERROR : failed ? CR_FINAL_BLOCKED : CR_FINAL_PASSED;
-}
 
 /* One commit: any stage events still missing (SKIPPED), the report, the
  * finished event and the compliance.finish audit event. Idempotent. */
@@ -89,7 +78,7 @@ int cr_compliance_finish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, in
 	snprintf(r->manifest_digest, sizeof(r->manifest_digest), "%s", run.manifest_digest);
 	snprintf(r->policy_digest, sizeof(r->policy_digest), "%s", run.policy.digest);
 	snprintf(r->registry_digest, sizeof(r->registry_digest), "%s", run.registry.digest);
-	r->final_status = final_of(st);
+	r->final_status = cr_verdict_final((const cr_stage_result *const *)st);
 	for (int i = 0; i < CR_STAGE__COUNT; i++) {
 		r->stages[i] = *st[i];
 		r->stages[i].error = st[i]->error ? strdup(st[i]->error) : NULL;
@@ -105,7 +94,7 @@ int cr_compliance_finish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, in
 
 	run.status = x->aborted ? CR_RUN_FAILED : CR_RUN_SUCCEEDED;
 	run.final_status = r->final_status;
-	snprintf(run.finished_at, sizeof(run.finished_at), "%s", now);
+	snprintf(run.finished_at, sizeof(run.finished_at), "%s", x->finished_at ? x->finished_at : now);
 	snprintf(run.report_id, sizeof(run.report_id), "%s", r->report_id);
 	free(run.reason);
 	run.reason = x->aborted || r->final_status == CR_FINAL_ERROR
@@ -115,16 +104,14 @@ int cr_compliance_finish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, in
 				  cr_run_finished_to_json(&run))) < 0)
 		goto cleanup;
 
-	snprintf(ev.type, sizeof(ev.type), "compliance.finish");
+	snprintf(ev.type, sizeof(ev.type), "%s", CR_AUDIT_COMPLIANCE_FINISH);
 	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", run.candidate_id);
 	ev.actor = (char *)(x->actor ? x->actor : run.requested_by);
 	ev.accepted = true;
 	cr_audit_detail(&ev, "run_id", x->run_id);
 	cr_audit_detail(&ev, "report_id", r->report_id);
 	cr_audit_detail(&ev, "final_status", cr_final_name(r->final_status));
-	cr_audit_detail(&ev, "status", r->final_status == CR_FINAL_PASSED    ? "CHECK_PASSED"
-					: r->final_status == CR_FINAL_BLOCKED ? "CHECK_BLOCKED"
-									      : "CHECK_ERROR");
+	cr_audit_detail(&ev, "status", cr_status_name(cr_verdict_status(r->final_status)));
 	if (run.reason)
 		cr_audit_detail(&ev, "reason", run.reason);
 	rc = cr_svc_audit(t, s, &ev);

@@ -93,7 +93,7 @@ int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, c
 	memset(out, 0, sizeof(*out));
 	if ((why = cr_candidate_id_invalid(cid)))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid candidate id \"%.140s\": %s", cid, why);
-	if ((rc = cr_svc_reap_candidate(s, cid)) < 0)
+	if ((rc = cr_svc_reap_candidate(s, cid, actor)) < 0)
 		return rc;
 	rc = cr_ledger_transact(s->ledger, actor, build_txn, &x);
 	if (rc < 0) {

@@ -185,9 +185,13 @@ static int check_report_id(const char *rid)
 	return 0;
 }
 
+/* The gate's transaction, after the finish of an orphaned run of the
+ * candidate is recorded (every write to a candidate records it first). */
 static int run_gate(struct gate_ctx *x)
 {
-	int rc = cr_ledger_transact(x->s->ledger, x->actor, gate_txn, x);
+	int rc = cr_svc_reap_candidate(x->s, x->cid, x->actor);
+	if (rc == 0)
+		rc = cr_ledger_transact(x->s->ledger, x->actor, gate_txn, x);
 	if (rc == 0)
 		cr_svc_note(x->s, x->cid);
 	return rc;
@@ -204,8 +208,6 @@ int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool 
 		return rc;
 	if (comment && strlen(comment) > 4096)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "comment is longer than 4096 bytes");
-	if ((rc = cr_svc_reap_candidate(s, cid)) < 0)
-		return rc;
 	rc = run_gate(&x);
 	cr_publication_clear(&x.pub);
 	if (rc < 0) {

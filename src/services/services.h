@@ -93,7 +93,8 @@ int cr_svc_audit_log(const cr_svc *s, const char *cid, const cr_page_req *pg, cr
 typedef void (*cr_svc_progress_fn)(const cr_run *run, void *ctx);
 int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *actor, unsigned jobs,
 	       bool detach, cr_svc_progress_fn progress, void *pctx, cr_run *out);
-/* The live view of a run; an orphaned run is finished as ERROR first. */
+/* The live view of a run; an orphaned run is reported FAILED/ERROR (not
+ * recorded: reads never write). */
 int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out);
 /* The violations of a run in append order (violation_id ascending), of
  * STAGE / SEVERITY only (-1: any), whole or one page as for cr_svc_list.
@@ -102,10 +103,17 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 		      cr_violation **out, size_t *n, char *next);
 int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out);
 int cr_svc_task_status(const cr_svc *s, const char *task_id, cr_task *out);
-/* Finish the candidate's latest run as ERROR if its runner is gone. */
-int cr_svc_reap_candidate(const cr_svc *s, const char *cid);
-/* The same for one run (a no-op unless it is unfinished and orphaned). */
-int cr_svc_reap_run(const cr_svc *s, const char *run_id);
+/* Record the finish (FAILED/ERROR, one commit, audit actor ACTOR) of the
+ * candidate's latest run if it is orphaned; a no-op otherwise. Every write
+ * to a candidate calls it first. */
+int cr_svc_reap_candidate(const cr_svc *s, const char *cid, const char *actor);
+/* The same for one run; *REAPED (may be NULL) says whether this call
+ * recorded it. */
+int cr_svc_reap_run(const cr_svc *s, const char *run_id, const char *actor, bool *reaped);
+/* Record the finish of every orphaned run of the namespace, each in its own
+ * commit; REAPED (the caller's, cr_strlist_clear) gets their run ids.
+ * Writes nothing when there is none. */
+int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped);
 
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,
 		  const char *actor, const char *comment, cr_approval *out);

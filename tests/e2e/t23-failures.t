@@ -96,13 +96,32 @@ test_expect_success 'a worker killed with SIGKILL from outside mid-run (--jobs 2
 	planted $run
 '
 
-# check_vanished RUN TASK — the run of a killed runner is FAILED/ERROR with a
-# reason, its report exists, its task FAILED and the candidate CHECK_ERROR.
+# check_vanished RUN TASK — the run of a killed runner is reported FAILED/ERROR
+# with a reason by every reader, its task FAILED and the candidate CHECK_ERROR,
+# before anything records it (no report yet: exit 4); `task reap` records the
+# finish, and then its report exists and every reader says the same.
+# Before the finish is recorded, report_id is null: no report exists yet
+# (docs/design.md, "Orphaned runs"; the one FAILED run without a report).
 check_vanished='check_vanished() {
+	clean-release compliance status --run-id $1 --json >status-$1.json
+	jq -e ".status == \"FAILED\" and .final_status == \"ERROR\" and .report_id == null
+	       and (.finished_at | type == \"string\")
+	       and (.reason | type == \"string\" and length > 0)" status-$1.json >/dev/null
+	jq "del(.report_id)" status-$1.json >status-$1.recorded.json
+	clean-release task status --task-id $2 --json >task-$1.json
+	validate_openapi Task task-$1.json
+	jq -e ".status == \"FAILED\" and .pid == null and (.error | type == \"string\" and length > 0)" task-$1.json >/dev/null
+	test "$(candidate_status big)" = CHECK_ERROR
+	test_exit 4 clean-release compliance report --run-id $1 --json
+	clean-release task reap --actor reaper >reap-$1.out
+	echo "$1 FAILED (ERROR): finish recorded by reaper" >reap-$1.expect
+	test_cmp reap-$1.expect reap-$1.out
 	clean-release compliance status --run-id $1 --json >status-$1.json
 	validate_openapi ComplianceRun status-$1.json
 	jq -e ".status == \"FAILED\" and .final_status == \"ERROR\" and .report_id != null
 	       and (.reason | type == \"string\" and length > 0)" status-$1.json >/dev/null
+	jq "del(.report_id)" status-$1.json >status-$1.after.json
+	test_cmp status-$1.recorded.json status-$1.after.json
 	clean-release task status --task-id $2 --json >task-$1.json
 	validate_openapi Task task-$1.json
 	jq -e ".status == \"FAILED\" and .pid == null and (.error | type == \"string\" and length > 0)" task-$1.json >/dev/null
