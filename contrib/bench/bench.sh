@@ -12,7 +12,8 @@
 #      (anchors.sh -o anchors.json)
 #   2. ledger append, in-process (tests/bench/ledger_bench.c through the
 #      facade) and per process (the CLI), at 100 / 1,000 / 10,000 candidates
-#   3. candidate show / list --json at the largest ledger size
+#   3. candidate show / list --json at the largest ledger size; 3b. one page
+#      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
 #   6. 100,000 violations vs a clean run of the same size
@@ -78,6 +79,7 @@ QUIET_WAIT=${CR_BENCH_QUIET_WAIT:-60}
 T_APPEND_MS=5          # in-process append median, at every ledger size
 T_APPEND_RATIO=1.0     # append median / naive plumbing loop median
 T_SHOW_MS=10           # candidate show --json (CLI, wall) at the largest size
+T_PAGE_MS=20           # candidate list --limit 100 --json (CLI, wall), first and middle page, every size
 T_IMPORT_RATIO=0.6     # import min / sha256sum -P2 min
 T_RUN_RATIO=0.5        # compliance run --jobs 2 min / rg -j2 min
 T_SCALING=1.75         # time(--jobs 1) / time(--jobs 2), from the mins
@@ -258,6 +260,8 @@ for size in $LEDGER_SIZES; do
   p90=$(percentile 90 "${times[@]}")
   jq -n --argjson mn "$(us2ms "$mn")" --argjson md "$(us2ms "$md")" --argjson p90 "$(us2ms "$p90")" \
     --argjson n "$CLI_APPENDS" '{appends: $n, min_ms: $mn, median_ms: $md, p90_ms: $p90}' >"$JS/ledger-$size-cli.json"
+  note "ledger $size: candidate list --limit 100 --json ($QUERY_RUNS runs, first and middle page)"
+  "$HERE/page.sh" "$BIN" "$R" "$QUERY_RUNS" >"$JS/page-$size.json"
   LAST_SIZE=$size LAST_REPO=$R
 done
 
@@ -594,6 +598,8 @@ BYTES_LOG=$(bytes_growth loose_bytes_per_append)
 LEDGER_BYTES_LOG=$(bytes_growth ledger_loose_bytes_per_append)
 BYTES_MAX_RATIO=$(jq '[.[].ratio_bytes_to_naive | select(. != null)] | max // null' <<<"$ledger_json")
 SHOW_CLI_MED=$(jq .show.median_ms "$JS/query-cli.json")
+pages_json=$(for size in $LEDGER_SIZES; do jq --argjson size "$size" '. + {size: $size}' "$JS/page-$size.json"; done | jq -s .)
+PAGE_MAX_MED=$(jq '[.[] | .first.median_ms, (.middle.median_ms // empty)] | max' <<<"$pages_json")
 
 targets_json=$(jq -n \
   --arg a1 "$(met "$APPEND_MAX_MED" le "$T_APPEND_MS")" --argjson v1 "$APPEND_MAX_MED" \
@@ -601,6 +607,7 @@ targets_json=$(jq -n \
   --arg a3 "$BYTES_LOG" --arg a3b "$LEDGER_BYTES_LOG" \
   --arg a3c "$(met "$BYTES_MAX_RATIO" le 1.0)" --argjson v3c "${BYTES_MAX_RATIO:-null}" \
   --arg a4 "$(met "$SHOW_CLI_MED" le "$T_SHOW_MS")" --argjson v4 "$SHOW_CLI_MED" \
+  --arg a4b "$(met "$PAGE_MAX_MED" le "$T_PAGE_MS")" --argjson v4b "$PAGE_MAX_MED" --argjson t4b "$T_PAGE_MS" \
   --arg a5 "$(met "$IMPORT_RATIO_MIN" le "$T_IMPORT_RATIO")" --argjson v5 "$IMPORT_RATIO_MIN" \
   --arg a6 "$(met "$RUN_RATIO_MIN" le "$T_RUN_RATIO")" --argjson v6 "$RUN_RATIO_MIN" \
   --arg a7 "$(met "$SCALING_MIN" ge "$T_SCALING")" --argjson v7 "$SCALING_MIN" \
@@ -614,6 +621,7 @@ targets_json=$(jq -n \
    {target: "bytes per append grow at most logarithmically (ledger commit only, without the status note)", value: null, result: $a3b},
    {target: "bytes per append <= naive loop (worst size)", value: $v3c, result: $a3c},
    {target: "candidate show --json (CLI) median <= \($t4) ms", value: $v4, result: $a4},
+   {target: "candidate list --limit 100 --json (CLI) median <= \($t4b) ms (worst size, first or middle page)", value: $v4b, result: $a4b},
    {target: "import / sha256sum -P2 (mins) <= \($t5)", value: $v5, result: $a5},
    {target: "compliance run --jobs 2 / rg -j2 (mins) <= \($t6)", value: $v6, result: $a6},
    {target: "jobs 1 -> 2 scaling (mins) >= \($t7)", value: $v7, result: $a7},
@@ -629,7 +637,7 @@ jq -n \
   --argjson files "$NFILES" --argjson bytes "$BYTES" --argjson spawn "$(us2ms "$SPAWN_BIN")" \
   --argjson ledger "$ledger_json" --argjson distinct "$distinct_json" \
   --slurpfile qin "$JS/query-inprocess.json" --slurpfile qcli "$JS/query-cli.json" \
-  --slurpfile startup "$JS/startup.json" \
+  --slurpfile startup "$JS/startup.json" --argjson pages "$pages_json" \
   --argjson tmpfs "$tmpfs_json" \
   --argjson imn "$(us2s "$imn")" --argjson imd "$(us2s "$imd")" --argjson irmin "$IMPORT_RATIO_MIN" --argjson irmed "$IMPORT_RATIO_MED" \
   --argjson r1mn "$(us2s "$r1mn")" --argjson r1md "$(us2s "$r1md")" --argjson r2mn "$(us2s "$r2mn")" --argjson r2md "$(us2s "$r2md")" \
@@ -654,7 +662,7 @@ jq -n \
    machine_busy_pct_before: $busy,
    ledger: $ledger, ledger_one_commit_per_candidate: $distinct,
    ledger_tmpfs: $tmpfs,
-   query: {inprocess: $qin[0], cli: $qcli[0]},
+   query: {inprocess: $qin[0], cli: $qcli[0], page_cli: $pages},
    import: {min_s: $imn, median_s: $imd, ratio_to_sha256sum_p2_min: $irmin, ratio_to_sha256sum_p2_median: $irmed},
    compliance: {jobs1: {min_s: $r1mn, median_s: $r1md, mb_s_min: $mb1, mb_s_median: $mb1m, ratio_to_rg_j1_min: $rr1min, ratio_to_rg_j1_median: $rr1med},
                 jobs2: {min_s: $r2mn, median_s: $r2md, mb_s_min: $mb2, mb_s_median: $mb2m, ratio_to_rg_j2_min: $rrmin, ratio_to_rg_j2_median: $rrmed},
@@ -700,6 +708,9 @@ echo
 printf '%-44s %10s %10s %10s\n' "query at $LAST_SIZE candidates" "min ms" "median ms" "p90 ms"
 jq -r '"  candidate show --json (CLI)\t\(.show.min_ms)\t\(.show.median_ms)\t\(.show.p90_ms)",
        "  candidate list --json (CLI, \(.listed) listed)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)"' "$JS/query-cli.json" |
+  while IFS=$'\t' read -r n a b c; do printf '%-44s %10s %10s %10s\n' "$n" "$a" "$b" "$c"; done
+jq -r '.[] | "  list --limit 100 --json, \(.size): first page\t\(.first.min_ms)\t\(.first.median_ms)\t\(.first.p90_ms)",
+       "  list --limit 100 --json, \(.size): page at \(.middle_at)\t\(.middle.min_ms // "-")\t\(.middle.median_ms // "-")\t\(.middle.p90_ms // "-")"' <<<"$pages_json" |
   while IFS=$'\t' read -r n a b c; do printf '%-44s %10s %10s %10s\n' "$n" "$a" "$b" "$c"; done
 jq -r '"  show, in-process (facade + JSON)\t\(.show.min_ms)\t\(.show.median_ms)\t\(.show.p90_ms)",
        "  list, in-process (facade + JSON)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)",
