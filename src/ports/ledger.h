@@ -58,6 +58,17 @@ typedef struct cr_ledger_port {
 	 *   CR_OBJ_AUDIT, owner = candidate id or NULL for the whole log;
 	 *   CR_OBJ_RUN_EVENT / CR_OBJ_VIOLATIONS, owner = run id: the subs. */
 	int (*list)(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out);
+	/* Candidate ids in the list's order (created_at descending, then
+	 * candidate_id): at most MAX, those after the candidate (AFTER_AT,
+	 * AFTER_ID) when AFTER_AT is not NULL, appended to OUT, in time
+	 * proportional to MAX (the ledger's order index). 1, OUT untouched, when
+	 * the ledger cannot answer so (written before the index existed): the
+	 * caller orders the candidates itself. NULL in a port without one. */
+	int (*list_newest)(cr_txn *t, const char *after_at, const char *after_id, size_t max, cr_strlist *out);
+	/* The created_at of the newest candidate into OUT (LEN bytes; "" when
+	 * there is none), from the same index in constant time; 1 as above.
+	 * NULL in a port without one. */
+	int (*newest_created_at)(cr_txn *t, char *out, size_t len);
 	/* Last allocated number of an id kind in this snapshot (0: none). */
 	uint64_t (*counter)(cr_txn *t, cr_idkind k);
 	/* Allocate the next id of kind K in this transaction. */

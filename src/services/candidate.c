@@ -29,7 +29,7 @@ struct reg_ctx {
 static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
 {
 	struct reg_ctx *x = vctx;
-	char *buf = NULL;
+	char *buf = NULL, newest[CR_TS_MAX];
 	cr_audit_event ev = {0};
 	int rc;
 	(void)commit_anyway;
@@ -41,6 +41,13 @@ static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *co
 	if (rc != CR_ENOT_FOUND)
 		return rc;
 	x->s->clock->now(x->s->clock->impl, x->c.created_at);
+	/* created_at never goes back along the ledger (a clock stepped back,
+	 * another machine's): the list's order is then the registration order,
+	 * which the ledger's order index keeps. */
+	if ((rc = cr_svc_newest_created_at(t, x->s, newest)) < 0)
+		return rc;
+	if (strcmp(x->c.created_at, newest) < 0)
+		memcpy(x->c.created_at, newest, sizeof(x->c.created_at));
 	if ((rc = cr_svc_put_json(t, x->s, CR_OBJ_CANDIDATE, x->c.candidate_id, x->c.candidate_id, NULL,
 				  cr_candidate_to_json(&x->c))) < 0)
 		return rc;

@@ -109,6 +109,61 @@ cleanup:
 	return rc;
 }
 
+/* The page from the ledger's order index: *USED false (nothing done) when
+ * the ledger has none. Ids come in batches of what the page still needs
+ * (plus one, to know whether another follows), fewer when the status
+ * filter drops some. */
+static int page_by_index(cr_txn **t, const cr_svc *s, cr_status filter, const cr_page_req *pg, const struct key *after,
+			 bool has_after, cr_candidate_view *v, size_t *m, char *next, bool *used)
+{
+	struct key last = *after;
+	bool has_last = has_after;
+	int rc = 0;
+
+	*used = false;
+	if (!s->ledger->list_newest)
+		return 0;
+	for (;;) {
+		cr_strlist ids = {0};
+		size_t want = pg->limit - *m + 1;
+		rc = s->ledger->list_newest(*t, has_last ? last.at : NULL, has_last ? last.id : NULL, want, &ids);
+		if (rc == 1 && !*used) {
+			cr_strlist_clear(&ids);
+			return 0;
+		}
+		*used = true;
+		if (rc < 0) {
+			cr_strlist_clear(&ids);
+			return rc;
+		}
+		for (size_t i = 0; i < ids.n; i++) {
+			cr_candidate_view one;
+			if ((rc = cr_svc_list_view(t, s, ids.v[i], &one)) < 0)
+				break;
+			snprintf(last.at, sizeof(last.at), "%s", one.c.created_at);
+			snprintf(last.id, sizeof(last.id), "%s", one.c.candidate_id);
+			has_last = true;
+			if (filter != CR_STATUS_NONE && one.status != filter) {
+				cr_candidate_clear(&one.c);
+				continue;
+			}
+			if (*m == pg->limit) {
+				cr_candidate_clear(&one.c);
+				if (next)
+					rc = next_cursor(next, filter, &v[*m - 1].c);
+				cr_strlist_clear(&ids);
+				return rc;
+			}
+			v[(*m)++] = one;
+		}
+		/* Fewer than asked: the list ends here. */
+		bool end = ids.n < want;
+		cr_strlist_clear(&ids);
+		if (rc < 0 || end)
+			return rc;
+	}
+}
+
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
 		     char *next)
 {
@@ -116,7 +171,7 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 	struct key *keys = NULL, after;
 	cr_candidate_view *v = NULL, one;
 	size_t nkeys = 0, m = 0, i = 0;
-	bool has_after;
+	bool has_after, used;
 	int rc;
 
 	*out = NULL;
@@ -127,6 +182,9 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		goto cleanup;
+	if ((rc = page_by_index(&t, s, filter, pg, &after, has_after, v, &m, next, &used)) < 0 || used)
+		goto done;
+	/* A ledger written before the order index: sort every record. */
 	if ((rc = all_keys(t, s, &keys, &nkeys)) < 0)
 		goto cleanup;
 	/* The first key after the cursor's (which may since be gone). */
@@ -149,6 +207,9 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 		}
 		v[m++] = one;
 	}
+done:
+	if (rc < 0)
+		goto cleanup;
 	*out = v;
 	*n = m;
 	v = NULL;
@@ -161,5 +222,26 @@ cleanup:
 	}
 	free(keys);
 	s->ledger->end(t);
+	return rc;
+}
+
+int cr_svc_newest_created_at(cr_txn *t, const cr_svc *s, char out[CR_TS_MAX])
+{
+	struct key *keys = NULL;
+	size_t nkeys = 0;
+	int rc;
+
+	out[0] = '\0';
+	/* A port without an order index has no order to keep. */
+	if (!s->ledger->newest_created_at)
+		return 0;
+	if ((rc = s->ledger->newest_created_at(t, out, CR_TS_MAX)) != 1)
+		return rc;
+	/* No index: the newest of every record (once: the register that
+	 * meets this writes the index). */
+	out[0] = '\0';
+	if ((rc = all_keys(t, s, &keys, &nkeys)) == 0 && nkeys)
+		snprintf(out, CR_TS_MAX, "%s", keys[0].at);
+	free(keys);
 	return rc;
 }

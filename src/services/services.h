@@ -47,6 +47,8 @@ int cr_svc_list_view(cr_txn **t, const cr_svc *s, const char *cid, cr_candidate_
 /* One page of cr_svc_list (services/candidate_page.c). */
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
 		     char *next);
+/* The created_at of the newest candidate of snapshot T ("" if none). */
+int cr_svc_newest_created_at(cr_txn *t, const cr_svc *s, char out[CR_TS_MAX]);
 /* Stage audit event EV (type, candidate_id, actor, accepted, details and
  * error filled by the caller): allocates its event_id, stamps "at". */
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
