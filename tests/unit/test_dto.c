@@ -178,7 +178,7 @@ static void list_envelopes(void **s)
 		snprintf(v[i].c.source_snapshot, sizeof(v[i].c.source_snapshot), "main");
 		snprintf(v[i].c.source_commit, sizeof(v[i].c.source_commit), "%040d", 0);
 		v[i].c.created_by = dup("bot");
-		snprintf(v[i].c.created_at, sizeof(v[i].c.created_at), "2026-03-09T10:00:0%dZ", i);
+		snprintf(v[i].c.created_at, sizeof(v[i].c.created_at), "%s", i ? "2026-03-09T10:00:01Z" : "2026-03-09T10:00:00Z");
 		v[i].status = CR_STATUS_DRAFT;
 	}
 	j = cr_candidate_list_to_json(v, 2, "abc.0123456789abcdef");
