@@ -45,6 +45,8 @@ const char *cr_op_audit_type(cr_op op);
  * CR_EV_RUN_STARTED (a run event, not an audit event). */
 const char *cr_event_audit_type(cr_event ev);
 #define CR_AUDIT_COMPLIANCE_FINISH "compliance.finish"
+/* The audit type of a policy publication (no candidate, no lifecycle move). */
+#define CR_AUDIT_POLICY_PUBLISH "policy.publish"
 
 /* NULL if OP is allowed in status ST; otherwise a static sentence naming
  * what OP needs, e.g. "approve needs CHECK_PASSED". */

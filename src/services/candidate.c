@@ -51,16 +51,12 @@ static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *co
 	if ((rc = cr_svc_put_json(t, x->s, CR_OBJ_CANDIDATE, x->c.candidate_id, x->c.candidate_id, NULL,
 				  cr_candidate_to_json(&x->c))) < 0)
 		return rc;
-	snprintf(ev.type, sizeof(ev.type), "candidate.register");
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->c.candidate_id);
-	ev.actor = (char *)x->actor;
-	ev.accepted = true;
-	cr_audit_detail(&ev, "status", "DRAFT");
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_REGISTER), x->c.candidate_id, x->actor);
+	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_DRAFT));
 	cr_audit_detail(&ev, "source_commit", x->c.source_commit);
 	rc = cr_svc_audit(t, x->s, &ev);
-	snprintf(msg, msglen, "candidate.register %s (%s)", x->c.candidate_id, ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	snprintf(msg, msglen, "%s %s (%s)", ev.type, x->c.candidate_id, ev.event_id);
+	cr_svc_audit_event_done(&ev);
 	return rc;
 }
 
@@ -183,36 +179,12 @@ struct hash_job {
 };
 
 /* Hash one artifact beneath the root in constant memory. */
-static int hash_one(int root_fd, cr_artifact *a, char *buf, size_t buflen, char hex[65], uint64_t *size)
+static int hash_one(int root_fd, const cr_artifact *a, char hex[65], uint64_t *size)
 {
 	int fd = cr_fs_open_beneath(root_fd, a->path);
 	if (fd < 0)
 		return fd;
-	cr_sha256 *h = cr_sha256_new();
-	uint64_t total = 0;
-	int rc = 0;
-	if (!h) {
-		close(fd);
-		return cr_error_set(CR_EINTERNAL, "out of memory");
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf, buflen);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", a->path, strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		cr_sha256_update(h, buf, (size_t)r);
-		total += (uint64_t)r;
-	}
-	if (rc == 0) {
-		cr_sha256_final_hex(h, hex);
-		*size = total;
-	}
-	cr_sha256_free(h);
+	int rc = cr_sha256_fd(fd, a->path, hex, size);
 	close(fd);
 	return rc;
 }
@@ -220,8 +192,6 @@ static int hash_one(int root_fd, cr_artifact *a, char *buf, size_t buflen, char 
 static void *hash_worker(void *arg)
 {
 	struct hash_job *j = arg;
-	size_t buflen = 1 << 20;
-	char *buf = malloc(buflen);
 	for (;;) {
 		size_t i = atomic_fetch_add(&j->next, 1);
 		if (i >= j->n || atomic_load(&j->failed))
@@ -229,8 +199,7 @@ static void *hash_worker(void *arg)
 		cr_artifact *a = &j->a[i];
 		char hex[65];
 		uint64_t size = 0;
-		int rc = buf ? hash_one(j->root_fd, a, buf, buflen, hex, &size)
-			     : cr_error_set(CR_EINTERNAL, "out of memory");
+		int rc = hash_one(j->root_fd, a, hex, &size);
 		if (rc == 0 && a->sha256[0] && strcmp(a->sha256, hex))
 			rc = cr_error_set(CR_EINVALID_INPUT, "%s: sha256 is %s, but the input says %s", a->path, hex,
 					  a->sha256);
@@ -250,7 +219,6 @@ static void *hash_worker(void *arg)
 		memcpy(a->sha256, hex, sizeof(a->sha256));
 		a->size = size;
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -314,19 +282,14 @@ static int import_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *comm
 	if ((rc = cr_svc_put_json(t, x->s, CR_OBJ_IMPORT, x->imp->candidate_id, x->imp->import_id, NULL,
 				  cr_import_to_json(x->imp))) < 0)
 		return rc;
-	snprintf(ev.type, sizeof(ev.type), "candidate.import_artifacts");
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->imp->candidate_id);
-	ev.actor = (char *)x->actor;
-	ev.accepted = true;
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_IMPORT), x->imp->candidate_id, x->actor);
 	cr_audit_detail(&ev, "import_id", x->imp->import_id);
 	/* A run reads the root here: the import itself is the whole list. */
 	cr_audit_detail(&ev, "artifact_root", x->imp->artifact_root);
-	cr_audit_detail(&ev, "status", "PREPARED");
+	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_PREPARED));
 	rc = cr_svc_audit(t, x->s, &ev);
-	snprintf(msg, msglen, "candidate.import_artifacts %s %s (%s)", x->imp->candidate_id, x->imp->import_id,
-		 ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->imp->candidate_id, x->imp->import_id, ev.event_id);
+	cr_svc_audit_event_done(&ev);
 	return rc;
 }
 

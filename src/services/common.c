@@ -150,6 +150,22 @@ cleanup:
 	return rc;
 }
 
+void cr_svc_audit_event_init(cr_audit_event *ev, const char *type, const char *cid, const char *actor)
+{
+	memset(ev, 0, sizeof(*ev));
+	snprintf(ev->type, sizeof(ev->type), "%s", type);
+	if (cid)
+		snprintf(ev->candidate_id, sizeof(ev->candidate_id), "%s", cid);
+	ev->actor = (char *)actor;
+	ev->accepted = true;
+}
+
+void cr_svc_audit_event_done(cr_audit_event *ev)
+{
+	ev->actor = NULL;
+	cr_audit_event_clear(ev);
+}
+
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 {
 	int rc = s->ledger->alloc(t, CR_ID_EVENT, ev->event_id, sizeof(ev->event_id));
@@ -169,9 +185,7 @@ static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidat
 	int rc;
 
 	cr_error_save(&saved);
-	snprintf(ev.type, sizeof(ev.type), "%s", cr_op_audit_type(op));
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", v->c.candidate_id);
-	ev.actor = (char *)actor;
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(op), v->c.candidate_id, actor);
 	ev.accepted = false;
 	cr_audit_detail(&ev, "status", cr_status_name(v->status));
 	if (key && value)
@@ -180,9 +194,8 @@ static int stage_refusal(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidat
 	ev.error_message = saved.message;
 	rc = cr_svc_audit(t, s, &ev);
 	snprintf(msg, msglen, "%s %s REFUSED (%s)", ev.type, v->c.candidate_id, ev.event_id);
-	ev.actor = NULL;
 	ev.error_message = NULL;
-	cr_audit_event_clear(&ev);
+	cr_svc_audit_event_done(&ev);
 	if (rc < 0)
 		return rc;
 	*commit_anyway = 1;

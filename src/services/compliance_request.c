@@ -179,18 +179,14 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 								 (int64_t)x->jobs))) < 0)
 			goto cleanup;
 	}
-	snprintf(ev.type, sizeof(ev.type), "compliance.run");
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->cid);
-	ev.actor = (char *)x->actor;
-	ev.accepted = true;
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_RUN), x->cid, x->actor);
 	cr_audit_detail(&ev, "run_id", r->run_id);
 	cr_audit_detail(&ev, "manifest_id", x->mid);
 	cr_audit_detail(&ev, "task_id", r->task_id);
-	cr_audit_detail(&ev, "status", x->start_now ? "CHECK_RUNNING" : "CHECK_PENDING");
+	cr_audit_detail(&ev, "status", cr_status_name(x->start_now ? CR_STATUS_CHECK_RUNNING : CR_STATUS_CHECK_PENDING));
 	rc = cr_svc_audit(t, s, &ev);
-	snprintf(msg, msglen, "compliance.run %s %s %s (%s)", x->cid, r->run_id, x->mid, ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	snprintf(msg, msglen, "%s %s %s %s (%s)", ev.type, x->cid, r->run_id, x->mid, ev.event_id);
+	cr_svc_audit_event_done(&ev);
 cleanup:
 	cr_task_clear(&task);
 	cr_candidate_clear(&v.c);

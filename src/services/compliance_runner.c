@@ -104,10 +104,8 @@ int cr_compliance_finish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, in
 				  cr_run_finished_to_json(&run))) < 0)
 		goto cleanup;
 
-	snprintf(ev.type, sizeof(ev.type), "%s", CR_AUDIT_COMPLIANCE_FINISH);
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", run.candidate_id);
-	ev.actor = (char *)(x->actor ? x->actor : run.requested_by);
-	ev.accepted = true;
+	cr_svc_audit_event_init(&ev, CR_AUDIT_COMPLIANCE_FINISH, run.candidate_id,
+				x->actor ? x->actor : run.requested_by);
 	cr_audit_detail(&ev, "run_id", x->run_id);
 	cr_audit_detail(&ev, "report_id", r->report_id);
 	cr_audit_detail(&ev, "final_status", cr_final_name(r->final_status));
@@ -115,10 +113,9 @@ int cr_compliance_finish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, in
 	if (run.reason)
 		cr_audit_detail(&ev, "reason", run.reason);
 	rc = cr_svc_audit(t, s, &ev);
-	snprintf(msg, msglen, "compliance.finish %s %s %s %s (%s)", run.candidate_id, x->run_id, r->report_id,
+	snprintf(msg, msglen, "%s %s %s %s %s (%s)", ev.type, run.candidate_id, x->run_id, r->report_id,
 		 cr_final_name(r->final_status), ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	cr_svc_audit_event_done(&ev);
 cleanup:
 	for (int i = 0; i < CR_STAGE__COUNT; i++)
 		cr_stage_result_clear(&skipped[i]);

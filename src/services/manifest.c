@@ -64,18 +64,14 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	    (rc = cr_svc_put_json_ref(t, s, CR_OBJ_MANIFEST, x->cid, m->manifest_id, NULL, cr_manifest_to_json(m),
 				      x->ref, sizeof(x->ref))) < 0)
 		goto cleanup;
-	snprintf(ev.type, sizeof(ev.type), "manifest.build");
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->cid);
-	ev.actor = (char *)x->actor;
-	ev.accepted = true;
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_MANIFEST_BUILD), x->cid, x->actor);
 	cr_audit_detail(&ev, "manifest_id", m->manifest_id);
 	cr_audit_detail(&ev, "import_id", m->import_id);
 	cr_audit_detail(&ev, "manifest_digest", m->manifest_digest);
-	cr_audit_detail(&ev, "status", "MANIFEST_BUILT");
+	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_MANIFEST_BUILT));
 	rc = cr_svc_audit(t, s, &ev);
-	snprintf(msg, msglen, "manifest.build %s %s (%s)", x->cid, m->manifest_id, ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->cid, m->manifest_id, ev.event_id);
+	cr_svc_audit_event_done(&ev);
 cleanup:
 	cr_strlist_clear(&mans);
 	cJSON_Delete(doc);

@@ -68,7 +68,7 @@ int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, cons
 			}
 
 	char message[512];
-	snprintf(message, sizeof(message), "policy.publish %s v%lld, %s v%lld", p.policy_id, (long long)p.version,
+	snprintf(message, sizeof(message), "%s %s v%lld, %s v%lld", CR_AUDIT_POLICY_PUBLISH, p.policy_id, (long long)p.version,
 		 r.registry_id, (long long)r.version);
 	if ((rc = s->policy->publish(s->policy->impl, pc, rc_, actor, message)) < 0)
 		goto cleanup;
@@ -77,18 +77,15 @@ int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, cons
 	char pd[CR_SHA_MAX], rd[CR_SHA_MAX];
 	cr_sha256_hex(pc, strlen(pc), pd);
 	cr_sha256_hex(rc_, strlen(rc_), rd);
-	cr_audit_event ev = {0};
-	snprintf(ev.type, sizeof(ev.type), "policy.publish");
-	ev.actor = (char *)actor;
-	ev.accepted = true;
+	cr_audit_event ev;
+	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, actor);
 	cr_audit_detail(&ev, "policy_id", p.policy_id);
 	cr_audit_detail(&ev, "policy_digest", pd);
 	cr_audit_detail(&ev, "registry_id", r.registry_id);
 	cr_audit_detail(&ev, "registry_digest", rd);
 	struct audit_ctx x = {.s = s, .ev = &ev};
 	rc = cr_ledger_transact(s->ledger, actor, audit_txn, &x);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	cr_svc_audit_event_done(&ev);
 cleanup:
 	cr_policy_clear(&p);
 	cr_registry_clear(&r);

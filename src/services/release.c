@@ -36,19 +36,15 @@ static int load_report(cr_txn *t, const cr_svc *s, const char *rid, cr_report *r
 static int accept_event(cr_txn *t, struct gate_ctx *x, cr_status to, const char *k1, const char *v1,
 			const char *k2, const char *v2, char *msg, size_t msglen)
 {
-	cr_audit_event ev = {0};
-	snprintf(ev.type, sizeof(ev.type), "%s", cr_op_audit_type(x->op));
-	snprintf(ev.candidate_id, sizeof(ev.candidate_id), "%s", x->cid);
-	ev.actor = (char *)x->actor;
-	ev.accepted = true;
+	cr_audit_event ev;
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(x->op), x->cid, x->actor);
 	cr_audit_detail(&ev, k1, v1);
 	if (k2)
 		cr_audit_detail(&ev, k2, v2);
 	cr_audit_detail(&ev, "status", cr_status_name(to));
 	int rc = cr_svc_audit(t, x->s, &ev);
 	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->cid, v1, ev.event_id);
-	ev.actor = NULL;
-	cr_audit_event_clear(&ev);
+	cr_svc_audit_event_done(&ev);
 	return rc;
 }
 

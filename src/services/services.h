@@ -49,6 +49,14 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 		     char *next);
 /* The created_at of the newest candidate of snapshot T ("" if none). */
 int cr_svc_newest_created_at(cr_txn *t, const cr_svc *s, char out[CR_TS_MAX]);
+/* Start the accepted audit event EV of TYPE (a lifecycle audit type name:
+ * cr_op_audit_type, cr_event_audit_type, CR_AUDIT_*) for candidate CID
+ * (NULL: none) by ACTOR, which EV borrows; the caller adds details
+ * (cr_audit_detail), stages it (cr_svc_audit) and ends it with
+ * cr_svc_audit_event_done. */
+void cr_svc_audit_event_init(cr_audit_event *ev, const char *type, const char *cid, const char *actor);
+/* Free what EV owns (not the borrowed actor) and zero it. */
+void cr_svc_audit_event_done(cr_audit_event *ev);
 /* Stage audit event EV (type, candidate_id, actor, accepted, details and
  * error filled by the caller): allocates its event_id, stamps "at". */
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
