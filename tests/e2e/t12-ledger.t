@@ -111,6 +111,7 @@ test_expect_success 'every ledger entry validates against its schema' '
 	while read -r i path; do
 		case $path in
 		candidates/*/candidate.json) s=candidate.schema.json ;;
+		order/*.json) s=candidate.schema.json ;;
 		*/imp-[0-9]*.json) s=import.schema.json ;;
 		*/man-[0-9]*.json) s=manifest.schema.json ;;
 		*/evt-[0-9]*.json) s=audit-event.schema.json ;;
@@ -136,7 +137,10 @@ test_expect_success 'every object is read with plain git at its docs/evidence-la
 		c=$(jq -r .candidate_id ../stored.json)
 		test "$(git rev-parse "$L:candidates/$(fanout $c)/$c/imports/$id.json")" = "$(git rev-parse "$L:ids/imp/$(fanout $id)/$id.json")"
 	done
+	n=0
 	for c in c1 c2 c3; do
+		n=$((n + 1))
+		test "$(git rev-parse "$L:order/0/0/0/0/0/0/0/0/$n.json")" = "$(git rev-parse "$L:candidates/$(fanout $c)/$c/candidate.json")"
 		git cat-file blob "$L:candidates/$(fanout $c)/$c/candidate.json" >../stored.json
 		clean-release candidate show --candidate-id $c --json | jq "{candidate_id, version, source_snapshot, source_commit, created_by, created_at}" >../shown.json
 		canon same ../stored.json ../shown.json
@@ -158,7 +162,7 @@ test_expect_success 'every object is read with plain git at its docs/evidence-la
 test_expect_success 'every ledger path is one the layout documents, and no fan-out tree has more than 16 entries' '
 	cd repo
 	git ls-tree -r --name-only refs/clean-release/ledger >../paths
-	grep -v -E "^(candidates/[0-9a-f]/[0-9a-f]/[0-9a-f]/[^/]+/(candidate\.json|events/evt-[0-9]{3,}\.json|imports/imp-[0-9]{3,}\.json|manifests/man-[0-9]{3,}\.json)|ids/(imp|man)/[0-9a-f]/[0-9a-f]/[0-9a-f]/(imp|man)-[0-9]{3,}\.json|audit/[0-9a-f]/[0-9a-f]/[0-9a-f]/evt-[0-9]{3,}\.json)\$" ../paths >../odd-paths || true
+	grep -v -E "^(candidates/[0-9a-f]/[0-9a-f]/[0-9a-f]/[^/]+/(candidate\.json|events/evt-[0-9]{3,}\.json|imports/imp-[0-9]{3,}\.json|manifests/man-[0-9]{3,}\.json)|ids/(imp|man)/[0-9a-f]/[0-9a-f]/[0-9a-f]/(imp|man)-[0-9]{3,}\.json|audit/[0-9a-f]/[0-9a-f]/[0-9a-f]/evt-[0-9]{3,}\.json|order(/[0-9]){8}/[0-9]\.json)\$" ../paths >../odd-paths || true
 	test_cmp /dev/null ../odd-paths
 	git ls-tree -r -d --name-only refs/clean-release/ledger >../dirs
 	echo . >>../dirs

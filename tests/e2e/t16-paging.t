@@ -195,3 +195,92 @@ test_expect_success 'a cursor with no --limit pages by 100; paging wrote nothing
 	test "$(jq ".events | length" ../rest.json)" = "$(($(wc -l <../all-events) - 1))"
 	check_refs_unchanged ../refs-before
 '
+
+test_expect_success 'the order index numbers every candidate record in registration order; verify is clean' '
+	cd repo
+	L=refs/clean-release/ledger
+	git ls-tree -r --name-only $L order >../order-paths
+	test "$(wc -l <../order-paths)" = 23
+	test "$(tail -n 1 ../order-paths)" = order/0/0/0/0/0/0/0/2/3.json
+	test "$(git rev-parse "$L:order/0/0/0/0/0/0/0/0/1.json")" = "$(git rev-parse "$L:candidates/$(fanout rc01)/rc01/candidate.json")"
+	test "$(git rev-parse "$L:order/0/0/0/0/0/0/0/2/3.json")" = "$(git rev-parse "$L:candidates/$(fanout A6)/A6/candidate.json")"
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'verify refuses an order index that numbers a candidate twice, skips a number or goes back in time' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	newest=$(git rev-parse "$tip:candidates/$(fanout A6)/A6/candidate.json")
+	oldest=$(git rev-parse "$tip:candidates/$(fanout rc01)/rc01/candidate.json")
+	bad=$(ledger_forge $tip --cacheinfo "100644,$newest,order/0/0/0/0/0/0/0/2/4.json")
+	test_exit 5 ledger_verify_at $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -q "the order index numbers 24 candidates, the ledger holds 23" "$TRASH/.cr-err"
+	bad=$(ledger_forge $tip --cacheinfo "100644,$newest,order/0/0/0/0/0/0/0/2/5.json")
+	test_exit 5 ledger_verify_at $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -q "order/0/0/0/0/0/0/0/2/4.json is missing" "$TRASH/.cr-err"
+	bad=$(ledger_forge $tip --cacheinfo "100644,$oldest,order/0/0/0/0/0/0/0/2/4.json")
+	test_exit 5 ledger_verify_at $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -q "order/0/0/0/0/0/0/0/2/4.json: created_at before the one numbered before it" "$TRASH/.cr-err"
+	test_exit 0 clean-release verify
+'
+
+# strip_order — rewrite the ledger chain without its order/ tree, as a
+# ledger written before the index existed.
+strip_order='strip_order() {
+	so_prev=
+	for so_c in $(git rev-list --reverse refs/clean-release/ledger); do
+		GIT_INDEX_FILE="$TRASH/.so.idx" git read-tree "$so_c"
+		GIT_INDEX_FILE="$TRASH/.so.idx" git rm -r -q --cached --ignore-unmatch order
+		so_t=$(GIT_INDEX_FILE="$TRASH/.so.idx" git write-tree)
+		so_prev=$(git log -1 --format=%B "$so_c" | git commit-tree "$so_t" ${so_prev:+-p "$so_prev"})
+	done
+	rm -f "$TRASH/.so.idx"
+	git update-ref refs/clean-release/ledger "$so_prev"
+}'
+
+test_expect_success 'a ledger written before the index pages by sorting every record, and verify is clean' '
+	'"$walk"'
+	'"$strip_order"'
+	new_repo old
+	cd old
+	for i in 5 3 9 1; do
+		clean-release -q candidate register --candidate-id "o$i" --version 1.0.0 \
+			--source-snapshot v1.2.0-rc1 --actor release-bot
+	done
+	sleep 1
+	for i in 8 2 7; do
+		clean-release -q candidate register --candidate-id "o$i" --version 1.0.0 \
+			--source-snapshot v1.2.0-rc1 --actor release-bot
+	done
+	strip_order
+	test -z "$(git ls-tree --name-only refs/clean-release/ledger order)"
+	test_exit 0 clean-release verify
+	clean-release candidate list --json | jq -r ".candidates[].candidate_id" >../old-all
+	test "$(wc -l <../old-all)" = 7
+	for l in 1 2 1000; do
+		walk candidates candidate_id $l ../old-$l clean-release candidate list
+		test_cmp ../old-all ../old-$l
+	done
+'
+
+test_expect_success 'the first register on such a ledger writes the whole index; pages then read it' '
+	'"$walk"'
+	cd old
+	clean-release -q candidate register --candidate-id o0 --version 1.0.0 \
+		--source-snapshot v1.2.0-rc1 --actor release-bot
+	L=refs/clean-release/ledger
+	test "$(git ls-tree -r --name-only $L order | wc -l)" = 8
+	test "$(git rev-parse "$L:order/0/0/0/0/0/0/0/0/8.json")" = "$(git rev-parse "$L:candidates/$(fanout o0)/o0/candidate.json")"
+	test_exit 0 clean-release verify
+	clean-release candidate list --json | jq -r ".candidates[].candidate_id" >../new-all
+	test "$(head -n 1 ../new-all)" = o0
+	tail -n 7 ../new-all >../new-rest
+	test_cmp ../old-all ../new-rest
+	for l in 1 3 1000; do
+		walk candidates candidate_id $l ../new-$l clean-release candidate list
+		test_cmp ../new-all ../new-$l
+	done
+'
