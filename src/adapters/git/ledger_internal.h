@@ -1,0 +1,96 @@
+#ifndef CR_ADAPTERS_GIT_LEDGER_INTERNAL_H
+#define CR_ADAPTERS_GIT_LEDGER_INTERNAL_H
+/*
+ * What the files of the git ledger adapter share: the adapter's and a
+ * transaction's state, and the helpers one file offers the others.
+ *   repo.c    repository, errors, config, ref compare-and-swap
+ *   layout.c  paths, fan-out, the counters trailer
+ *   txn.c     transactions: snapshot, reads, staging, commit
+ *   order.c   the list-order index
+ *   notes.c   status notes
+ *   verify.c  verification of the whole chain
+ *   ledger.c  the port: open and close
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include "adapters/git/git.h"
+#include "domain/entities.h"
+#include "domain/ids.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/schema.h"
+#include "util/sha256.h"
+
+#define COUNTERS_TRAILER "Clean-Release-Counters:"
+
+struct ledger {
+	git_repository *repo;
+	cr_git_refs refs;
+	pid_t owner;        /* the process that opened it */
+	pid_t child;        /* the forked process child_odb belongs to */
+	git_odb *child_odb; /* loose objects only: write_blob in a forked process */
+};
+
+struct staged {
+	char *path;
+	git_oid id;
+};
+
+struct cr_txn {
+	struct ledger *l;
+	int has_tip;
+	git_oid tip;
+	git_tree *tree; /* NULL for an empty ledger */
+	uint64_t counters[CR_ID__COUNT];
+	uint64_t next[CR_ID__COUNT];
+	struct staged *st;
+	size_t nst, ast;
+};
+
+#define ORDER_ROOT "order"
+#define ORDER_DIGITS 9
+
+/* layout.c */
+extern const char *const cr_gl_candidate_dir[CR_OBJ__COUNT];
+void cr_gl_fanout(const char *key, char out[8]);
+void cr_gl_parse_counters(const char *msg, uint64_t c[CR_ID__COUNT]);
+void cr_gl_format_counters(char *buf, size_t len, const uint64_t c[CR_ID__COUNT]);
+/* txn.c */
+int cr_gl_txn_begin(void *impl, cr_txn **out);
+void cr_gl_txn_end(cr_txn *t);
+int cr_gl_entry_at(cr_txn *t, const char *path, git_tree_entry **out);
+int cr_gl_txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char **buf, size_t *len);
+int cr_gl_txn_ref_of(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *ref, size_t reflen);
+int cr_gl_list_fanout(cr_txn *t, const char *root, int dirs, cr_strlist *out);
+int cr_gl_txn_list(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out);
+uint64_t cr_gl_txn_counter(cr_txn *t, cr_idkind k);
+int cr_gl_txn_alloc(cr_txn *t, cr_idkind k, char *out, size_t outlen);
+int cr_gl_stage_path(cr_txn *t, const char *path, const git_oid *id);
+int cr_gl_txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+				const char *buf, size_t len);
+int cr_gl_txn_put_ref(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
+				const char *ref);
+int cr_gl_ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, size_t reflen);
+int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor);
+/* order.c */
+int cr_gl_order_append(cr_txn *t, const git_oid *id);
+int cr_gl_txn_list_newest(cr_txn *t, const char *after_at, const char *after_id, size_t max, cr_strlist *out);
+int cr_gl_txn_newest_created_at(cr_txn *t, char *out, size_t len);
+int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex);
+/* notes.c */
+int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, const char *line);
+/* verify.c */
+int cr_gl_ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects);
+
+#endif

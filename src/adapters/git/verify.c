@@ -1,0 +1,321 @@
+#include "adapters/git/ledger_internal.h"
+
+/* ---- verify ----------------------------------------------------------- */
+
+struct vctx {
+	struct ledger *l;
+	cr_schema *schemas[16];
+	const char *commit_hex;
+	uint64_t added[CR_ID__COUNT];
+	uint64_t maxid[CR_ID__COUNT];
+	uint64_t objects;
+	int rc;
+};
+
+static const struct {
+	const char *dir;    /* path component before the file */
+	const char *schema; /* schemas/ file */
+	const char *idfield;
+} kinds[] = {
+	{"imports", "import.schema.json", "import_id"},
+	{"manifests", "manifest.schema.json", "manifest_id"},
+	{"reports", "report.schema.json", "report_id"},
+	{"approvals", "approval.schema.json", "approval_id"},
+	{"publications", "publication.schema.json", "publication_id"},
+	{"revocations", "publication.schema.json", "publication_id"},
+	{"events", "audit-event.schema.json", "event_id"},
+	{"violations", "violation-chunk.schema.json", NULL},
+	{"runs", "run-event.schema.json", "run_id"},
+	{"candidate.json", "candidate.schema.json", "candidate_id"},
+};
+
+static int vfail(struct vctx *v, const char *path, const char *why)
+{
+	v->rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s: %s", v->commit_hex, path, why);
+	return -1;
+}
+
+/* Check one added blob: canonical JSON, valid against its schema, and
+ * stored under its own id. */
+static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
+{
+	git_blob *b = NULL;
+	cJSON *doc = NULL;
+	char *canon = NULL;
+	int which = -1, rc = 0;
+
+	/* Pick the schema by the path's last directory component. */
+	if (!strncmp(path, "audit/", 6)) {
+		which = 6;
+	} else if (!strncmp(path, ORDER_ROOT "/", sizeof(ORDER_ROOT))) {
+		/* Checked against the candidate's own record at the tip. */
+		which = 9;
+	} else {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (!strcmp(base, "candidate.json")) {
+			which = 9;
+		} else {
+			char dir[64] = "";
+			const char *end = base - 1;
+			const char *start = end;
+			while (start > path && start[-1] != '/')
+				start--;
+			if (end > start && (size_t)(end - start) < sizeof(dir))
+				memcpy(dir, start, (size_t)(end - start)), dir[end - start] = 0;
+			for (int i = 0; i < 9; i++)
+				if (!strcmp(dir, kinds[i].dir))
+					which = i;
+			if (which < 0 && strstr(path, "/runs/") && !strstr(path, "/violations/"))
+				which = 8;
+			if (which < 0 && !strncmp(path, "ids/run/", 8))
+				which = strstr(path, "/violations/") ? 7 : 8;
+			if (which < 0 && !strncmp(path, "ids/", 4)) {
+				static const char *const ik[] = {"imp", "man", "rpt", "apr", "pub", "rev"};
+				for (int i = 0; i < 6; i++)
+					if (!strncmp(path + 4, ik[i], 3))
+						which = i;
+			}
+		}
+	}
+	if (which < 0)
+		return vfail(v, path, "not a path the ledger writes");
+	if (git_blob_lookup(&b, v->l->repo, id) < 0)
+		return vfail(v, path, "object missing");
+	if (cr_json_parse(&doc, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), path) < 0) {
+		rc = vfail(v, path, cr_error_last()->message);
+		goto cleanup;
+	}
+	canon = cr_json_canonical(doc, NULL);
+	if (!canon || strlen(canon) != (size_t)git_blob_rawsize(b) ||
+	    memcmp(canon, git_blob_rawcontent(b), strlen(canon))) {
+		rc = vfail(v, path, "not canonical JSON");
+		goto cleanup;
+	}
+	if (!v->schemas[which] && cr_schema_load(&v->schemas[which], kinds[which].schema) < 0) {
+		v->rc = cr_error_last()->code;
+		rc = -1;
+		goto cleanup;
+	}
+	if (cr_schema_validate(v->schemas[which], doc, "object") < 0) {
+		rc = vfail(v, path, cr_error_last()->message);
+		goto cleanup;
+	}
+	/* The object must sit under its own id. */
+	if (kinds[which].idfield && which != 8) {
+		const char *want = cr_json_str(doc, kinds[which].idfield);
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (which == 9 && !strncmp(path, ORDER_ROOT "/", sizeof(ORDER_ROOT))) {
+			/* order_verify: the same blob as candidates/<f>/<cid>/candidate.json */
+		} else if (which == 9) {
+			char *dup = strdup(path), *slash;
+			if (dup && (slash = strrchr(dup, '/'))) {
+				*slash = 0;
+				const char *dirname = strrchr(dup, '/');
+				dirname = dirname ? dirname + 1 : dup;
+				if (!want || strcmp(dirname, want))
+					rc = vfail(v, path, "candidate_id does not match its directory");
+			}
+			free(dup);
+		} else if (!want || strncmp(base, want, strlen(want)) || strcmp(base + strlen(want), ".json")) {
+			rc = vfail(v, path, "stored under a name that is not its id");
+		}
+	}
+	if (rc == 0 && (!strncmp(path, "audit/", 6) || !strncmp(path, "ids/", 4))) {
+		/* Count ids for the counters check: each id once, by its index path. */
+		const char *base = strrchr(path, '/');
+		char idbuf[64];
+		snprintf(idbuf, sizeof(idbuf), "%s", base ? base + 1 : path);
+		char *dot = strstr(idbuf, ".json");
+		if (dot)
+			*dot = 0;
+		int k = cr_id_kind(idbuf);
+		if (!strncmp(path, "ids/rev/", 8))
+			k = -1; /* a revocation reuses its publication's id */
+		if (k >= 0) {
+			uint64_t n = 0;
+			cr_id_parse(idbuf, (cr_idkind)k, &n);
+			v->added[k]++;
+			if (n > v->maxid[k])
+				v->maxid[k] = n;
+		}
+	}
+	v->objects++;
+cleanup:
+	free(canon);
+	cJSON_Delete(doc);
+	git_blob_free(b);
+	return rc;
+}
+
+/* Collect ids added under ids/run/<f>/<run>/ (run trees are added as a whole
+ * only on their first event). */
+static int verify_delta(const git_diff_delta *d, float progress, void *payload)
+{
+	struct vctx *v = payload;
+	(void)progress;
+	if (d->status != GIT_DELTA_ADDED) {
+		const char *what = d->status == GIT_DELTA_DELETED ? "removed (the ledger is append-only)"
+								 : "modified (the ledger is append-only)";
+		return vfail(v, d->old_file.path, what);
+	}
+	if (verify_blob(v, d->new_file.path, &d->new_file.id) < 0)
+		return -1;
+	/* A run's first event adds its run directory: count the run id. */
+	const char *p = d->new_file.path;
+	if (!strncmp(p, "ids/run/", 8) && strstr(p, "/requested.json")) {
+		char runid[64];
+		const char *end = strstr(p, "/requested.json");
+		const char *start = end;
+		while (start > p && start[-1] != '/')
+			start--;
+		if ((size_t)(end - start) < sizeof(runid)) {
+			memcpy(runid, start, (size_t)(end - start));
+			runid[end - start] = 0;
+			uint64_t n;
+			if (cr_id_parse(runid, CR_ID_RUN, &n)) {
+				v->added[CR_ID_RUN]++;
+				if (n > v->maxid[CR_ID_RUN])
+					v->maxid[CR_ID_RUN] = n;
+			}
+		}
+	}
+	return 0;
+}
+
+static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
+{
+	git_oid oid;
+	git_oid *chain = NULL;
+	size_t n = 0, alloc = 0;
+	struct vctx v = {.l = l};
+	int rc = git_reference_name_to_id(&oid, l->repo, l->refs.ledger);
+
+	*ncommits = *nobjects = 0;
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger ref");
+	/* Collect the chain tip → root, then check root → tip so the first
+	 * bad commit is the oldest one. */
+	for (;;) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, l->repo, &oid) < 0) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is missing", hex);
+			goto cleanup;
+		}
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 256;
+			git_oid *nc = realloc(chain, alloc * sizeof(*nc));
+			if (!nc) {
+				git_commit_free(c);
+				rc = cr_error_set(CR_EINTERNAL, "out of memory");
+				goto cleanup;
+			}
+			chain = nc;
+		}
+		git_oid_cpy(&chain[n++], &oid);
+		unsigned np = git_commit_parentcount(c);
+		if (np > 1) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			git_commit_free(c);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is a merge; the ledger is a linear chain", hex);
+			goto cleanup;
+		}
+		if (np == 0) {
+			git_commit_free(c);
+			break;
+		}
+		git_oid_cpy(&oid, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+	}
+
+	uint64_t prev[CR_ID__COUNT] = {0};
+	for (size_t i = n; i-- > 0;) {
+		git_commit *c = NULL;
+		git_tree *tree = NULL, *ptree = NULL;
+		git_diff *diff = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+		uint64_t cur[CR_ID__COUNT];
+
+		git_oid_tostr(hex, sizeof(hex), &chain[i]);
+		v.commit_hex = hex;
+		memset(v.added, 0, sizeof(v.added));
+		memset(v.maxid, 0, sizeof(v.maxid));
+		if (git_commit_lookup(&c, l->repo, &chain[i]) < 0 || git_commit_tree(&tree, c) < 0) {
+			git_commit_free(c);
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
+			goto cleanup;
+		}
+		if (i + 1 < n) {
+			git_commit *pc = NULL;
+			if (git_commit_lookup(&pc, l->repo, &chain[i + 1]) == 0)
+				git_commit_tree(&ptree, pc);
+			git_commit_free(pc);
+		}
+		git_diff_options opts;
+		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+		opts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
+		rc = git_diff_tree_to_tree(&diff, l->repo, ptree, tree, &opts);
+		if (rc == 0) {
+			v.rc = 0;
+			rc = git_diff_foreach(diff, verify_delta, NULL, NULL, NULL, &v);
+			if (rc != 0)
+				rc = v.rc ? v.rc : cr_git_error("cannot diff ledger commits");
+		} else {
+			rc = cr_git_error("cannot diff ledger commits");
+		}
+		cr_gl_parse_counters(git_commit_message(c), cur);
+		for (int k = 0; rc == 0 && k < CR_ID__COUNT; k++) {
+			if (cur[k] - prev[k] != v.added[k] || (v.added[k] && v.maxid[k] != cur[k]) || cur[k] < prev[k])
+				rc = cr_error_set(CR_EINTEGRITY,
+						  "ledger commit %.12s: counter %s=%" PRIu64 " does not match the %s ids it adds",
+						  hex, cr_id_prefix((cr_idkind)k), cur[k], cr_id_prefix((cr_idkind)k));
+		}
+		memcpy(prev, cur, sizeof(prev));
+		if (rc == 0 && i == 0)
+			rc = cr_gl_order_verify(l->repo, tree, hex);
+		git_diff_free(diff);
+		git_tree_free(tree);
+		git_tree_free(ptree);
+		git_commit_free(c);
+		if (rc < 0)
+			goto cleanup;
+		(*ncommits)++;
+	}
+	*nobjects = v.objects;
+cleanup:
+	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
+		cr_schema_free(v.schemas[i]);
+	free(chain);
+	return rc;
+}
+
+/* Every object verify reads is hashed again against its id (ordinary
+ * reads skip that, as git's do). The option is process-wide: it stays on
+ * while any verify runs (a server may run two at once). */
+static pthread_mutex_t strict_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned strict_users;
+
+static void strict_hashing(bool on)
+{
+	pthread_mutex_lock(&strict_lock);
+	if (on ? strict_users++ == 0 : --strict_users == 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on ? 1 : 0);
+	pthread_mutex_unlock(&strict_lock);
+}
+
+int cr_gl_ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
+{
+	int rc;
+
+	strict_hashing(true);
+	rc = verify_walk(impl, ncommits, nobjects);
+	strict_hashing(false);
+	return rc;
+}
+
