@@ -9,7 +9,7 @@
 #include "util/error.h"
 #include "util/sha256.h"
 
-/* Files below this size are read() into one reused buffer of this size. */
+/* Files below this size are read(), through a buffer of at most this size. */
 #define SMALL_FILE_MAX (256u * 1024u)
 /* Larger files are mapped this much at a time: constant memory for any size,
  * and small enough that an import hashing a 4 GiB artifact (each of its
@@ -84,39 +84,39 @@ void cr_sha256_hex(const void *buf, size_t len, char out[65])
 	to_hex(md, n, out);
 }
 
-/* The reused read buffer: allocated once per thread, on first use. */
-static unsigned char *small_buffer(void)
-{
-	static _Thread_local unsigned char *buf;
-	if (!buf)
-		buf = malloc(SMALL_FILE_MAX);
-	return buf;
-}
-
 static int read_error(const char *name, int err)
 {
 	return cr_error_set(CR_EINVALID_INPUT, "%s: cannot read: %s", name, strerror(err));
 }
 
-/* Hash FD from offset 0 to EOF with pread() (the fd's offset is untouched). */
-static int hash_read(EVP_MD_CTX *ctx, int fd, const char *name, uint64_t *total)
+/* Hash FD from offset 0 to EOF with pread() (the fd's offset is untouched),
+ * through a buffer of this call's own, sized to the file as fstat saw it
+ * (it may still grow: the loop reads to EOF). */
+static int hash_read(EVP_MD_CTX *ctx, int fd, const char *name, uint64_t size, uint64_t *total)
 {
-	unsigned char *buf = small_buffer();
+	size_t cap = size < SMALL_FILE_MAX ? (size_t)size + 1 : SMALL_FILE_MAX;
+	unsigned char *buf = malloc(cap);
+	int rc = 0;
 	if (!buf)
 		return cr_error_set(CR_EINTERNAL, "%s: out of memory", name);
 	for (;;) {
-		ssize_t n = pread(fd, buf, SMALL_FILE_MAX, (off_t)*total);
+		ssize_t n = pread(fd, buf, cap, (off_t)*total);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return read_error(name, errno);
+			rc = read_error(name, errno);
+			break;
 		}
 		if (n == 0)
-			return 0;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			return cr_error_set(CR_EINTERNAL, "%s: SHA-256 update failed", name);
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+			rc = cr_error_set(CR_EINTERNAL, "%s: SHA-256 update failed", name);
+			break;
+		}
 		*total += (uint64_t)n;
 	}
+	free(buf);
+	return rc;
 }
 
 /* Hash the first SIZE bytes of FD one mapped window at a time. Falls back to
@@ -160,11 +160,11 @@ int cr_sha256_fd(int fd, const char *name, char out[65], uint64_t *size)
 		goto cleanup;
 	}
 	if ((uint64_t)st.st_size < SMALL_FILE_MAX) {
-		rc = hash_read(ctx, fd, name, &total);
+		rc = hash_read(ctx, fd, name, (uint64_t)st.st_size, &total);
 	} else {
 		rc = hash_mapped(ctx, fd, name, (uint64_t)st.st_size);
 		if (rc == 1) {
-			rc = hash_read(ctx, fd, name, &total);
+			rc = hash_read(ctx, fd, name, (uint64_t)st.st_size, &total);
 		} else {
 			total = (uint64_t)st.st_size;
 		}
