@@ -173,8 +173,7 @@ int cr_facade_policy_show(cr_facade *f, cr_policy_view *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ns = cr_facade_namespace(f);
-	return f->policy.resolve(f->policy.impl, &out->policy_json, &out->registry_json, &out->policy, &out->registry,
-				 false);
+	return cr_svc_policy_show(&f->svc, &out->policy_json, &out->registry_json, &out->policy, &out->registry);
 }
 
 int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, const char *policy_what,
@@ -291,5 +290,5 @@ void cr_facade_audit_free(cr_audit_event *e, size_t n)
 int cr_facade_verify(cr_facade *f, cr_verify_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	return f->ledger.verify(f->ledger.impl, &out->commits, &out->objects);
+	return cr_svc_verify(&f->svc, &out->commits, &out->objects);
 }

@@ -7,6 +7,19 @@
  * with facade/dto.h: the CLI's --json and the API print the same JSON).
  * Every function returns 0 or a negative CR_E* code with cr_error_last()
  * set; the front end maps the code through the one table of util/error.h.
+ *
+ * Ownership: what a call fills in OUT is the caller's, to release with the
+ * matching *_clear / *_free named beside it (cr_candidate_clear,
+ * cr_manifest_clear, cr_run_clear, … of domain/entities.h for single
+ * structs); string arguments are borrowed for the call only.
+ *
+ * Threading: a cr_facade handle is used by one thread at a time (it holds
+ * one libgit2 repository and its caches); a multi-threaded front end opens
+ * one handle per thread, and any number of handles, in any threads and
+ * processes, may work on one repository at once: writers meet only at the
+ * ledger's compare-and-swap, so none loses an event or shares an id. The
+ * error of cr_error_last() is per thread. Below the facade there is no
+ * process-wide mutable state.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +36,7 @@ typedef struct cr_facade_opts {
 /* Open the repository of the environment (GIT_DIR, or discovered from the
  * current directory) for one namespace. */
 int cr_facade_open(cr_facade **out, const cr_facade_opts *o);
+/* Close F and everything it opened (NULL is a no-op). */
 void cr_facade_close(cr_facade *f);
 
 /* "real" or "demo". */
@@ -36,6 +50,8 @@ int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len);
 
 /* ---- candidates ----------------------------------------------------- */
 
+/* Register a candidate at SOURCE_SNAPSHOT (a revision of the repository);
+ * OUT gets its view (cr_candidate_clear of OUT->c). */
 int cr_facade_candidate_register(cr_facade *f, const char *candidate_id, const char *version,
 				 const char *source_snapshot, const char *actor, cr_candidate_view *out);
 
@@ -49,6 +65,7 @@ int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const cha
 			       const char *what, const char *base_dir, const char *root_override,
 			       const char *actor, cr_import *out);
 
+/* The view of one candidate (cr_candidate_clear of OUT->c). */
 int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidate_view *out);
 
 /* Paged lists (candidates, audit log, violations): PAGE NULL or with no
@@ -62,14 +79,19 @@ int cr_facade_candidate_show(cr_facade *f, const char *candidate_id, cr_candidat
  * by STATUS unless CR_STATUS_NONE. Free with cr_facade_candidates_free. */
 int cr_facade_candidate_list(cr_facade *f, cr_status status, const cr_page_req *page, cr_candidate_view **out,
 			     size_t *n, char *next);
+/* Free what cr_facade_candidate_list returned. */
 void cr_facade_candidates_free(cr_candidate_view *v, size_t n);
 
 /* ---- manifests ------------------------------------------------------ */
 
+/* Freeze the candidate's imported artifacts into its next manifest
+ * (cr_manifest_clear of OUT). */
 int cr_facade_manifest_build(cr_facade *f, const char *candidate_id, const char *actor, cr_manifest *out);
+/* One manifest with its artifacts (cr_manifest_clear of OUT). */
 int cr_facade_manifest_show(cr_facade *f, const char *manifest_id, cr_manifest *out);
 /* Every manifest of a candidate, version ascending (artifacts not loaded). */
 int cr_facade_manifest_list(cr_facade *f, const char *candidate_id, cr_manifest **out, size_t *n);
+/* Free what cr_facade_manifest_list returned. */
 void cr_facade_manifests_free(cr_manifest *m, size_t n);
 
 /* ---- policy --------------------------------------------------------- */
@@ -80,8 +102,11 @@ typedef struct cr_policy_view {
 	char *registry_json;
 	cr_snapshot policy, registry;
 } cr_policy_view;
+/* Free what a policy call filled in V and zero it. */
 void cr_policy_view_clear(cr_policy_view *v);
 
+/* The policy in force (cr_policy_view_clear of OUT); in the demo namespace
+ * with none published, the built-in one, without writing anything. */
 int cr_facade_policy_show(cr_facade *f, cr_policy_view *out);
 /* Validate both documents (schemas, every regex compiles) and append them to
  * the policy ref. The only way to set the policy. */
@@ -110,6 +135,7 @@ int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out);
  * all), paged as above. Free with cr_facade_violations_free. */
 int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity,
 				    const cr_page_req *page, cr_violation **out, size_t *n, char *next);
+/* Free what cr_facade_compliance_violations returned. */
 void cr_facade_violations_free(cr_violation *v, size_t n);
 /* The report of a finished run; CR_ERUN_NOT_FINISHED ("run run-001 is
  * RUNNING; no report yet") otherwise, also for an orphaned run whose
@@ -130,6 +156,7 @@ typedef struct cr_reap_result {
 	char **run_ids;
 	size_t n;
 } cr_reap_result;
+/* Free what cr_facade_task_reap filled in R and zero it. */
 void cr_reap_result_clear(cr_reap_result *r);
 /* Record the finish (FAILED/ERROR) of every orphaned run of the namespace
  * (its task on this machine, its runner gone), one commit each; writes
@@ -139,12 +166,17 @@ int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out);
 
 /* ---- release gates -------------------------------------------------- */
 
+/* Approve the candidate on the PASSED report REPORT_ID, which must be its
+ * latest; OUT gets the decision (cr_approval_clear). */
 int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id,
 			      const char *actor, const char *comment, cr_approval *out);
+/* Reject the candidate on its latest report, as approve decides. */
 int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char *report_id,
 			     const char *actor, const char *comment, cr_approval *out);
+/* Publish an APPROVED candidate to CHANNEL with git tag TAG (cr_publication_clear of OUT). */
 int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char *report_id,
 			      const char *channel, const char *tag, const char *actor, cr_publication *out);
+/* Revoke publication PUBLICATION_ID for REASON (cr_publication_clear of OUT). */
 int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char *publication_id,
 			     const char *reason, const char *actor, cr_publication *out);
 
@@ -154,6 +186,7 @@ int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char 
  * above. Free with cr_facade_audit_free. */
 int cr_facade_audit_log(cr_facade *f, const char *candidate_id, const cr_page_req *page, cr_audit_event **out,
 			size_t *n, char *next);
+/* Free what cr_facade_audit_log returned. */
 void cr_facade_audit_free(cr_audit_event *e, size_t n);
 
 typedef struct cr_verify_result {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include "domain/codec.h"
 #include "domain/ids.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 
 /* Read and decode event ID into *E. */
@@ -168,4 +168,10 @@ cleanup:
 	cr_strlist_clear(&ids);
 	s->ledger->end(t);
 	return rc;
+}
+
+int cr_svc_verify(const cr_svc *s, uint64_t *commits, uint64_t *objects)
+{
+	*commits = *objects = 0;
+	return s->ledger->verify(s->ledger->impl, commits, objects);
 }

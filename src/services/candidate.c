@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "domain/codec.h"
 #include "domain/ids.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/json.h"

@@ -6,7 +6,7 @@
 #include "domain/fold.h"
 #include "services/manifest_pack.h"
 #include "domain/ids.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 #include "util/json.h"
 

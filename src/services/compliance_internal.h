@@ -11,7 +11,7 @@
  */
 #include "domain/codec.h"
 #include "engine/engine.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 
 #define CHUNK_MAX 4096      /* violations per chunk */

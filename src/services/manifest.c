@@ -4,7 +4,7 @@
 #include <string.h>
 #include "domain/codec.h"
 #include "domain/ids.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 #include "util/json.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "domain/codec.h"
 #include "engine/engine.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/schema.h"
@@ -94,4 +94,11 @@ cleanup:
 	cJSON_Delete(pdoc);
 	cJSON_Delete(rdoc);
 	return rc;
+}
+
+int cr_svc_policy_show(const cr_svc *s, char **policy_json, char **registry_json, cr_snapshot *policy,
+		       cr_snapshot *registry)
+{
+	/* Not pinned: showing the built-in demo policy writes nothing. */
+	return s->policy->resolve(s->policy->impl, policy_json, registry_json, policy, registry, false);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "domain/codec.h"
 #include "domain/ids.h"
-#include "services/services.h"
+#include "services/internal.h"
 #include "util/error.h"
 
 struct gate_ctx {

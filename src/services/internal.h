@@ -1,0 +1,59 @@
+#ifndef CR_SERVICES_INTERNAL_H
+#define CR_SERVICES_INTERNAL_H
+/*
+ * What the services share among themselves (services/common.c): reading and
+ * staging stored objects as cJSON, the candidate's derived view, audit
+ * events and refusals. No front end or facade sees these.
+ */
+#include <cjson/cJSON.h>
+#include "services/services.h"
+
+/* Read and parse one stored object. */
+int cr_svc_get_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *key, const char *sub, cJSON **out);
+/* Canonical JSON of DOC staged as a new object (DOC is freed). */
+int cr_svc_put_json(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+		    const char *sub, cJSON *doc);
+/* The same, with the object stored first by write_blob: REF gets its id. */
+int cr_svc_put_json_ref(cr_txn *t, const cr_svc *s, cr_objkind kind, const char *cid, const char *key,
+			const char *sub, cJSON *doc, char *ref, size_t reflen);
+/* The local cache of packed manifests, keyed by the stored manifest's
+ * object id (so an entry names that exact content): put is best effort;
+ * get is 0 on a hit, negative on a miss or an entry that does not check
+ * out. Whoever reads one still checks it against the evidence (the run
+ * recomputes the manifest digest, which the manifest.build event records). */
+void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *m);
+int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out);
+/* Derive a candidate's status and latest ids from its own audit events. */
+int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* The view of candidate CID for a list, in the snapshot *T: an unfinished
+ * run whose runner is gone is finished first (*T is then a new snapshot). */
+int cr_svc_list_view(cr_txn **t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* One page of cr_svc_list (services/candidate_page.c). */
+int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
+		     char *next);
+/* The created_at of the newest candidate of snapshot T ("" if none). */
+int cr_svc_newest_created_at(cr_txn *t, const cr_svc *s, char out[CR_TS_MAX]);
+/* Start the accepted audit event EV of TYPE (a lifecycle audit type name:
+ * cr_op_audit_type, cr_event_audit_type, CR_AUDIT_*) for candidate CID
+ * (NULL: none) by ACTOR, which EV borrows; the caller adds details
+ * (cr_audit_detail), stages it (cr_svc_audit) and ends it with
+ * cr_svc_audit_event_done. */
+void cr_svc_audit_event_init(cr_audit_event *ev, const char *type, const char *cid, const char *actor);
+/* Free what EV owns (not the borrowed actor) and zero it. */
+void cr_svc_audit_event_done(cr_audit_event *ev);
+/* Stage audit event EV (type, candidate_id, actor, accepted, details and
+ * error filled by the caller): allocates its event_id, stamps "at". */
+int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
+/* Refuse OP for the candidate in view V: sets the INVALID_TRANSITION error
+ * ("cannot approve X: status is S; approve needs … (allowed now: …)") and
+ * stages the REFUSED audit event; returns the code. */
+int cr_svc_refuse_transition(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
+			     const char *actor, int *commit_anyway, char *msg, size_t msglen);
+/* Stage the REFUSED audit event for the current (gate) error. */
+int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_view *v,
+		       const char *actor, int *commit_anyway, char *msg, size_t msglen, const char *key,
+		       const char *value);
+/* Refresh the status note of a candidate (best effort). */
+void cr_svc_note(const cr_svc *s, const char *cid);
+
+#endif
