@@ -121,7 +121,9 @@ cleanup:
 	return rc;
 }
 
-static int cmd_status(cr_cli *c)
+/* The run's live view: its DTO (or, STAGES, its stage list) with --json,
+ * else its lines. */
+static int show_run(cr_cli *c, bool stages)
 {
 	cr_run run = {0};
 	int rc;
@@ -131,7 +133,7 @@ static int cmd_status(cr_cli *c)
 	if ((rc = cr_facade_compliance_status(c->f, cr_cli_str(c, "run-id"), &run)) < 0)
 		goto cleanup;
 	if (c->json)
-		rc = cr_cli_print_json(cr_run_to_json(&run));
+		rc = cr_cli_print_json(stages ? cr_run_stages_to_json(&run) : cr_run_to_json(&run));
 	else
 		run_lines(c, &run);
 cleanup:
@@ -139,44 +141,9 @@ cleanup:
 	return rc;
 }
 
-static int stages_json(const cr_run *r)
-{
-	cJSON *doc = cJSON_CreateObject(), *arr = NULL;
+static int cmd_status(cr_cli *c) { return show_run(c, false); }
 
-	if (doc && cJSON_AddStringToObject(doc, "run_id", r->run_id))
-		arr = cJSON_AddArrayToObject(doc, "stages");
-	if (!arr) {
-		cJSON_Delete(doc);
-		return cr_error_set(CR_EINTERNAL, "out of memory building the stage list");
-	}
-	for (size_t i = 0; i < r->stage_count && i < CR_STAGE__COUNT; i++) {
-		cJSON *item = cr_stage_result_to_json(&r->stages[i]);
-		if (!item) {
-			cJSON_Delete(doc);
-			return cr_error_last()->code;
-		}
-		cJSON_AddItemToArray(arr, item);
-	}
-	return cr_cli_print_json(doc);
-}
-
-static int cmd_stages(cr_cli *c)
-{
-	cr_run run = {0};
-	int rc;
-
-	if ((rc = cr_cli_begin(c)) < 0)
-		return rc;
-	if ((rc = cr_facade_compliance_status(c->f, cr_cli_str(c, "run-id"), &run)) < 0)
-		goto cleanup;
-	if (c->json)
-		rc = stages_json(&run);
-	else
-		run_lines(c, &run);
-cleanup:
-	cr_run_clear(&run);
-	return rc;
-}
+static int cmd_stages(cr_cli *c) { return show_run(c, true); }
 
 /* "run-002-v000001 BLOCKER DATA_PURITY no-private-key dist/certs/server.pem:1:1 message",
  * then the (already masked) excerpt, indented. */

@@ -51,6 +51,10 @@ int cr_stage_result_from_json(const cJSON *j, cr_stage_result *s);
 
 /* Run events (run-event.schema.json). */
 cJSON *cr_run_requested_to_json(const cr_run *r);  /* event "requested" from run fields */
+/* Add the fields a run is requested with (candidate_id … requested_by, in
+ * the contract's order) to O: the "requested" event and the run DTO share
+ * them. false when out of memory. */
+bool cr_run_put_request(cJSON *o, const cr_run *r);
 cJSON *cr_run_started_to_json(const char *run_id, const char *at, uint64_t artifacts_total, int64_t jobs);
 cJSON *cr_run_stage_completed_to_json(const cr_stage_result *s, const char *at);
 cJSON *cr_run_finished_to_json(const cr_run *r);   /* event "finished": status, final_status, report_id, reason if FAILED */

@@ -100,10 +100,7 @@ cJSON *cr_artifacts_to_json(const cr_artifact *a, size_t n)
 	bool ok = arr != NULL;
 
 	for (size_t i = 0; ok && i < n; i++) {
-		cJSON *item = cr_artifact_to_json(&a[i]);
-		ok = item && cJSON_AddItemToArray(arr, item);
-		if (item && !ok)
-			cJSON_Delete(item);
+		ok = put_elem(arr, cr_artifact_to_json(&a[i]));
 	}
 	return done(arr, ok, "artifacts");
 }

@@ -60,6 +60,18 @@ static inline bool put_item(cJSON *o, const char *key, cJSON *item)
 	return true;
 }
 
+/* Append ITEM (NULL: a failed encoder) to the array ARR; false, ITEM freed, on failure. */
+static inline bool put_elem(cJSON *arr, cJSON *item)
+{
+	if (!item)
+		return false;
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
 static inline cJSON *done(cJSON *o, bool ok, const char *what)
 {
 	if (o && ok)

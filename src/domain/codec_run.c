@@ -142,16 +142,21 @@ cJSON *cr_run_requested_to_json(const cr_run *r)
 	bool ok;
 	cJSON *o = event_head("requested", r->run_id, r->requested_at, &ok);
 
-	if (o) {
-		ok &= put_str(o, "candidate_id", r->candidate_id);
-		ok &= put_str(o, "manifest_id", r->manifest_id);
-		ok &= put_str(o, "manifest_digest", r->manifest_digest);
-		ok &= put_item(o, "policy_snapshot", cr_snapshot_to_json(&r->policy, false));
-		ok &= put_item(o, "registry_snapshot", cr_snapshot_to_json(&r->registry, true));
-		ok &= put_str(o, "task_id", r->task_id);
-		ok &= put_str(o, "requested_by", r->requested_by);
-	}
+	if (o)
+		ok &= cr_run_put_request(o, r);
 	return done(o, ok, "requested event");
+}
+
+bool cr_run_put_request(cJSON *o, const cr_run *r)
+{
+	bool ok = put_str(o, "candidate_id", r->candidate_id);
+	ok &= put_str(o, "manifest_id", r->manifest_id);
+	ok &= put_str(o, "manifest_digest", r->manifest_digest);
+	ok &= put_item(o, "policy_snapshot", cr_snapshot_to_json(&r->policy, false));
+	ok &= put_item(o, "registry_snapshot", cr_snapshot_to_json(&r->registry, true));
+	ok &= put_str(o, "task_id", r->task_id);
+	ok &= put_str(o, "requested_by", r->requested_by);
+	return ok;
 }
 
 /* jobs is optional in the schema (minimum 1): 0 means "not recorded". */
@@ -466,13 +471,8 @@ cJSON *cr_report_to_json(const cr_report *r)
 	ok &= put_str(o, "policy_digest", r->policy_digest);
 	ok &= put_str(o, "registry_digest", r->registry_digest);
 	ok &= put_str(o, "final_status", cr_final_name(r->final_status));
-	for (size_t i = 0; i < CR_STAGE__COUNT; i++) {
-		cJSON *s = cr_stage_summary_to_json(&r->stages[i]);
-		bool sok = s && cJSON_AddItemToArray(stages, s);
-		if (s && !sok)
-			cJSON_Delete(s);
-		ok &= sok;
-	}
+	for (size_t i = 0; i < CR_STAGE__COUNT; i++)
+		ok &= put_elem(stages, cr_stage_summary_to_json(&r->stages[i]));
 	ok &= put_item(o, "stages", stages);
 	ok &= put_u64(counts, "total", r->total);
 	ok &= put_u64(counts, "blocker", r->blocker);

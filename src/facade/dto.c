@@ -39,13 +39,7 @@ cJSON *cr_run_to_json(const cr_run *r)
 		return done(o, false, "run");
 	}
 	ok &= put_str(o, "run_id", r->run_id);
-	ok &= put_str(o, "candidate_id", r->candidate_id);
-	ok &= put_str(o, "manifest_id", r->manifest_id);
-	ok &= put_str(o, "manifest_digest", r->manifest_digest);
-	ok &= put_item(o, "policy_snapshot", cr_snapshot_to_json(&r->policy, false));
-	ok &= put_item(o, "registry_snapshot", cr_snapshot_to_json(&r->registry, true));
-	ok &= put_str(o, "task_id", r->task_id);
-	ok &= put_str(o, "requested_by", r->requested_by);
+	ok &= cr_run_put_request(o, r);
 	ok &= put_str(o, "requested_at", r->requested_at);
 	ok &= put_id_or_null(o, "started_at", r->started_at);
 	ok &= put_id_or_null(o, "finished_at", r->finished_at);
@@ -57,6 +51,17 @@ cJSON *cr_run_to_json(const cr_run *r)
 	ok &= put_id_or_null(o, "report_id", r->report_id);
 	ok &= put_nullable(o, "reason", r->reason);
 	return done(o, ok, "run");
+}
+
+cJSON *cr_run_stages_to_json(const cr_run *r)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = NULL;
+	bool ok = o && put_str(o, "run_id", r->run_id) && (arr = cJSON_AddArrayToObject(o, "stages"));
+
+	for (size_t i = 0; ok && i < r->stage_count && i < CR_STAGE__COUNT; i++) {
+		ok = put_elem(arr, cr_stage_result_to_json(&r->stages[i]));
+	}
+	return done(o, ok, "stage list");
 }
 
 cJSON *cr_task_dto_to_json(const cr_task *t)

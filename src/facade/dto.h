@@ -19,6 +19,8 @@ cJSON *cr_candidate_view_to_json(const cr_candidate_view *v);
 cJSON *cr_manifest_summary_to_json(const cr_manifest *m);
 /* OpenAPI ComplianceRun: the run's identity and live state (no stage results). */
 cJSON *cr_run_to_json(const cr_run *r);
+/* {"run_id", "stages": [StageResult…]}: the completed stages of a run. */
+cJSON *cr_run_stages_to_json(const cr_run *r);
 /* OpenAPI Task (the task file has the same form: adapters/tasks/task_json.h). */
 cJSON *cr_task_dto_to_json(const cr_task *t);
 /* The list envelopes of one page (or the whole list) with its next_cursor

@@ -193,6 +193,31 @@ static int run_gate(struct gate_ctx *x)
 	return rc;
 }
 
+/* Run the gate of X and hand its approval (or its publication) to OUT. */
+static int gate_approval(struct gate_ctx *x, cr_approval *out)
+{
+	int rc = run_gate(x);
+	cr_publication_clear(&x->pub);
+	if (rc < 0) {
+		cr_approval_clear(&x->apr);
+		return rc;
+	}
+	*out = x->apr;
+	return 0;
+}
+
+static int gate_publication(struct gate_ctx *x, cr_publication *out)
+{
+	int rc = run_gate(x);
+	cr_approval_clear(&x->apr);
+	if (rc < 0) {
+		cr_publication_clear(&x->pub);
+		return rc;
+	}
+	*out = x->pub;
+	return 0;
+}
+
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve, const char *actor,
 		  const char *comment, cr_approval *out)
 {
@@ -204,14 +229,7 @@ int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool 
 		return rc;
 	if (comment && strlen(comment) > 4096)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "comment is longer than 4096 bytes");
-	rc = run_gate(&x);
-	cr_publication_clear(&x.pub);
-	if (rc < 0) {
-		cr_approval_clear(&x.apr);
-		return rc;
-	}
-	*out = x.apr;
-	return 0;
+	return gate_approval(&x, out);
 }
 
 int cr_svc_publish(const cr_svc *s, const char *cid, const char *report_id, const char *channel,
@@ -228,14 +246,7 @@ int cr_svc_publish(const cr_svc *s, const char *cid, const char *report_id, cons
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid channel \"%.40s\": %s", channel, why);
 	if (tag && (why = cr_tag_invalid(tag)))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid tag \"%.140s\": %s", tag, why);
-	rc = run_gate(&x);
-	cr_approval_clear(&x.apr);
-	if (rc < 0) {
-		cr_publication_clear(&x.pub);
-		return rc;
-	}
-	*out = x.pub;
-	return 0;
+	return gate_publication(&x, out);
 }
 
 int cr_svc_revoke(const cr_svc *s, const char *cid, const char *pub_id, const char *reason, const char *actor,
@@ -252,12 +263,5 @@ int cr_svc_revoke(const cr_svc *s, const char *cid, const char *pub_id, const ch
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid publication id \"%.40s\" (expected pub-NNN)", pub_id);
 	if (!reason[0] || strlen(reason) > 4096)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "--reason must be 1 to 4096 bytes");
-	rc = run_gate(&x);
-	cr_approval_clear(&x.apr);
-	if (rc < 0) {
-		cr_publication_clear(&x.pub);
-		return rc;
-	}
-	*out = x.pub;
-	return 0;
+	return gate_publication(&x, out);
 }
