@@ -140,7 +140,7 @@ int cr_svc_list(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_can
 		goto cleanup;
 	}
 	for (size_t i = 0; i < ids.n; i++) {
-		if ((rc = cr_svc_list_view(&t, s, ids.v[i], &v[m])) < 0)
+		if ((rc = cr_svc_candidate_view(t, s, ids.v[i], &v[m])) < 0)
 			goto cleanup;
 		if (filter != CR_STATUS_NONE && v[m].status != filter) {
 			cr_candidate_clear(&v[m].c);

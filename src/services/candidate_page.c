@@ -9,13 +9,6 @@
 #include "util/error.h"
 #include "util/json.h"
 
-int cr_svc_list_view(cr_txn **t, const cr_svc *s, const char *cid, cr_candidate_view *out)
-{
-	/* An orphaned run shows as CHECK_ERROR, derived in memory: a list
-	 * writes nothing. */
-	return cr_svc_candidate_view(*t, s, cid, out);
-}
-
 /* The list's order key of one candidate. */
 struct key {
 	char at[CR_TS_MAX];
@@ -113,7 +106,7 @@ cleanup:
  * the ledger has none. Ids come in batches of what the page still needs
  * (plus one, to know whether another follows), fewer when the status
  * filter drops some. */
-static int page_by_index(cr_txn **t, const cr_svc *s, cr_status filter, const cr_page_req *pg, const struct key *after,
+static int page_by_index(cr_txn *t, const cr_svc *s, cr_status filter, const cr_page_req *pg, const struct key *after,
 			 bool has_after, cr_candidate_view *v, size_t *m, char *next, bool *used)
 {
 	struct key last = *after;
@@ -126,7 +119,7 @@ static int page_by_index(cr_txn **t, const cr_svc *s, cr_status filter, const cr
 	for (;;) {
 		cr_strlist ids = {0};
 		size_t want = pg->limit - *m + 1;
-		rc = s->ledger->list_newest(*t, has_last ? last.at : NULL, has_last ? last.id : NULL, want, &ids);
+		rc = s->ledger->list_newest(t, has_last ? last.at : NULL, has_last ? last.id : NULL, want, &ids);
 		if (rc == 1 && !*used) {
 			cr_strlist_clear(&ids);
 			return 0;
@@ -138,7 +131,7 @@ static int page_by_index(cr_txn **t, const cr_svc *s, cr_status filter, const cr
 		}
 		for (size_t i = 0; i < ids.n; i++) {
 			cr_candidate_view one;
-			if ((rc = cr_svc_list_view(t, s, ids.v[i], &one)) < 0)
+			if ((rc = cr_svc_candidate_view(t, s, ids.v[i], &one)) < 0)
 				break;
 			snprintf(last.at, sizeof(last.at), "%s", one.c.created_at);
 			snprintf(last.id, sizeof(last.id), "%s", one.c.candidate_id);
@@ -182,7 +175,7 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		goto cleanup;
-	if ((rc = page_by_index(&t, s, filter, pg, &after, has_after, v, &m, next, &used)) < 0 || used)
+	if ((rc = page_by_index(t, s, filter, pg, &after, has_after, v, &m, next, &used)) < 0 || used)
 		goto done;
 	/* A ledger written before the order index: sort every record. */
 	if ((rc = all_keys(t, s, &keys, &nkeys)) < 0)
@@ -192,7 +185,7 @@ int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, c
 		while (i < nkeys && key_cmp(&keys[i], &after) <= 0)
 			i++;
 	for (; i < nkeys; i++) {
-		if ((rc = cr_svc_list_view(&t, s, keys[i].id, &one)) < 0)
+		if ((rc = cr_svc_candidate_view(t, s, keys[i].id, &one)) < 0)
 			goto cleanup;
 		if (filter != CR_STATUS_NONE && one.status != filter) {
 			cr_candidate_clear(&one.c);

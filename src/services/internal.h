@@ -23,11 +23,9 @@ int cr_svc_put_json_ref(cr_txn *t, const cr_svc *s, cr_objkind kind, const char 
  * recomputes the manifest digest, which the manifest.build event records). */
 void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *m);
 int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out);
-/* Derive a candidate's status and latest ids from its own audit events. */
+/* Derive a candidate's status and latest ids from its own audit events (an
+ * orphaned run shows as CHECK_ERROR, derived in memory: reads write nothing). */
 int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
-/* The view of candidate CID for a list, in the snapshot *T: an unfinished
- * run whose runner is gone is finished first (*T is then a new snapshot). */
-int cr_svc_list_view(cr_txn **t, const cr_svc *s, const char *cid, cr_candidate_view *out);
 /* One page of cr_svc_list (services/candidate_page.c). */
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
 		     char *next);
