@@ -24,8 +24,8 @@ out=$(
 	check tui tui facade domain util
 	check hooks hooks facade domain util
 	check facade facade services adapters ports domain engine util
-	check services services ports domain engine util
-	check ports ports domain engine util
+	check services services ports domain util
+	check ports ports domain util
 	check domain domain util
 	check adapters adapters ports domain engine util
 	check engine engine domain util

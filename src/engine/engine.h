@@ -19,8 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "domain/entities.h"
+#include "domain/finding.h"
 
-typedef struct cr_rules cr_rules;     /* compiled policy + registry, read-only, shared across fork */
+typedef struct cr_rules cr_rules;     /* compiled policy + registry, read-only, shared across fork (ports/rules.h) */
 typedef struct cr_scanner cr_scanner; /* per-process scratch (buffers, match data, hs scratch) */
 
 /* How artifacts are read: files below CR_ENGINE_SMALL_FILE bytes with read()
@@ -64,30 +65,6 @@ bool cr_rules_prefiltered(const cr_rules *r, const char *rule_id);
 int cr_scanner_new(cr_scanner **out, const cr_rules *r);
 void cr_scanner_free(cr_scanner *s);
 
-/* One finding; strings are valid until the callback returns. */
-typedef struct cr_finding {
-	cr_stage stage;
-	const char *rule_id;  /* policy rule id or "builtin:..." */
-	cr_severity severity;
-	const char *message;  /* one line, <= 1000 bytes */
-	bool has_location;
-	cr_location location;
-	const char *excerpt;  /* NULL or <= 120 bytes of valid UTF-8, secrets masked */
-} cr_finding;
-
-/* Return non-zero from the callback to stop checking this artifact. */
-typedef int (*cr_finding_fn)(const cr_finding *f, void *ctx);
-
-typedef struct cr_outcome {
-	char sha256[CR_SHA_MAX]; /* of the bytes read, "" if not read */
-	uint64_t size;
-	bool read_ok;            /* false: missing/unreadable/leaves root (reported as builtin:artifact-missing) */
-	/* Per stage: true if the stage could not be evaluated for this artifact
-	 * (a regex hit its match or depth limit, the artifact is over
-	 * max_artifact_bytes); error says why, naming the rule and artifact. */
-	bool stage_error[CR_STAGE__COUNT];
-	char error[600];
-} cr_outcome;
 
 /* Check artifact A (path relative to the directory ROOT_FD) against every
  * stage: DATA_PURITY (path and content rules), INTERNAL_SOURCES_ONLY (source

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "adapters/git/git.h"
+#include "adapters/system/system.h"
 #include "adapters/tasks/tasks.h"
 #include "domain/ids.h"
 #include "facade/facade.h"
@@ -22,6 +23,8 @@ struct cr_facade {
 	cr_policy_port policy;
 	cr_task_port tasks;
 	cr_clock_port clock;
+	cr_cache_port cache;
+	cr_rules_port rules;
 	cr_svc svc;
 	char path[PATH_MAX];
 };
@@ -31,7 +34,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	cr_facade *f = calloc(1, sizeof(*f));
 	cr_git_refs refs;
 	const char *ns = o && o->demo ? "clean-release-demo" : "clean-release";
-	char taskdir[PATH_MAX + 64];
+	char taskdir[PATH_MAX + 64], cachedir[PATH_MAX + 64];
 	int rc;
 
 	char statedir[PATH_MAX];
@@ -50,17 +53,21 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		dr = cr_embedded_find("demo-registry.json");
 	}
 	snprintf(taskdir, sizeof(taskdir), "%s%s/tasks", statedir, ns);
+	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
 	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
-	    (rc = cr_tasks_open(&f->tasks, taskdir)) < 0) {
+	    (rc = cr_tasks_open(&f->tasks, taskdir)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir)) < 0) {
 		cr_facade_close(f);
 		return rc;
 	}
 	cr_clock_system(&f->clock);
+	cr_rules_engine(&f->rules, &f->cache);
 	f->svc.ledger = &f->ledger;
 	f->svc.policy = &f->policy;
 	f->svc.tasks = &f->tasks;
 	f->svc.clock = &f->clock;
+	f->svc.rules = &f->rules;
+	f->svc.cache = &f->cache;
 	*out = f;
 	return 0;
 }
@@ -75,6 +82,7 @@ void cr_facade_close(cr_facade *f)
 		cr_git_policy_close(&f->policy);
 	if (f->tasks.impl)
 		cr_tasks_close(&f->tasks);
+	cr_cache_dir_close(&f->cache);
 	cr_git_session_close(f->repo);
 	free(f);
 }

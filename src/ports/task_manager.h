@@ -3,12 +3,14 @@
 /*
  * Task manager port: operational state of compliance runs (task files under
  * $GIT_DIR/<namespace dir>/tasks/, never pushed), runner liveness, and the
- * forked worker pool that checks a manifest's artifacts.
+ * forked worker pool that checks a manifest's artifacts (with rules from
+ * the rules port).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include "domain/entities.h"
-#include "engine/engine.h"
+#include "domain/finding.h"
+#include "ports/rules.h"
 
 /* A finding a worker holds until it seals its batch; the strings belong to
  * the batch. */
@@ -95,14 +97,6 @@ typedef struct cr_task_port {
 	 * is gone, whatever its pid became), negative on error. A task with no
 	 * local task file is reported as 1 (it may run on another clone). */
 	int (*alive)(void *impl, const char *task_id);
-	/* A local cache beside the task files (never pushed, always
-	 * rebuildable): the file NAME ([a-z0-9.-]) into a malloc'd buffer,
-	 * CR_ENOT_FOUND when absent; put replaces it atomically, best effort. */
-	int (*cache_get)(void *impl, const char *name, char **buf, size_t *len);
-	int (*cache_put)(void *impl, const char *name, const char *buf, size_t len);
-	/* Compile P and R for a run (cr_rules_compile), with the prefilter
-	 * database cached in the task manager's local state. */
-	int (*compile)(void *impl, const cr_policy *p, const cr_registry *r, cr_rules **out);
 	/* Run the forked worker pool over JOB. */
 	int (*scan)(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx);
 	/* Fork a detached runner (new session, stdio to /dev/null) that calls

@@ -62,9 +62,11 @@ void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *
 	char name[128];
 	cr_sbuf b = {0};
 
+	if (!s->cache)
+		return;
 	manifest_cache_name(name, sizeof(name), ref);
 	if (cr_manifest_pack(m, &b) == 0)
-		s->tasks->cache_put(s->tasks->impl, name, b.p, b.len);
+		s->cache->put(s->cache->impl, name, b.p, b.len);
 	cr_sb_free(&b);
 	cr_error_clear();
 }
@@ -75,8 +77,10 @@ int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out)
 	size_t len = 0;
 	int rc;
 
+	if (!s->cache)
+		return cr_error_set(CR_ENOT_FOUND, "no local cache");
 	manifest_cache_name(name, sizeof(name), ref);
-	if ((rc = s->tasks->cache_get(s->tasks->impl, name, &buf, &len)) < 0)
+	if ((rc = s->cache->get(s->cache->impl, name, &buf, &len)) < 0)
 		return rc;
 	rc = cr_manifest_unpack(buf, len, out);
 	free(buf);

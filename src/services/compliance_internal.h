@@ -10,7 +10,6 @@
  * report with the finished event (+ audit compliance.finish).
  */
 #include "domain/codec.h"
-#include "engine/engine.h"
 #include "services/internal.h"
 #include "util/error.h"
 

@@ -462,7 +462,7 @@ int cr_compliance_execute(struct exec *e)
 	if ((rc = cr_json_parse(&pd, q->policy_json, strlen(q->policy_json), "policy.json")) < 0 ||
 	    (rc = cr_json_parse(&rd, q->registry_json, strlen(q->registry_json), "registry.json")) < 0 ||
 	    (rc = cr_policy_from_json(pd, &e->pol)) < 0 || (rc = cr_registry_from_json(rd, &e->reg)) < 0 ||
-	    (rc = s->tasks->compile(s->tasks->impl, &e->pol, &e->reg, &e->rules)) < 0)
+	    (rc = s->rules->compile(s->rules->impl, &e->pol, &e->reg, &e->rules)) < 0)
 		goto abort;
 
 	root_fd = open(q->artifact_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -592,7 +592,9 @@ done:
 
 void cr_compliance_exec_clear(struct exec *e)
 {
-	cr_rules_free(e->rules);
+	if (e->rules)
+		e->s->rules->release(e->s->rules->impl, e->rules);
+	e->rules = NULL;
 	cr_policy_clear(&e->pol);
 	cr_registry_clear(&e->reg);
 	cr_task_clear(&e->task);

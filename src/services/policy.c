@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "domain/codec.h"
-#include "engine/engine.h"
 #include "services/internal.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -58,7 +57,7 @@ int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, cons
 	if ((rc = cr_policy_from_json(pdoc, &p)) < 0 || (rc = cr_registry_from_json(rdoc, &r)) < 0)
 		goto cleanup;
 	/* Every regex must compile (byte mode), naming the rule that does not. */
-	if ((rc = cr_rules_check_policy(&p)) < 0)
+	if ((rc = s->rules->check(s->rules->impl, &p)) < 0)
 		goto cleanup;
 	for (size_t i = 0; i < r.source_count; i++)
 		for (size_t j = i + 1; j < r.source_count; j++)

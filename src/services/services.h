@@ -17,7 +17,9 @@
 #include "domain/page.h"
 #include "ports/clock.h"
 #include "ports/ledger.h"
+#include "ports/cache.h"
 #include "ports/policy_store.h"
+#include "ports/rules.h"
 #include "ports/task_manager.h"
 
 typedef struct cr_svc {
@@ -25,6 +27,8 @@ typedef struct cr_svc {
 	const cr_policy_port *policy;
 	const cr_task_port *tasks;
 	const cr_clock_port *clock;
+	const cr_rules_port *rules;
+	const cr_cache_port *cache; /* NULL: no local cache */
 } cr_svc;
 
 /* ---- operations ---- */

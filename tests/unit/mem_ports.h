@@ -366,23 +366,6 @@ static int mem_task_alive(void *impl, const char *id)
 	return mem_task_find(m, id) ? m->alive : 1; /* not on this machine: never an orphan */
 }
 
-static int mem_cache_get(void *impl, const char *name, char **buf, size_t *len)
-{
-	(void)impl;
-	(void)buf;
-	(void)len;
-	return cr_error_set(CR_ENOT_FOUND, "no cache entry %s", name);
-}
-
-static int mem_cache_put(void *impl, const char *name, const char *buf, size_t len)
-{
-	(void)impl;
-	(void)name;
-	(void)buf;
-	(void)len;
-	return 0;
-}
-
 static void mem_task_port(cr_task_port *p, mem_tasks *m)
 {
 	memset(p, 0, sizeof(*p));
@@ -394,8 +377,6 @@ static void mem_task_port(cr_task_port *p, mem_tasks *m)
 	p->lock = mem_task_ok;
 	p->unlock = mem_task_ok;
 	p->alive = mem_task_alive;
-	p->cache_get = mem_cache_get;
-	p->cache_put = mem_cache_put;
 }
 
 static void mem_tasks_free(mem_tasks *m)

@@ -25,7 +25,9 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "adapters/system/system.h"
 #include "adapters/tasks/tasks.h"
+#include "engine/engine.h"
 #include "util/error.h"
 
 #define NFILES 50
@@ -426,32 +428,34 @@ static void test_spawn_runs_detached_and_returns_at_once(void **state)
 /* The local cache beside the task files: entries by plain names only. */
 static void test_cache_entries(void **state)
 {
-	cr_task_port port;
+	cr_cache_port port;
 	char *buf = NULL, path[PATH_MAX];
 	size_t len = 0;
 	struct stat st;
 	static const char *const bad[] = {"", "../x", "a/b", ".hidden", "Upper", "sp ace"};
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
-	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), CR_ENOT_FOUND);
-	assert_int_equal(port.cache_put(port.impl, "manifest-abc.bin", "packed", 6), 0);
+	pathf(path, sizeof(path), "%s/git/clean-release/cache", tmpdir);
+	assert_int_equal(cr_cache_dir_open(&port, path), 0);
+	assert_string_equal(port.dir(port.impl), path);
+	assert_int_equal(port.get(port.impl, "manifest-abc.bin", &buf, &len), CR_ENOT_FOUND);
+	assert_int_equal(port.put(port.impl, "manifest-abc.bin", "packed", 6), 0);
 	pathf(path, sizeof(path), "%s/git/clean-release/cache/manifest-abc.bin", tmpdir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 6);
-	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), 0);
+	assert_int_equal(port.get(port.impl, "manifest-abc.bin", &buf, &len), 0);
 	assert_int_equal(len, 6);
 	assert_memory_equal(buf, "packed", 6);
 	free(buf);
-	assert_int_equal(port.cache_put(port.impl, "manifest-abc.bin", "again!!", 7), 0);
-	assert_int_equal(port.cache_get(port.impl, "manifest-abc.bin", &buf, &len), 0);
+	assert_int_equal(port.put(port.impl, "manifest-abc.bin", "again!!", 7), 0);
+	assert_int_equal(port.get(port.impl, "manifest-abc.bin", &buf, &len), 0);
 	assert_int_equal(len, 7);
 	free(buf);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(port.cache_put(port.impl, bad[i], "x", 1), CR_EINVALID_ARGUMENT);
-		assert_int_equal(port.cache_get(port.impl, bad[i], &buf, &len), CR_EINVALID_ARGUMENT);
+		assert_int_equal(port.put(port.impl, bad[i], "x", 1), CR_EINVALID_ARGUMENT);
+		assert_int_equal(port.get(port.impl, bad[i], &buf, &len), CR_EINVALID_ARGUMENT);
 	}
-	cr_tasks_close(&port);
+	cr_cache_dir_close(&port);
 }
 
 /* ---- pool ------------------------------------------------------------------ */

@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include "adapters/tasks/tasks.h"
+#include "engine/engine.h"
 #include "util/error.h"
 #include "util/fs.h"
 

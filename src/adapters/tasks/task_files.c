@@ -40,7 +40,6 @@
 
 typedef struct tasks_impl {
 	char *dir;
-	char *cache_dir; /* beside the task directory: <dir>/../cache */
 } tasks_impl;
 
 /*
@@ -380,52 +379,6 @@ static int t_alive(void *impl, const char *task_id)
 	return rc;
 }
 
-/* Names are made by the services ("manifest-<oid>.bin"): one path
- * segment, nothing else. */
-static int cache_file(char *buf, size_t len, const tasks_impl *t, const char *name)
-{
-	if (!name[0] || name[0] == '.' || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(name))
-		return cr_error_set(CR_EINVALID_ARGUMENT, "bad cache entry name \"%.64s\"", name);
-	if ((size_t)snprintf(buf, len, "%s/%s", t->cache_dir, name) >= len)
-		return cr_error_set(CR_EINVALID_ARGUMENT, "cache path too long");
-	return 0;
-}
-
-#define CACHE_ENTRY_MAX (1u << 30)
-
-static int t_cache_get(void *impl, const char *name, char **buf, size_t *len)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int rc;
-
-	*buf = NULL;
-	*len = 0;
-	if ((rc = cache_file(path, sizeof(path), impl, name)) < 0)
-		return rc;
-	if (stat(path, &st) < 0)
-		return cr_error_set(CR_ENOT_FOUND, "no cache entry %s", name);
-	return cr_fs_read_all(path, CACHE_ENTRY_MAX, buf, len);
-}
-
-static int t_cache_put(void *impl, const char *name, const char *buf, size_t len)
-{
-	tasks_impl *t = impl;
-	char path[PATH_MAX];
-	int rc;
-
-	if ((rc = cache_file(path, sizeof(path), t, name)) < 0 || (rc = cr_fs_mkdirs(t->cache_dir, TASK_DIR_MODE)) < 0)
-		return rc;
-	return cr_fs_write_replace(path, buf, len);
-}
-
-static int t_compile(void *impl, const cr_policy *p, const cr_registry *r, cr_rules **out)
-{
-	tasks_impl *t = impl;
-
-	return cr_rules_compile_cached(out, p, r, t->cache_dir);
-}
-
 static int t_scan(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 {
 	(void)impl;
@@ -493,18 +446,9 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 	if (!dir || !*dir)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "no task directory");
 	t = calloc(1, sizeof(*t));
-	if (!t || !(t->dir = strdup(dir)) || !(t->cache_dir = malloc(strlen(dir) + sizeof("/cache")))) {
-		if (t)
-			free(t->dir);
+	if (!t || !(t->dir = strdup(dir))) {
 		free(t);
 		return cr_error_set(CR_EINTERNAL, "out of memory");
-	}
-	{
-		const char *slash = strrchr(dir, '/');
-		size_t keep = slash ? (size_t)(slash - dir) : 0;
-
-		memcpy(t->cache_dir, dir, keep);
-		memcpy(t->cache_dir + keep, slash ? "/cache" : "cache", slash ? sizeof("/cache") : sizeof("cache"));
 	}
 	out->impl = t;
 	out->create = t_create;
@@ -514,9 +458,6 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 	out->lock = t_lock;
 	out->unlock = t_unlock;
 	out->alive = t_alive;
-	out->cache_get = t_cache_get;
-	out->cache_put = t_cache_put;
-	out->compile = t_compile;
 	out->scan = t_scan;
 	out->spawn = t_spawn;
 	return 0;
@@ -531,7 +472,6 @@ void cr_tasks_close(cr_task_port *p)
 	t = p->impl;
 	if (t) {
 		free(t->dir);
-		free(t->cache_dir);
 		free(t);
 	}
 	memset(p, 0, sizeof(*p));
