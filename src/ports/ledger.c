@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include "ports/ledger.h"
 #include "util/error.h"
 
@@ -35,11 +36,15 @@ void cr_strlist_clear(cr_strlist *l)
 
 static void backoff(unsigned attempt)
 {
-	static unsigned seed;
-	if (!seed)
-		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	/* The jitter is drawn per call: no seed shared by threads. */
+	unsigned r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		r = (unsigned)now.tv_nsec ^ (unsigned)getpid();
+	}
 	unsigned cap = attempt < 8 ? (1u << attempt) : 256; /* ms */
-	unsigned ms = 1 + (unsigned)(rand_r(&seed) % cap);
+	unsigned ms = 1 + r % cap;
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }

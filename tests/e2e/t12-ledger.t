@@ -299,6 +299,23 @@ test_expect_success 'verify: a stored object whose bytes were swapped (valid, ca
 	test_exit 0 clean-release verify
 '
 
+test_expect_success 'verify: a stored tree whose bytes were swapped for another valid tree is exit 5' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	t1=$(git rev-parse "$tip:candidates/$(fanout c1)/c1")
+	t2=$(git rev-parse "$tip:candidates/$(fanout c2)/c2")
+	obj() { echo ".git/objects/$(echo $1 | cut -c1-2)/$(echo $1 | cut -c3-)"; }
+	test -f "$(obj $t1)" && test -f "$(obj $t2)"
+	cp "$(obj $t1)" ../t1.obj
+	chmod u+w "$(obj $t1)"
+	cp "$(obj $t2)" "$(obj $t1)"
+	test_exit 5 clean-release verify
+	grep "does not hash to its id" "$TRASH/.cr-err"
+	check_one_error "$TRASH/.cr-err"
+	cp ../t1.obj "$(obj $t1)"
+	test_exit 0 clean-release verify
+'
+
 test_expect_success 'after the forged tips are gone the ledger verifies and accepts writes again' '
 	cd repo
 	test_exit 0 clean-release verify

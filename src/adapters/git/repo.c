@@ -19,18 +19,23 @@ int cr_git_open(git_repository **out)
 	return 0;
 }
 
+/* libgit2 is set up once per process, by whichever thread opens first; it
+ * is never shut down (a handle may be opened again at any time). */
+static pthread_once_t libgit2_once = PTHREAD_ONCE_INIT;
+
+static void libgit2_setup(void)
+{
+	git_libgit2_init();
+	/* As git does, objects are not re-hashed on every read (a 2.7 MB
+	 * manifest costs 8 ms more, and zlib's checksum still catches a
+	 * damaged object); verify hashes what it reads for itself. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+}
+
 int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *statedir, size_t slen)
 {
-	static int ready;
 	int rc;
-	if (!ready) {
-		git_libgit2_init();
-		/* As git does, objects are not re-hashed on every read (a 2.7 MB
-		 * manifest costs 8 ms more, and zlib's checksum still catches a
-		 * damaged object); verify turns it on for its whole walk. */
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-		ready = 1;
-	}
+	pthread_once(&libgit2_once, libgit2_setup);
 	if ((rc = cr_git_open(out)) < 0)
 		return rc;
 	const char *wd = git_repository_workdir(*out);

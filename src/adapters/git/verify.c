@@ -4,6 +4,9 @@
 
 struct vctx {
 	struct ledger *l;
+	git_odb *odb;
+	git_tree *tree;     /* the commit's tree */
+	char lastdir[1024]; /* the deepest directory rehashed for this commit */
 	cr_schema *schemas[16];
 	const char *commit_hex;
 	uint64_t added[CR_ID__COUNT];
@@ -33,6 +36,53 @@ static int vfail(struct vctx *v, const char *path, const char *why)
 {
 	v->rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s: %s", v->commit_hex, path, why);
 	return -1;
+}
+
+/* Every object verify reads is hashed again against its id. Ordinary reads
+ * skip that, as git's do, and libgit2's switch for it is process-wide, so
+ * verify hashes for itself: the odb keeps what it read, and the lookup
+ * that follows costs nothing more. */
+static int rehash(struct vctx *v, const git_oid *id, const char *what)
+{
+	git_odb_object *o = NULL;
+	git_oid got;
+	int bad;
+
+	if (git_odb_read(&o, v->odb, id) < 0)
+		return vfail(v, what, "object missing");
+	bad = git_odb_hash(&got, git_odb_object_data(o), git_odb_object_size(o), git_odb_object_type(o)) < 0 ||
+	      !git_oid_equal(&got, id);
+	git_odb_object_free(o);
+	return bad ? vfail(v, what, "object does not hash to its id (its bytes were swapped)") : 0;
+}
+
+/* Rehash the trees on the way to an added path that the previous path of
+ * this commit did not share (the diff walks paths in order, so each tree
+ * is hashed once per commit). */
+static int rehash_dirs(struct vctx *v, const char *path)
+{
+	size_t same = 0; /* the shared prefix, up to and with its last '/' */
+	for (size_t i = 0; path[i] && path[i] == v->lastdir[i]; i++)
+		if (path[i] == '/')
+			same = i + 1;
+	for (const char *s = path + same; (s = strchr(s, '/')); s++) {
+		size_t n = (size_t)(s - path);
+		git_tree_entry *e = NULL;
+		int rc;
+		if (n + 1 >= sizeof(v->lastdir))
+			return vfail(v, path, "path too long");
+		memcpy(v->lastdir, path, n);
+		v->lastdir[n] = 0;
+		if (git_tree_entry_bypath(&e, v->tree, v->lastdir) < 0)
+			return 0; /* a removed path: the caller names it */
+		rc = rehash(v, git_tree_entry_id(e), v->lastdir);
+		git_tree_entry_free(e);
+		if (rc < 0)
+			return rc;
+		v->lastdir[n] = '/';
+		v->lastdir[n + 1] = 0;
+	}
+	return 0;
 }
 
 /* Check one added blob: canonical JSON, valid against its schema, and
@@ -80,6 +130,8 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 	}
 	if (which < 0)
 		return vfail(v, path, "not a path the ledger writes");
+	if (rehash(v, id, path) < 0)
+		return -1;
 	if (git_blob_lookup(&b, v->l->repo, id) < 0)
 		return vfail(v, path, "object missing");
 	if (cr_json_parse(&doc, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), path) < 0) {
@@ -155,6 +207,9 @@ static int verify_delta(const git_diff_delta *d, float progress, void *payload)
 {
 	struct vctx *v = payload;
 	(void)progress;
+	/* A swapped tree shows as a modified path: name the swap first. */
+	if (rehash_dirs(v, d->new_file.path) < 0)
+		return -1;
 	if (d->status != GIT_DELTA_ADDED) {
 		const char *what = d->status == GIT_DELTA_DELETED ? "removed (the ledger is append-only)"
 								 : "modified (the ledger is append-only)";
@@ -197,14 +252,22 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 		return 0;
 	if (rc < 0)
 		return cr_git_error("cannot read the ledger ref");
+	if (git_repository_odb(&v.odb, l->repo) < 0)
+		return cr_git_error("cannot open the object database");
 	/* Collect the chain tip → root, then check root → tip so the first
 	 * bad commit is the oldest one. */
 	for (;;) {
 		git_commit *c = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &oid);
+		v.commit_hex = hex;
 		if (git_commit_lookup(&c, l->repo, &oid) < 0) {
-			char hex[GIT_OID_HEXSZ + 1];
-			git_oid_tostr(hex, sizeof(hex), &oid);
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is missing", hex);
+			goto cleanup;
+		}
+		if (rehash(&v, &oid, "the commit") < 0) {
+			git_commit_free(c);
+			rc = v.rc;
 			goto cleanup;
 		}
 		if (n == alloc) {
@@ -220,8 +283,6 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 		git_oid_cpy(&chain[n++], &oid);
 		unsigned np = git_commit_parentcount(c);
 		if (np > 1) {
-			char hex[GIT_OID_HEXSZ + 1];
-			git_oid_tostr(hex, sizeof(hex), &oid);
 			git_commit_free(c);
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is a merge; the ledger is a linear chain", hex);
 			goto cleanup;
@@ -249,6 +310,14 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 		if (git_commit_lookup(&c, l->repo, &chain[i]) < 0 || git_commit_tree(&tree, c) < 0) {
 			git_commit_free(c);
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
+			goto cleanup;
+		}
+		v.tree = tree;
+		v.lastdir[0] = 0;
+		if (rehash(&v, git_tree_id(tree), "the tree") < 0) {
+			git_tree_free(tree);
+			git_commit_free(c);
+			rc = v.rc;
 			goto cleanup;
 		}
 		if (i + 1 < n) {
@@ -289,33 +358,15 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 	}
 	*nobjects = v.objects;
 cleanup:
+	git_odb_free(v.odb);
 	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
 		cr_schema_free(v.schemas[i]);
 	free(chain);
 	return rc;
 }
 
-/* Every object verify reads is hashed again against its id (ordinary
- * reads skip that, as git's do). The option is process-wide: it stays on
- * while any verify runs (a server may run two at once). */
-static pthread_mutex_t strict_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned strict_users;
-
-static void strict_hashing(bool on)
-{
-	pthread_mutex_lock(&strict_lock);
-	if (on ? strict_users++ == 0 : --strict_users == 0)
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on ? 1 : 0);
-	pthread_mutex_unlock(&strict_lock);
-}
-
 int cr_gl_ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
 {
-	int rc;
-
-	strict_hashing(true);
-	rc = verify_walk(impl, ncommits, nobjects);
-	strict_hashing(false);
-	return rc;
+	return verify_walk(impl, ncommits, nobjects);
 }
 
