@@ -80,6 +80,7 @@ T_APPEND_MS=5          # in-process append median, at every ledger size
 T_APPEND_RATIO=1.0     # append median / naive plumbing loop median
 T_SHOW_MS=10           # candidate show --json (CLI, wall) at the largest size
 T_PAGE_MS=20           # candidate list --limit 100 --json (CLI, wall), first and middle page, every size
+T_RANGE_MS=50          # verify --range of the last 50 ledger commits (CLI, wall) at the largest size
 T_IMPORT_RATIO=0.6     # import min / sha256sum -P2 min
 T_RUN_RATIO=0.5        # compliance run --jobs 2 min / rg -j2 min
 T_SCALING=1.75         # time(--jobs 1) / time(--jobs 2), from the mins
@@ -269,8 +270,10 @@ note "3. candidate show / list at $LAST_SIZE candidates"
 quiet query
 SHOW_ID=$(printf 'cand-%06d' $((LAST_SIZE / 2)))
 "$LB" query "$LAST_REPO" "$SHOW_ID" "$QUERY_RUNS" >"$JS/query-inprocess.json"
-show_t=() list_t=()
+show_t=() list_t=() range_t=()
 for ((k = 0; k < QUERY_RUNS; k++)); do
+  t0=$(now_us); "$BIN" -C "$LAST_REPO" verify --range refs/clean-release/ledger~50.. --json >"$W/range.json"; t1=$(now_us)
+  range_t+=($((t1 - t0)))
   t0=$(now_us); "$BIN" -C "$LAST_REPO" candidate show --candidate-id "$SHOW_ID" --json >"$W/show.json"; t1=$(now_us)
   show_t+=($((t1 - t0)))
   t0=$(now_us); "$BIN" -C "$LAST_REPO" candidate list --json >"$W/list.json"; t1=$(now_us)
@@ -279,11 +282,15 @@ done
 LISTED=$(jq '.candidates | length' "$W/list.json")
 read -r smn smd < <(min_median "${show_t[@]}")
 read -r lmn lmd < <(min_median "${list_t[@]}")
+read -r vmn vmd < <(min_median "${range_t[@]}")
+[ "$(jq .commits "$W/range.json")" = 50 ] || die "verify --range read $(jq .commits "$W/range.json") commits, not 50"
 jq -n --argjson size "$LAST_SIZE" --argjson listed "$LISTED" --argjson runs "$QUERY_RUNS" \
   --argjson smn "$(us2ms "$smn")" --argjson smd "$(us2ms "$smd")" --argjson sp90 "$(us2ms "$(percentile 90 "${show_t[@]}")")" \
   --argjson lmn "$(us2ms "$lmn")" --argjson lmd "$(us2ms "$lmd")" --argjson lp90 "$(us2ms "$(percentile 90 "${list_t[@]}")")" \
+  --argjson vmn "$(us2ms "$vmn")" --argjson vmd "$(us2ms "$vmd")" --argjson vp90 "$(us2ms "$(percentile 90 "${range_t[@]}")")" \
   '{ledger_size: $size, listed: $listed, runs: $runs,
-    show: {min_ms: $smn, median_ms: $smd, p90_ms: $sp90}, list: {min_ms: $lmn, median_ms: $lmd, p90_ms: $lp90}}' \
+    show: {min_ms: $smn, median_ms: $smd, p90_ms: $sp90}, list: {min_ms: $lmn, median_ms: $lmd, p90_ms: $lp90},
+    verify_range_50: {min_ms: $vmn, median_ms: $vmd, p90_ms: $vp90}}' \
   >"$JS/query-cli.json"
 
 note "2b. ledger append, one source commit per candidate (status notes tree grows)"
@@ -598,6 +605,7 @@ BYTES_LOG=$(bytes_growth loose_bytes_per_append)
 LEDGER_BYTES_LOG=$(bytes_growth ledger_loose_bytes_per_append)
 BYTES_MAX_RATIO=$(jq '[.[].ratio_bytes_to_naive | select(. != null)] | max // null' <<<"$ledger_json")
 SHOW_CLI_MED=$(jq .show.median_ms "$JS/query-cli.json")
+RANGE_CLI_MED=$(jq .verify_range_50.median_ms "$JS/query-cli.json")
 pages_json=$(for size in $LEDGER_SIZES; do jq --argjson size "$size" '. + {size: $size}' "$JS/page-$size.json"; done | jq -s .)
 PAGE_MAX_MED=$(jq '[.[] | .first.median_ms, (.middle.median_ms // empty)] | max' <<<"$pages_json")
 
@@ -608,6 +616,7 @@ targets_json=$(jq -n \
   --arg a3c "$(met "$BYTES_MAX_RATIO" le 1.0)" --argjson v3c "${BYTES_MAX_RATIO:-null}" \
   --arg a4 "$(met "$SHOW_CLI_MED" le "$T_SHOW_MS")" --argjson v4 "$SHOW_CLI_MED" \
   --arg a4b "$(met "$PAGE_MAX_MED" le "$T_PAGE_MS")" --argjson v4b "$PAGE_MAX_MED" --argjson t4b "$T_PAGE_MS" \
+  --arg a4c "$(met "$RANGE_CLI_MED" le "$T_RANGE_MS")" --argjson v4c "$RANGE_CLI_MED" --argjson t4c "$T_RANGE_MS" \
   --arg a5 "$(met "$IMPORT_RATIO_MIN" le "$T_IMPORT_RATIO")" --argjson v5 "$IMPORT_RATIO_MIN" \
   --arg a6 "$(met "$RUN_RATIO_MIN" le "$T_RUN_RATIO")" --argjson v6 "$RUN_RATIO_MIN" \
   --arg a7 "$(met "$SCALING_MIN" ge "$T_SCALING")" --argjson v7 "$SCALING_MIN" \
@@ -622,6 +631,7 @@ targets_json=$(jq -n \
    {target: "bytes per append <= naive loop (worst size)", value: $v3c, result: $a3c},
    {target: "candidate show --json (CLI) median <= \($t4) ms", value: $v4, result: $a4},
    {target: "candidate list --limit 100 --json (CLI) median <= \($t4b) ms (worst size, first or middle page)", value: $v4b, result: $a4b},
+   {target: "verify --range of 50 commits (CLI) median <= \($t4c) ms (largest size)", value: $v4c, result: $a4c},
    {target: "import / sha256sum -P2 (mins) <= \($t5)", value: $v5, result: $a5},
    {target: "compliance run --jobs 2 / rg -j2 (mins) <= \($t6)", value: $v6, result: $a6},
    {target: "jobs 1 -> 2 scaling (mins) >= \($t7)", value: $v7, result: $a7},
@@ -707,7 +717,8 @@ jq -r '.[] | "\(.size)\t\(.loose_bytes_per_append)\t\(.raw_bytes_per_append)\t\(
 echo
 printf '%-44s %10s %10s %10s\n' "query at $LAST_SIZE candidates" "min ms" "median ms" "p90 ms"
 jq -r '"  candidate show --json (CLI)\t\(.show.min_ms)\t\(.show.median_ms)\t\(.show.p90_ms)",
-       "  candidate list --json (CLI, \(.listed) listed)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)"' "$JS/query-cli.json" |
+       "  candidate list --json (CLI, \(.listed) listed)\t\(.list.min_ms)\t\(.list.median_ms)\t\(.list.p90_ms)",
+       "  verify --range, last 50 commits (CLI)\t\(.verify_range_50.min_ms)\t\(.verify_range_50.median_ms)\t\(.verify_range_50.p90_ms)"' "$JS/query-cli.json" |
   while IFS=$'\t' read -r n a b c; do printf '%-44s %10s %10s %10s\n' "$n" "$a" "$b" "$c"; done
 jq -r '.[] | "  list --limit 100 --json, \(.size): first page\t\(.first.min_ms)\t\(.first.median_ms)\t\(.first.p90_ms)",
        "  list --limit 100 --json, \(.size): page at \(.middle_at)\t\(.middle.min_ms // "-")\t\(.middle.median_ms // "-")\t\(.middle.p90_ms // "-")"' <<<"$pages_json" |

@@ -61,6 +61,7 @@ typedef int (*cr_cli_fn)(cr_cli *c);
 enum {
 	CR_CLI_UNBUILT = 1 << 0, /* listed in the help, refused when run */
 	CR_CLI_OWN_ACTOR = 1 << 1, /* --actor is passed on as given: the command has a default of its own */
+	CR_CLI_READS = 1 << 2, /* reads only: the repository is opened read-only */
 };
 
 struct cr_cli_command {
@@ -104,6 +105,7 @@ struct cr_cli {
 	long nums[CR_CLI_MAX_OPTS];
 	bool seen[CR_CLI_MAX_OPTS];
 	cr_facade *f;
+	const char *ledger_at; /* read the ledger at this commit (set before cr_cli_begin) */
 	char actor[1100]; /* 256 characters of UTF-8, at most */
 };
 

@@ -48,7 +48,7 @@ static int cmd_log(cr_cli *c)
 
 static const struct cr_cli_command commands[] = {
 	{"log", cmd_log, log_opts, "show the audit log, oldest first",
-	 NULL, 0},
+	 NULL, CR_CLI_READS},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

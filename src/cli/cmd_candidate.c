@@ -207,8 +207,8 @@ static const struct cr_cli_command commands[] = {
 	 "root and records the import: status PREPARED. A relative artifact_root is taken\n"
 	 "from FILE's directory, --artifact-root DIR from the current one. No path may\n"
 	 "leave the root.", 0},
-	{"show", cmd_show, show_opts, "show a candidate, its status and latest ids", NULL, 0},
-	{"list", cmd_list, list_opts, "list candidates, newest first", NULL, 0},
+	{"show", cmd_show, show_opts, "show a candidate, its status and latest ids", NULL, CR_CLI_READS},
+	{"list", cmd_list, list_opts, "list candidates, newest first", NULL, CR_CLI_READS},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

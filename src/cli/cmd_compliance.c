@@ -260,12 +260,12 @@ static const struct cr_cli_command commands[] = {
 	{"run", cmd_run, run_opts, "check a manifest against the trusted policy",
 	 "Waits for the run (stage progress on stderr when it is a terminal) and exits by\n"
 	 "its final status: 0 PASSED, 1 BLOCKED, 6 ERROR. --detach queues it and exits 0.", 0},
-	{"status", cmd_status, run_id_opts, "show a run's status, progress and stages", NULL, 0},
-	{"stages", cmd_stages, run_id_opts, "show a run's completed stages", NULL, 0},
+	{"status", cmd_status, run_id_opts, "show a run's status, progress and stages", NULL, CR_CLI_READS},
+	{"stages", cmd_stages, run_id_opts, "show a run's completed stages", NULL, CR_CLI_READS},
 	{"violations", cmd_violations, violations_opts, "list a run's violations (secrets masked)",
-	 NULL, 0},
+	 NULL, CR_CLI_READS},
 	{"report", cmd_report, run_id_opts, "show the report of a finished run",
-	 "Exits by the final status like 'compliance run'; 4 while the run is unfinished.", 0},
+	 "Exits by the final status like 'compliance run'; 4 while the run is unfinished.", CR_CLI_READS},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -74,7 +74,7 @@ static const struct cr_cli_command commands[] = {
 	{"build", cmd_build, build_opts, "freeze the latest import into a manifest",
 	 "The manifest is immutable: its artifacts are sorted by path and hashed into\n"
 	 "manifest_digest. Status becomes MANIFEST_BUILT.", 0},
-	{"show", cmd_show, show_opts, "show a manifest and its artifacts", NULL, 0},
+	{"show", cmd_show, show_opts, "show a manifest and its artifacts", NULL, CR_CLI_READS},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -109,7 +109,7 @@ cleanup:
 }
 
 static const struct cr_cli_command commands[] = {
-	{"show", cmd_show, show_opts, "show the trusted policy and registry", NULL, 0},
+	{"show", cmd_show, show_opts, "show the trusted policy and registry", NULL, CR_CLI_READS},
 	{"publish", cmd_publish, publish_opts, "validate and publish a policy and registry",
 	 "Both documents are checked against their schemas and every pattern must compile;\n"
 	 "they are then appended to the policy ref, the only source of trusted policy.", 0},

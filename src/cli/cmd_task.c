@@ -81,7 +81,7 @@ cleanup:
 }
 
 static const struct cr_cli_command commands[] = {
-	{"status", cmd_status, status_opts, "show a background task (a detached run)", NULL, 0},
+	{"status", cmd_status, status_opts, "show a background task (a detached run)", NULL, CR_CLI_READS},
 	{"reap", cmd_reap, reap_opts, "record the finish of every orphaned run (its runner gone) as ERROR",
 	 "A run whose task is on this machine and whose runner is gone is reported\n"
 	 "FAILED/ERROR by every reader; reap records that finish in the ledger, one\n"

@@ -18,7 +18,12 @@ int cr_cli_begin(cr_cli *c)
 {
 	int rc;
 
-	if (!c->f && (rc = cr_facade_open(&c->f, &(cr_facade_opts){.demo = c->demo})) < 0)
+	cr_facade_opts o = {
+		.demo = c->demo,
+		.read_only = (c->cmd->flags & CR_CLI_READS) != 0,
+		.ledger_at = c->ledger_at,
+	};
+	if (!c->f && (rc = cr_facade_open(&c->f, &o)) < 0)
 		return rc;
 	for (const struct cr_cli_option *o = c->cmd->options; o && o->name; o++)
 		if (!strcmp(o->name, "actor") && !(c->cmd->flags & CR_CLI_OWN_ACTOR))

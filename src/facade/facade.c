@@ -19,6 +19,7 @@
 struct cr_facade {
 	git_repository *repo;
 	bool demo;
+	bool read_only;
 	cr_ledger_port ledger;
 	cr_policy_port policy;
 	cr_task_port tasks;
@@ -39,10 +40,13 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 
 	char statedir[PATH_MAX];
 
+	*out = NULL;
 	if (!f)
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	f->demo = o && o->demo;
-	if ((rc = cr_git_session_open(&f->repo, f->path, sizeof(f->path), statedir, sizeof(statedir))) < 0) {
+	f->read_only = o && (o->read_only || o->ledger_at);
+	if ((rc = cr_git_session_open(&f->repo, o ? o->repo : NULL, f->path, sizeof(f->path), statedir,
+				      sizeof(statedir))) < 0) {
 		free(f);
 		return rc;
 	}
@@ -54,14 +58,17 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	}
 	snprintf(taskdir, sizeof(taskdir), "%s%s/tasks", statedir, ns);
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
-	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs)) < 0 ||
+	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL};
+	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs, &lo)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
 	    (rc = cr_tasks_open(&f->tasks, taskdir)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir)) < 0) {
 		cr_facade_close(f);
 		return rc;
 	}
 	cr_clock_system(&f->clock);
-	cr_rules_engine(&f->rules, &f->cache);
+	if (f->read_only)
+		f->cache.put = NULL; /* reads it, writes nothing */
+	cr_rules_engine(&f->rules, f->read_only ? NULL : &f->cache);
 	f->svc.ledger = &f->ledger;
 	f->svc.policy = &f->policy;
 	f->svc.tasks = &f->tasks;
@@ -85,6 +92,15 @@ void cr_facade_close(cr_facade *f)
 	cr_cache_dir_close(&f->cache);
 	cr_git_session_close(f->repo);
 	free(f);
+}
+
+/* Every call that writes starts here: a read-only handle refuses it before
+ * anything is read (the adapters refuse a write too, should one slip by). */
+static int writable(const cr_facade *f, const char *op)
+{
+	if (!f->read_only)
+		return 0;
+	return cr_error_set(CR_EFORBIDDEN, "%s writes evidence, and the repository was opened read-only", op);
 }
 
 const char *cr_facade_namespace(const cr_facade *f)
@@ -118,6 +134,9 @@ int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)
 int cr_facade_candidate_register(cr_facade *f, const char *candidate_id, const char *version,
 				 const char *source_snapshot, const char *actor, cr_candidate_view *out)
 {
+	int rc = writable(f, "candidate register");
+	if (rc < 0)
+		return rc;
 	return cr_svc_register(&f->svc, candidate_id, version, source_snapshot, actor, out);
 }
 
@@ -125,6 +144,9 @@ int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const cha
 			       const char *what, const char *base_dir, const char *root_override, const char *actor,
 			       cr_import *out)
 {
+	int rc = writable(f, "candidate import-artifacts");
+	if (rc < 0)
+		return rc;
 	return cr_svc_import(&f->svc, candidate_id, input, len, what, base_dir, root_override, actor, out);
 }
 
@@ -148,6 +170,9 @@ void cr_facade_candidates_free(cr_candidate_view *v, size_t n)
 
 int cr_facade_manifest_build(cr_facade *f, const char *candidate_id, const char *actor, cr_manifest *out)
 {
+	int rc = writable(f, "manifest build");
+	if (rc < 0)
+		return rc;
 	return cr_svc_manifest_build(&f->svc, candidate_id, actor, out);
 }
 
@@ -188,8 +213,9 @@ int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, cons
 			     const char *registry, size_t rlen, const char *registry_what, const char *actor,
 			     cr_policy_view *out)
 {
-	int rc = cr_svc_policy_publish(&f->svc, policy, plen, policy_what, registry, rlen, registry_what, actor);
-	if (rc < 0)
+	int rc = writable(f, "policy publish");
+	if (rc < 0 ||
+	    (rc = cr_svc_policy_publish(&f->svc, policy, plen, policy_what, registry, rlen, registry_what, actor)) < 0)
 		return rc;
 	return cr_facade_policy_show(f, out);
 }
@@ -197,6 +223,9 @@ int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, cons
 int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id, const char *actor,
 			     unsigned jobs, bool detach, cr_progress_fn progress, void *progress_ctx, cr_run *out)
 {
+	int rc = writable(f, "compliance run");
+	if (rc < 0)
+		return rc;
 	return cr_svc_run(&f->svc, candidate_id, manifest_id, actor, jobs, detach, progress, progress_ctx, out);
 }
 
@@ -244,6 +273,8 @@ int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if ((rc = writable(f, "task reap")) < 0)
+		return rc;
 	if (actor || cr_facade_actor(f, NULL, out->actor, sizeof(out->actor)) < 0) {
 		if (!actor)
 			cr_error_clear(); /* no usable user.email: the fixed name */
@@ -261,24 +292,36 @@ int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out)
 int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
 			      const char *comment, cr_approval *out)
 {
+	int rc = writable(f, "release approve");
+	if (rc < 0)
+		return rc;
 	return cr_svc_decide(&f->svc, candidate_id, report_id, true, actor, comment, out);
 }
 
 int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
 			     const char *comment, cr_approval *out)
 {
+	int rc = writable(f, "release reject");
+	if (rc < 0)
+		return rc;
 	return cr_svc_decide(&f->svc, candidate_id, report_id, false, actor, comment, out);
 }
 
 int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char *report_id, const char *channel,
 			      const char *tag, const char *actor, cr_publication *out)
 {
+	int rc = writable(f, "release publish");
+	if (rc < 0)
+		return rc;
 	return cr_svc_publish(&f->svc, candidate_id, report_id, channel, tag, actor, out);
 }
 
 int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char *publication_id,
 			     const char *reason, const char *actor, cr_publication *out)
 {
+	int rc = writable(f, "release revoke");
+	if (rc < 0)
+		return rc;
 	return cr_svc_revoke(&f->svc, candidate_id, publication_id, reason, actor, out);
 }
 
@@ -295,8 +338,8 @@ void cr_facade_audit_free(cr_audit_event *e, size_t n)
 	free(e);
 }
 
-int cr_facade_verify(cr_facade *f, cr_verify_result *out)
+int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	return cr_svc_verify(&f->svc, &out->commits, &out->objects);
+	return cr_svc_verify(&f->svc, from, &out->commits, &out->objects);
 }

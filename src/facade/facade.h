@@ -31,10 +31,21 @@ typedef struct cr_facade cr_facade;
 
 typedef struct cr_facade_opts {
 	bool demo; /* the demo namespace (refs/clean-release-demo/...), built-in demo policy */
+	/* The repository: a work tree, a git dir or a directory inside one;
+	 * NULL: the environment's (GIT_DIR, or discovered from the current
+	 * directory). GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES
+	 * are honoured either way, so a hook sees git's quarantined objects. */
+	const char *repo;
+	/* Every call that writes is CR_EFORBIDDEN before it reads anything;
+	 * nothing is written, not even the local cache. */
+	bool read_only;
+	/* Read the ledger at this commit (any revision naming one, whether a
+	 * ref points at it or not) instead of its tip; implies read_only. */
+	const char *ledger_at;
 } cr_facade_opts;
 
-/* Open the repository of the environment (GIT_DIR, or discovered from the
- * current directory) for one namespace. */
+/* Open a repository for one namespace as O says (O NULL: the environment's
+ * repository, the real namespace, writable). */
 int cr_facade_open(cr_facade **out, const cr_facade_opts *o);
 /* Close F and everything it opened (NULL is a no-op). */
 void cr_facade_close(cr_facade *f);
@@ -193,8 +204,11 @@ typedef struct cr_verify_result {
 	uint64_t commits;
 	uint64_t objects;
 } cr_verify_result;
-/* Check the ledger: append-only commits, every object canonical and valid,
- * counters consistent. CR_EINTEGRITY naming the first bad commit and path. */
-int cr_facade_verify(cr_facade *f, cr_verify_result *out);
+/* Check the ledger's commits after FROM (a revision naming a ledger commit,
+ * e.g. the tip a push starts from; NULL: the whole chain) up to the tip:
+ * append-only commits, every object canonical and valid, counters
+ * consistent, FROM an ancestor of the tip; in time proportional to the
+ * range. CR_EINTEGRITY naming the first bad commit and path. */
+int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out);
 
 #endif

@@ -14,7 +14,8 @@ typedef struct cr_cache_port {
 	 * buffer (the caller's); CR_ENOT_FOUND when absent. */
 	int (*get)(void *impl, const char *name, char **buf, size_t *len);
 	/* Replace entry NAME atomically (readers see the old or the new
-	 * bytes); best effort: a repository the user cannot write refuses. */
+	 * bytes); best effort: a repository the user cannot write refuses.
+	 * NULL in a cache that is only read (a read-only open). */
 	int (*put)(void *impl, const char *name, const char *buf, size_t len);
 	/* The directory of the entries, for a cache kept by a library that
 	 * names its own files (the prefilter database). */

@@ -41,7 +41,8 @@ typedef struct cr_txn cr_txn; /* adapter-defined */
 
 typedef struct cr_ledger_port {
 	void *impl;
-	/* Snapshot the current tip (an empty ledger is a valid snapshot). */
+	/* Snapshot the tip (an empty ledger is a valid snapshot): the ref's,
+	 * or the commit the ledger was opened at. */
 	int (*begin)(void *impl, cr_txn **out);
 	void (*end)(cr_txn *t); /* free, committed or not */
 
@@ -100,10 +101,13 @@ typedef struct cr_ledger_port {
 	int (*resolve)(void *impl, const char *rev, char *hex, size_t hexlen);
 	/* 1 if OID (hex) is a commit of that repository, else 0. */
 	int (*commit_exists)(void *impl, const char *hex);
-	/* Full verification of the ledger: every commit only adds, every object
-	 * valid against its schema, counters consistent. 0, or CR_EINTEGRITY
-	 * naming the first bad commit and path. *COMMITS gets the commits read. */
-	int (*verify)(void *impl, uint64_t *commits, uint64_t *objects);
+	/* Verification of the ledger's commits after FROM (a revision naming
+	 * a ledger commit; NULL: from the root) up to the tip: every commit
+	 * only adds, every object it adds hashes to its id and is valid
+	 * against its schema, counters consistent, and FROM an ancestor of the
+	 * tip. In time proportional to the range. 0, or CR_EINTEGRITY naming
+	 * the first bad commit and path. *COMMITS gets the commits read. */
+	int (*verify)(void *impl, const char *from, uint64_t *commits, uint64_t *objects);
 } cr_ledger_port;
 
 /* Run FN(txn, ctx) in a transaction and commit with the message FN left in

@@ -170,8 +170,8 @@ cleanup:
 	return rc;
 }
 
-int cr_svc_verify(const cr_svc *s, uint64_t *commits, uint64_t *objects)
+int cr_svc_verify(const cr_svc *s, const char *from, uint64_t *commits, uint64_t *objects)
 {
 	*commits = *objects = 0;
-	return s->ledger->verify(s->ledger->impl, commits, objects);
+	return s->ledger->verify(s->ledger->impl, from, commits, objects);
 }

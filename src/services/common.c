@@ -62,7 +62,7 @@ void cr_svc_cache_manifest(const cr_svc *s, const char *ref, const cr_manifest *
 	char name[128];
 	cr_sbuf b = {0};
 
-	if (!s->cache)
+	if (!s->cache || !s->cache->put)
 		return;
 	manifest_cache_name(name, sizeof(name), ref);
 	if (cr_manifest_pack(m, &b) == 0)

@@ -100,10 +100,11 @@ int cr_svc_reap_run(const cr_svc *s, const char *run_id, const char *actor, bool
  * Writes nothing when there is none. */
 int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped);
 
-/* Check the whole ledger (append-only commits, valid canonical objects,
- * consistent counters): *COMMITS and *OBJECTS get what it read;
- * CR_EINTEGRITY naming the first bad commit and path. */
-int cr_svc_verify(const cr_svc *s, uint64_t *commits, uint64_t *objects);
+/* Check the ledger's commits after FROM (NULL: the whole chain) up to the
+ * tip (append-only commits, valid canonical objects, consistent counters):
+ * *COMMITS and *OBJECTS get what it read; CR_EINTEGRITY naming the first
+ * bad commit and path. */
+int cr_svc_verify(const cr_svc *s, const char *from, uint64_t *commits, uint64_t *objects);
 
 /* Approve (APPROVE) or reject CID on its latest report REPORT_ID (cr_approval_clear). */
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,

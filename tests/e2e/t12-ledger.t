@@ -188,6 +188,27 @@ test_expect_success 'policy.json and registry.json are readable with plain git o
 	test "$(git log -1 --format=%an refs/clean-release/policy)" = dave
 '
 
+test_expect_success 'verify --range OLD..NEW checks only the commits after OLD, up to NEW or the tip' '
+	cd repo
+	test_exit 0 clean-release verify --range refs/clean-release/ledger~3..refs/clean-release/ledger~1 --json
+	test "$(jq -r ".ok, .commits" "$TRASH/.cr-out" | tr "\n" " ")" = "true 2 "
+	test_exit 0 clean-release verify --range refs/clean-release/ledger~5.. --json
+	test "$(jq -r .commits "$TRASH/.cr-out")" = 5
+	test_exit 0 clean-release verify --range refs/clean-release/ledger.. --json
+	test "$(jq -r .commits "$TRASH/.cr-out")" = 0
+'
+
+test_expect_success 'verify --range: OLD that is not an ancestor of NEW is exit 5; a malformed range is exit 2' '
+	cd repo
+	test_exit 5 clean-release verify --range refs/clean-release/ledger~1..refs/clean-release/ledger~3
+	grep "not an ancestor" "$TRASH/.cr-err"
+	check_one_error "$TRASH/.cr-err"
+	test_exit 2 clean-release verify --range refs/clean-release/ledger
+	test_exit 2 clean-release verify --range ..refs/clean-release/ledger
+	test_exit 2 clean-release verify --range no-such-rev..
+	check_one_error "$TRASH/.cr-err"
+'
+
 test_expect_success 'verify: a hand-made commit that modifies an existing entry is exit 5 naming the commit and path' '
 	cd repo
 	tip=$(git rev-parse refs/clean-release/ledger)

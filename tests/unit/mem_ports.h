@@ -256,8 +256,9 @@ static int mem_commit_exists(void *impl, const char *hex)
 	return 1;
 }
 
-static int mem_verify(void *impl, uint64_t *commits, uint64_t *objects)
+static int mem_verify(void *impl, const char *from, uint64_t *commits, uint64_t *objects)
 {
+	(void)from;
 	mem_ledger *l = impl;
 	*commits = l->commits;
 	if (objects)

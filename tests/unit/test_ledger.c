@@ -30,7 +30,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(git_repository_init(&f->repo, f->dir, 1), 0);
 	cr_git_refs_for(&f->refs, "clean-release");
-	assert_int_equal(cr_git_ledger_open(&f->l, f->repo, &f->refs), 0);
+	assert_int_equal(cr_git_ledger_open(&f->l, f->repo, &f->refs, NULL), 0);
 	*state = f;
 	return 0;
 }
@@ -255,7 +255,7 @@ static void transact_commits_once_and_verify_rejects_invalid_objects(void **stat
 	assert_int_equal(c.calls, 1);
 	/* The audit blobs are "{}", not valid audit events: verify says so,
 	 * naming the commit and the path. */
-	assert_int_equal(f->l.verify(f->l.impl, &commits, &objects), CR_EINTEGRITY);
+	assert_int_equal(f->l.verify(f->l.impl, NULL, &commits, &objects), CR_EINTEGRITY);
 	assert_non_null(strstr(cr_error_last()->message, "audit/"));
 	assert_non_null(strstr(cr_error_last()->message, "ledger commit "));
 }

@@ -4,18 +4,24 @@
  * The git adapters: the evidence ledger on a ref (a commit chain whose trees
  * only grow), the trusted policy store on another ref, and the status notes.
  */
+#include <stdbool.h>
 #include <git2.h>
 #include "ports/ledger.h"
 #include "ports/policy_store.h"
 
-/* Open the repository the way git does (GIT_DIR and friends honoured, or
- * discovered from the current directory). CR_EINVALID_ARGUMENT when none. */
-int cr_git_open(git_repository **out);
+/* Open the repository at PATH (a work tree, a git dir, or a directory
+ * inside one), or, PATH NULL, the environment's (GIT_DIR, or discovered
+ * from the current directory), the way git does: GIT_OBJECT_DIRECTORY and
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES are honoured either way, so a hook sees
+ * the objects git holds in quarantine. CR_EINVALID_ARGUMENT when none. */
+int cr_git_open(git_repository **out, const char *path);
 
-/* Initialise libgit2 once and open the repository of the environment;
- * WORKDIR gets its work tree (or git dir when bare), STATEDIR its common
- * git dir (for local state such as task files), both with a trailing '/'. */
-int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *statedir, size_t slen);
+/* Initialise libgit2 once per process and open the repository as
+ * cr_git_open does; WORKDIR gets its work tree (or git dir when bare),
+ * STATEDIR its common git dir (for local state such as task files), both
+ * with a trailing '/'. */
+int cr_git_session_open(git_repository **out, const char *path, char *workdir, size_t wlen, char *statedir,
+			size_t slen);
 void cr_git_session_close(git_repository *repo);
 /* `git config user.email` of REPO into OUT; CR_ENOT_FOUND when unset. */
 int cr_git_config_email(git_repository *repo, char *out, size_t len);
@@ -31,8 +37,18 @@ typedef struct cr_git_refs {
 } cr_git_refs;
 void cr_git_refs_for(cr_git_refs *r, const char *ns /* "clean-release" or "clean-release-demo" */);
 
-/* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed. */
-int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs);
+typedef struct cr_git_ledger_opts {
+	/* Every write (commit, write_blob, note) is CR_EFORBIDDEN. */
+	bool read_only;
+	/* Read this commit (a revision naming one: a ref need not point at
+	 * it) as the ledger's tip instead of the ref's; implies read_only. */
+	const char *at;
+} cr_git_ledger_opts;
+
+/* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed; O
+ * may be NULL. CR_EINVALID_INPUT when O->at names no commit. */
+int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs,
+		       const cr_git_ledger_opts *o);
 void cr_git_ledger_close(cr_ledger_port *p);
 
 /* The policy store on REFS->policy; BUILTIN_POLICY/REGISTRY (may be NULL)

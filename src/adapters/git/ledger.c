@@ -13,7 +13,16 @@ static int ledger_commit_exists(void *impl, const char *hex)
 
 /* ---- open ------------------------------------------------------------- */
 
-int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs)
+int cr_gl_writable(const struct ledger *l, const char *what)
+{
+	if (!l->read_only)
+		return 0;
+	return cr_error_set(CR_EFORBIDDEN, "cannot %s: the ledger was opened read-only%s", what,
+			    l->pinned ? " (at a given commit)" : "");
+}
+
+int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_refs *refs,
+		       const cr_git_ledger_opts *o)
 {
 	struct ledger *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -21,6 +30,17 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	l->repo = repo;
 	l->refs = *refs;
 	l->owner = getpid();
+	l->read_only = o && (o->read_only || o->at);
+	if (o && o->at) {
+		char hex[GIT_OID_HEXSZ + 1];
+		int rc = cr_git_resolve_commit(repo, o->at, hex, sizeof(hex));
+		if (rc < 0) {
+			free(l);
+			return rc;
+		}
+		git_oid_fromstr(&l->at, hex);
+		l->pinned = true;
+	}
 	memset(out, 0, sizeof(*out));
 	out->impl = l;
 	out->begin = cr_gl_txn_begin;

@@ -40,7 +40,13 @@ struct ledger {
 	pid_t owner;        /* the process that opened it */
 	pid_t child;        /* the forked process child_odb belongs to */
 	git_odb *child_odb; /* loose objects only: write_blob in a forked process */
+	bool read_only;     /* every write is CR_EFORBIDDEN */
+	bool pinned;        /* read AT as the tip, not the ref's */
+	git_oid at;
 };
+
+/* CR_EFORBIDDEN for a write to a ledger opened read-only, else 0. */
+int cr_gl_writable(const struct ledger *l, const char *what);
 
 struct staged {
 	char *path;
@@ -87,10 +93,11 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor);
 int cr_gl_order_append(cr_txn *t, const git_oid *id);
 int cr_gl_txn_list_newest(cr_txn *t, const char *after_at, const char *after_id, size_t max, cr_strlist *out);
 int cr_gl_txn_newest_created_at(cr_txn *t, char *out, size_t len);
-int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex);
+int cr_gl_order_top(git_repository *repo, git_tree *tree, uint64_t *top);
+int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex, uint64_t from, uint64_t added);
 /* notes.c */
 int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, const char *line);
 /* verify.c */
-int cr_gl_ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects);
+int cr_gl_ledger_verify(void *impl, const char *from, uint64_t *ncommits, uint64_t *nobjects);
 
 #endif

@@ -53,6 +53,8 @@ int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, co
 	char fanned[GIT_OID_HEXSZ + 2];
 	int rc = 0;
 
+	if ((rc = cr_gl_writable(l, "write a status note")) < 0)
+		return rc;
 	if (strlen(source_commit) != GIT_OID_HEXSZ)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "bad source commit %s", source_commit);
 	snprintf(fanned, sizeof(fanned), "%.2s/%s", source_commit, source_commit + 2);

@@ -35,9 +35,9 @@ static void order_path(char *buf, size_t len, uint64_t seq)
 		snprintf(buf + k, len - k, ".json");
 }
 
-/* The highest number in the index of TREE (0: no index): the largest
- * digit at each level, one small tree each. */
-static int order_top(git_repository *repo, git_tree *tree, uint64_t *top)
+/* The highest number in the index of TREE (0: no index, or TREE NULL): the
+ * largest digit at each level, one small tree each. */
+int cr_gl_order_top(git_repository *repo, git_tree *tree, uint64_t *top)
 {
 	const git_tree_entry *e;
 	git_tree *cur = NULL, *next = NULL;
@@ -176,7 +176,7 @@ int cr_gl_order_append(cr_txn *t, const git_oid *id)
 {
 	char path[64];
 	uint64_t top = 0;
-	int rc = order_top(t->l->repo, t->tree, &top);
+	int rc = cr_gl_order_top(t->l->repo, t->tree, &top);
 
 	if (rc == 0 && top == 0)
 		rc = order_backfill(t, &top);
@@ -204,7 +204,7 @@ int cr_gl_txn_list_newest(cr_txn *t, const char *after_at, const char *after_id,
 	struct order_key *run = NULL, k;
 	size_t nrun = 0, arun = 0;
 	uint64_t top = 0, s;
-	int rc = order_top(repo, t->tree, &top);
+	int rc = cr_gl_order_top(repo, t->tree, &top);
 
 	if (rc < 0)
 		return rc;
@@ -274,7 +274,7 @@ int cr_gl_txn_newest_created_at(cr_txn *t, char *out, size_t len)
 {
 	struct order_key k;
 	uint64_t top = 0;
-	int rc = order_top(t->l->repo, t->tree, &top);
+	int rc = cr_gl_order_top(t->l->repo, t->tree, &top);
 
 	if (len)
 		out[0] = '\0';
@@ -290,18 +290,50 @@ int cr_gl_txn_newest_created_at(cr_txn *t, char *out, size_t len)
 
 /* At the tip: the index, when there is one, numbers every candidate record
  * exactly once, 1..N without a gap, created_at never decreasing. */
-int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex)
+/* The candidates of TREE, counted from its fan-out (a ledger whose range
+ * starts before the index existed). */
+static uint64_t count_candidates(git_repository *repo, git_tree *tree)
 {
-	uint64_t top = 0, ncand = 0;
+	static const char hexd[] = "0123456789abcdef";
+	uint64_t n = 0;
+	char path[32];
+
+	for (int a = 0; a < 16; a++)
+		for (int b = 0; b < 16; b++)
+			for (int c = 0; c < 16; c++) {
+				git_tree_entry *e = NULL;
+				git_tree *sub = NULL;
+				snprintf(path, sizeof(path), "candidates/%c/%c/%c", hexd[a], hexd[b], hexd[c]);
+				if (git_tree_entry_bypath(&e, tree, path) < 0)
+					continue;
+				if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) == 0)
+					n += git_tree_entrycount(sub);
+				git_tree_free(sub);
+				git_tree_entry_free(e);
+			}
+	return n;
+}
+
+int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex, uint64_t from, uint64_t added)
+{
+	uint64_t top = 0;
 	char prev[CR_TS_MAX] = "", path[1024];
 	git_tree_entry *e = NULL;
-	int rc = order_top(repo, tree, &top);
+	int rc = cr_gl_order_top(repo, tree, &top);
 
 	if (rc < 0)
 		return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s", hex, cr_error_last()->message);
 	if (top == 0)
 		return 0;
-	for (uint64_t s = 1; s <= top; s++) {
+	if (top < from)
+		return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: the order index lost numbers", hex);
+	if (from > 0) {
+		struct order_key k;
+		if ((rc = order_key_at(repo, tree, from, &k)) < 0)
+			return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s", hex, cr_error_last()->message);
+		memcpy(prev, k.at, sizeof(prev));
+	}
+	for (uint64_t s = from + 1; s <= top; s++) {
 		struct order_key k;
 		if ((rc = order_key_at(repo, tree, s, &k)) < 0)
 			return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s", hex, cr_error_last()->message);
@@ -320,28 +352,15 @@ int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex)
 		git_tree_entry_free(e);
 		e = NULL;
 	}
-	/* As many candidates as numbers (each number names another: the
-	 * records are distinct paths, each checked above). */
-	{
-		static const char hexd[] = "0123456789abcdef";
-		git_tree *sub = NULL;
-		for (int a = 0; a < 16; a++)
-			for (int b = 0; b < 16; b++)
-				for (int c = 0; c < 16; c++) {
-					snprintf(path, sizeof(path), "candidates/%c/%c/%c", hexd[a], hexd[b], hexd[c]);
-					if (git_tree_entry_bypath(&e, tree, path) < 0)
-						continue;
-					if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) == 0)
-						ncand += git_tree_entrycount(sub);
-					git_tree_free(sub);
-					sub = NULL;
-					git_tree_entry_free(e);
-					e = NULL;
-				}
+	/* As many new numbers as new candidates (each number names another:
+	 * the records are distinct paths, each checked above). */
+	if (added == UINT64_MAX) {
+		from = 0;
+		added = count_candidates(repo, tree);
 	}
-	if (ncand != top)
+	if (top - from != added)
 		return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: the order index numbers %" PRIu64
-				    " candidates, the ledger holds %" PRIu64, hex, top, ncand);
+				    " candidates, the ledger holds %" PRIu64, hex, top, added + from);
 	return 0;
 }
 

@@ -9,9 +9,14 @@ int cr_git_error(const char *what)
 	return cr_error_set(CR_ESTORAGE, "%s: %s", what, e && e->message ? e->message : "git error");
 }
 
-int cr_git_open(git_repository **out)
+int cr_git_open(git_repository **out, const char *path)
 {
-	if (git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
+		if (path) {
+			const git_error *e = git_error_last();
+			return cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository: %.1024s (%s)", path,
+					    e && e->message ? e->message : "cannot open it");
+		}
 		cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository (or any of the parent directories)");
 		cr_error_hint("run it inside a repository, or name one with -C DIR");
 		return CR_EINVALID_ARGUMENT;
@@ -32,11 +37,12 @@ static void libgit2_setup(void)
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 }
 
-int cr_git_session_open(git_repository **out, char *workdir, size_t wlen, char *statedir, size_t slen)
+int cr_git_session_open(git_repository **out, const char *path, char *workdir, size_t wlen, char *statedir,
+			size_t slen)
 {
 	int rc;
 	pthread_once(&libgit2_once, libgit2_setup);
-	if ((rc = cr_git_open(out)) < 0)
+	if ((rc = cr_git_open(out, path)) < 0)
 		return rc;
 	const char *wd = git_repository_workdir(*out);
 	snprintf(workdir, wlen, "%s", wd ? wd : git_repository_path(*out));

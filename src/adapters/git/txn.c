@@ -13,7 +13,12 @@ int cr_gl_txn_begin(void *impl, cr_txn **out)
 	if (!t)
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	t->l = l;
-	rc = git_reference_name_to_id(&t->tip, l->repo, l->refs.ledger);
+	if (l->pinned) {
+		git_oid_cpy(&t->tip, &l->at);
+		rc = 0;
+	} else {
+		rc = git_reference_name_to_id(&t->tip, l->repo, l->refs.ledger);
+	}
 	if (rc == GIT_ENOTFOUND) {
 		*out = t;
 		return 0;
@@ -355,6 +360,8 @@ int cr_gl_ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, 
 
 	if (reflen < GIT_OID_HEXSZ + 1)
 		return cr_error_set(CR_EINTERNAL, "object id buffer too small");
+	if ((rc = cr_gl_writable(l, "write a ledger object")) < 0)
+		return rc;
 	if (getpid() == l->owner) {
 		rc = git_blob_create_from_buffer(&id, l->repo, buf, len);
 	} else {
@@ -394,6 +401,8 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 
 	if (t->nst == 0)
 		return 0;
+	if ((rc = cr_gl_writable(t->l, "append to the ledger")) < 0)
+		return rc;
 	if (!(upd = calloc(t->nst, sizeof(*upd))))
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	for (size_t i = 0; i < t->nst; i++) {

@@ -12,6 +12,7 @@ struct vctx {
 	uint64_t added[CR_ID__COUNT];
 	uint64_t maxid[CR_ID__COUNT];
 	uint64_t objects;
+	uint64_t candidates; /* candidate records added */
 	int rc;
 };
 
@@ -161,6 +162,7 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 		if (which == 9 && !strncmp(path, ORDER_ROOT "/", sizeof(ORDER_ROOT))) {
 			/* order_verify: the same blob as candidates/<f>/<cid>/candidate.json */
 		} else if (which == 9) {
+			v->candidates++;
 			char *dup = strdup(path), *slash;
 			if (dup && (slash = strrchr(dup, '/'))) {
 				*slash = 0;
@@ -239,23 +241,74 @@ static int verify_delta(const git_diff_delta *d, float progress, void *payload)
 	return 0;
 }
 
-static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
+/* A diff fails on an object it cannot read: a ledger that lost one. */
+static int diff_failed(const char *hex)
+{
+	const git_error *e = git_error_last();
+	return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be compared with its parent: %s", hex,
+			    e && e->message ? e->message : "git error");
+}
+
+/* The commit the range starts after (FROM), its counters, tree and order
+ * index top; nothing when the walk starts at the root. */
+struct vfrom {
+	bool set;
+	git_oid id;
+	uint64_t counters[CR_ID__COUNT];
+	git_tree *tree;
+	uint64_t top;
+};
+
+static int from_open(struct ledger *l, const char *from, struct vfrom *f)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	git_commit *c = NULL;
+	int rc;
+
+	if ((rc = cr_git_resolve_commit(l->repo, from, hex, sizeof(hex))) < 0)
+		return rc;
+	git_oid_fromstr(&f->id, hex);
+	if (git_commit_lookup(&c, l->repo, &f->id) < 0 || git_commit_tree(&f->tree, c) < 0) {
+		git_commit_free(c);
+		return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
+	}
+	cr_gl_parse_counters(git_commit_message(c), f->counters);
+	git_commit_free(c);
+	f->set = true;
+	return cr_gl_order_top(l->repo, f->tree, &f->top);
+}
+
+/* Verify the commits after FROM (NULL: from the root) up to the tip. */
+static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, uint64_t *nobjects)
 {
 	git_oid oid;
 	git_oid *chain = NULL;
 	size_t n = 0, alloc = 0;
 	struct vctx v = {.l = l};
-	int rc = git_reference_name_to_id(&oid, l->repo, l->refs.ledger);
+	struct vfrom fr = {0};
+	int rc = 0;
 
 	*ncommits = *nobjects = 0;
-	if (rc == GIT_ENOTFOUND)
+	if (l->pinned)
+		git_oid_cpy(&oid, &l->at);
+	else
+		rc = git_reference_name_to_id(&oid, l->repo, l->refs.ledger);
+	if (rc == GIT_ENOTFOUND && !from)
 		return 0;
+	if (rc == GIT_ENOTFOUND)
+		return cr_error_set(CR_EINTEGRITY, "the ledger is empty: the range from %.64s has no end", from);
 	if (rc < 0)
 		return cr_git_error("cannot read the ledger ref");
-	if (git_repository_odb(&v.odb, l->repo) < 0)
-		return cr_git_error("cannot open the object database");
-	/* Collect the chain tip → root, then check root → tip so the first
-	 * bad commit is the oldest one. */
+	if (from && (rc = from_open(l, from, &fr)) < 0)
+		goto cleanup;
+	if (fr.set && git_oid_equal(&fr.id, &oid))
+		goto cleanup; /* an empty range */
+	if (git_repository_odb(&v.odb, l->repo) < 0) {
+		rc = cr_git_error("cannot open the object database");
+		goto cleanup;
+	}
+	/* Collect the chain tip → FROM (or the root), then check the other way
+	 * so the first bad commit is the oldest one. */
 	for (;;) {
 		git_commit *c = NULL;
 		char hex[GIT_OID_HEXSZ + 1];
@@ -287,15 +340,28 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is a merge; the ledger is a linear chain", hex);
 			goto cleanup;
 		}
+		if (np == 0 && fr.set) {
+			char fhex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(fhex, sizeof(fhex), &fr.id);
+			git_commit_free(c);
+			rc = cr_error_set(CR_EINTEGRITY,
+					  "ledger commit %.12s is not an ancestor of the tip: the ledger was rewound or rewritten",
+					  fhex);
+			goto cleanup;
+		}
 		if (np == 0) {
 			git_commit_free(c);
 			break;
 		}
 		git_oid_cpy(&oid, git_commit_parent_id(c, 0));
 		git_commit_free(c);
+		if (fr.set && git_oid_equal(&oid, &fr.id))
+			break;
 	}
 
 	uint64_t prev[CR_ID__COUNT] = {0};
+	if (fr.set)
+		memcpy(prev, fr.counters, sizeof(prev));
 	for (size_t i = n; i-- > 0;) {
 		git_commit *c = NULL;
 		git_tree *tree = NULL, *ptree = NULL;
@@ -325,6 +391,8 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 			if (git_commit_lookup(&pc, l->repo, &chain[i + 1]) == 0)
 				git_commit_tree(&ptree, pc);
 			git_commit_free(pc);
+		} else if (fr.set) {
+			git_tree_dup(&ptree, fr.tree);
 		}
 		git_diff_options opts;
 		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
@@ -334,9 +402,9 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 			v.rc = 0;
 			rc = git_diff_foreach(diff, verify_delta, NULL, NULL, NULL, &v);
 			if (rc != 0)
-				rc = v.rc ? v.rc : cr_git_error("cannot diff ledger commits");
+				rc = v.rc ? v.rc : diff_failed(hex);
 		} else {
-			rc = cr_git_error("cannot diff ledger commits");
+			rc = diff_failed(hex);
 		}
 		cr_gl_parse_counters(git_commit_message(c), cur);
 		for (int k = 0; rc == 0 && k < CR_ID__COUNT; k++) {
@@ -346,8 +414,11 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 						  hex, cr_id_prefix((cr_idkind)k), cur[k], cr_id_prefix((cr_idkind)k));
 		}
 		memcpy(prev, cur, sizeof(prev));
+		/* A range from a ledger without the index cannot count its
+		 * candidates from the range: the index check counts the tree. */
 		if (rc == 0 && i == 0)
-			rc = cr_gl_order_verify(l->repo, tree, hex);
+			rc = cr_gl_order_verify(l->repo, tree, hex, fr.top,
+						fr.set && !fr.top ? UINT64_MAX : v.candidates);
 		git_diff_free(diff);
 		git_tree_free(tree);
 		git_tree_free(ptree);
@@ -358,6 +429,7 @@ static int verify_walk(struct ledger *l, uint64_t *ncommits, uint64_t *nobjects)
 	}
 	*nobjects = v.objects;
 cleanup:
+	git_tree_free(fr.tree);
 	git_odb_free(v.odb);
 	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
 		cr_schema_free(v.schemas[i]);
@@ -365,8 +437,8 @@ cleanup:
 	return rc;
 }
 
-int cr_gl_ledger_verify(void *impl, uint64_t *ncommits, uint64_t *nobjects)
+int cr_gl_ledger_verify(void *impl, const char *from, uint64_t *ncommits, uint64_t *nobjects)
 {
-	return verify_walk(impl, ncommits, nobjects);
+	return verify_walk(impl, from, ncommits, nobjects);
 }
 
