@@ -5,8 +5,6 @@
 struct vctx {
 	struct ledger *l;
 	git_odb *odb;
-	git_tree *tree;     /* the commit's tree */
-	char lastdir[1024]; /* the deepest directory rehashed for this commit */
 	cr_schema *schemas[16];
 	const char *commit_hex;
 	uint64_t added[CR_ID__COUNT];
@@ -55,35 +53,6 @@ static int rehash(struct vctx *v, const git_oid *id, const char *what)
 	      !git_oid_equal(&got, id);
 	git_odb_object_free(o);
 	return bad ? vfail(v, what, "object does not hash to its id (its bytes were swapped)") : 0;
-}
-
-/* Rehash the trees on the way to an added path that the previous path of
- * this commit did not share (the diff walks paths in order, so each tree
- * is hashed once per commit). */
-static int rehash_dirs(struct vctx *v, const char *path)
-{
-	size_t same = 0; /* the shared prefix, up to and with its last '/' */
-	for (size_t i = 0; path[i] && path[i] == v->lastdir[i]; i++)
-		if (path[i] == '/')
-			same = i + 1;
-	for (const char *s = path + same; (s = strchr(s, '/')); s++) {
-		size_t n = (size_t)(s - path);
-		git_tree_entry *e = NULL;
-		int rc;
-		if (n + 1 >= sizeof(v->lastdir))
-			return vfail(v, path, "path too long");
-		memcpy(v->lastdir, path, n);
-		v->lastdir[n] = 0;
-		if (git_tree_entry_bypath(&e, v->tree, v->lastdir) < 0)
-			return 0; /* a removed path: the caller names it */
-		rc = rehash(v, git_tree_entry_id(e), v->lastdir);
-		git_tree_entry_free(e);
-		if (rc < 0)
-			return rc;
-		v->lastdir[n] = '/';
-		v->lastdir[n + 1] = 0;
-	}
-	return 0;
 }
 
 /* Check one added blob: canonical JSON, valid against its schema, and
@@ -203,24 +172,13 @@ cleanup:
 	return rc;
 }
 
-/* Collect ids added under ids/run/<f>/<run>/ (run trees are added as a whole
- * only on their first event). */
-static int verify_delta(const git_diff_delta *d, float progress, void *payload)
+/* Check an added blob, and collect the ids added under ids/run/<f>/<run>/
+ * (run trees are added as a whole only on their first event). */
+static int verify_added(struct vctx *v, const char *p, const git_oid *id)
 {
-	struct vctx *v = payload;
-	(void)progress;
-	/* A swapped tree shows as a modified path: name the swap first. */
-	if (rehash_dirs(v, d->new_file.path) < 0)
-		return -1;
-	if (d->status != GIT_DELTA_ADDED) {
-		const char *what = d->status == GIT_DELTA_DELETED ? "removed (the ledger is append-only)"
-								 : "modified (the ledger is append-only)";
-		return vfail(v, d->old_file.path, what);
-	}
-	if (verify_blob(v, d->new_file.path, &d->new_file.id) < 0)
+	if (verify_blob(v, p, id) < 0)
 		return -1;
 	/* A run's first event adds its run directory: count the run id. */
-	const char *p = d->new_file.path;
 	if (!strncmp(p, "ids/run/", 8) && strstr(p, "/requested.json")) {
 		char runid[64];
 		const char *end = strstr(p, "/requested.json");
@@ -241,12 +199,85 @@ static int verify_delta(const git_diff_delta *d, float progress, void *payload)
 	return 0;
 }
 
-/* A diff fails on an object it cannot read: a ledger that lost one. */
-static int diff_failed(const char *hex)
+static int lookup_tree(struct vctx *v, const git_oid *id, const char *path, git_tree **out)
 {
-	const git_error *e = git_error_last();
-	return cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be compared with its parent: %s", hex,
-			    e && e->message ? e->message : "git error");
+	if (rehash(v, id, path) < 0)
+		return -1;
+	if (git_tree_lookup(out, v->l->repo, id) < 0)
+		return vfail(v, path, "tree missing");
+	return 0;
+}
+
+/* PATH + the first file under the removed entry O (a directory goes with
+ * its last file), to name what was removed. */
+static void removed_path(struct vctx *v, const git_tree_entry *o, char *path, size_t len, size_t cap)
+{
+	git_tree *t = NULL;
+
+	snprintf(path + len, cap - len, "%s", git_tree_entry_name(o));
+	while (git_tree_entry_type(o) == GIT_OBJECT_TREE && git_tree_lookup(&t, v->l->repo, git_tree_entry_id(o)) == 0 &&
+	       git_tree_entrycount(t) > 0) {
+		o = git_tree_entry_byindex(t, 0);
+		len = strlen(path);
+		snprintf(path + len, cap - len, "/%s", git_tree_entry_name(o));
+		git_tree_free(t);
+		t = NULL;
+	}
+	git_tree_free(t);
+}
+
+/* What NEW adds to OLD (NULL: nothing) under PATH (LEN bytes, PATH[LEN]
+ * free): every added blob checked, anything removed or modified refused.
+ * Subtrees with equal ids are skipped, as git diff-tree skips them, so the
+ * walk costs what changed (libgit2's tree diff expands every tree). Each
+ * new tree is hashed against its id before it is read. */
+static int walk_added(struct vctx *v, git_tree *old, git_tree *new, char *path, size_t len, size_t cap)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && old && i < git_tree_entrycount(old); i++) {
+		const git_tree_entry *o = git_tree_entry_byindex(old, i);
+		if (!git_tree_entry_byname(new, git_tree_entry_name(o))) {
+			removed_path(v, o, path, len, cap);
+			rc = vfail(v, path, "removed (the ledger is append-only)");
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < git_tree_entrycount(new); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(new, i);
+		const git_tree_entry *o = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : NULL;
+		size_t n = len + strlen(git_tree_entry_name(e));
+
+		if (n + 2 >= cap)
+			return vfail(v, path, "path too long");
+		memcpy(path + len, git_tree_entry_name(e), n - len + 1);
+		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)) &&
+		    git_tree_entry_filemode(o) == git_tree_entry_filemode(e))
+			continue; /* unchanged */
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			git_tree *sub_new = NULL, *sub_old = NULL;
+			if (o && git_tree_entry_type(o) != GIT_OBJECT_TREE)
+				return vfail(v, path, "modified (the ledger is append-only)");
+			if (lookup_tree(v, git_tree_entry_id(e), path, &sub_new) < 0)
+				return -1;
+			if (o && git_tree_lookup(&sub_old, v->l->repo, git_tree_entry_id(o)) < 0) {
+				git_tree_free(sub_new);
+				return vfail(v, path, "the tree it replaces is missing");
+			}
+			path[n] = '/';
+			path[n + 1] = '\0';
+			rc = walk_added(v, sub_old, sub_new, path, n + 1, cap);
+			git_tree_free(sub_old);
+			git_tree_free(sub_new);
+		} else if (o) {
+			rc = vfail(v, path, "modified (the ledger is append-only)");
+		} else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+			rc = vfail(v, path, "not a path the ledger writes");
+		} else {
+			rc = verify_added(v, path, git_tree_entry_id(e));
+		}
+	}
+	path[len] = '\0';
+	return rc;
 }
 
 /* The commit the range starts after (FROM), its counters, tree and order
@@ -365,8 +396,7 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 	for (size_t i = n; i-- > 0;) {
 		git_commit *c = NULL;
 		git_tree *tree = NULL, *ptree = NULL;
-		git_diff *diff = NULL;
-		char hex[GIT_OID_HEXSZ + 1];
+		char hex[GIT_OID_HEXSZ + 1], path[1024] = "";
 		uint64_t cur[CR_ID__COUNT];
 
 		git_oid_tostr(hex, sizeof(hex), &chain[i]);
@@ -378,8 +408,6 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
 			goto cleanup;
 		}
-		v.tree = tree;
-		v.lastdir[0] = 0;
 		if (rehash(&v, git_tree_id(tree), "the tree") < 0) {
 			git_tree_free(tree);
 			git_commit_free(c);
@@ -394,18 +422,8 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 		} else if (fr.set) {
 			git_tree_dup(&ptree, fr.tree);
 		}
-		git_diff_options opts;
-		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-		opts.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
-		rc = git_diff_tree_to_tree(&diff, l->repo, ptree, tree, &opts);
-		if (rc == 0) {
-			v.rc = 0;
-			rc = git_diff_foreach(diff, verify_delta, NULL, NULL, NULL, &v);
-			if (rc != 0)
-				rc = v.rc ? v.rc : diff_failed(hex);
-		} else {
-			rc = diff_failed(hex);
-		}
+		v.rc = 0;
+		rc = walk_added(&v, ptree, tree, path, 0, sizeof(path)) < 0 ? v.rc : 0;
 		cr_gl_parse_counters(git_commit_message(c), cur);
 		for (int k = 0; rc == 0 && k < CR_ID__COUNT; k++) {
 			if (cur[k] - prev[k] != v.added[k] || (v.added[k] && v.maxid[k] != cur[k]) || cur[k] < prev[k])
@@ -419,7 +437,6 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 		if (rc == 0 && i == 0)
 			rc = cr_gl_order_verify(l->repo, tree, hex, fr.top,
 						fr.set && !fr.top ? UINT64_MAX : v.candidates);
-		git_diff_free(diff);
 		git_tree_free(tree);
 		git_tree_free(ptree);
 		git_commit_free(c);
