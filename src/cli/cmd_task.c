@@ -1,4 +1,4 @@
-/* clean-release task status | reap */
+/* clean-release task status | reap | run */
 #include <inttypes.h>
 #include "cli/cli.h"
 #include "facade/dto.h"
@@ -80,6 +80,23 @@ cleanup:
 	return rc;
 }
 
+static const struct cr_cli_option run_opts[] = {
+	CR_OPT_STRING("task-id", CR_CLI_REQUIRED, "ID", "the queued run's task"),
+	CR_OPT_INT("jobs", CR_CLI_REQUIRED, "N", 1, 1024, "worker processes"),
+	CR_OPT_INT("lock-fd", CR_CLI_REQUIRED, "FD", 3, 1023, "the descriptor the task's lock was handed over on"),
+	CR_OPT_END,
+};
+
+static int cmd_run(cr_cli *c)
+{
+	int rc;
+
+	if ((rc = cr_cli_begin(c)) < 0)
+		return rc;
+	return cr_facade_task_run(c->f, cr_cli_str(c, "task-id"), (unsigned)cr_cli_int(c, "jobs", 1),
+				  (int)cr_cli_int(c, "lock-fd", -1));
+}
+
 static const struct cr_cli_command commands[] = {
 	{"status", cmd_status, status_opts, "show a background task (a detached run)", NULL, CR_CLI_READS},
 	{"reap", cmd_reap, reap_opts, "record the finish of every orphaned run (its runner gone) as ERROR",
@@ -87,6 +104,10 @@ static const struct cr_cli_command commands[] = {
 	 "FAILED/ERROR by every reader; reap records that finish in the ledger, one\n"
 	 "commit per run. Nothing is written when there is no orphaned run.",
 	 CR_CLI_OWN_ACTOR},
+	{"run", cmd_run, run_opts, "be the runner of a detached run (started by 'compliance run --detach')",
+	 "The process 'compliance run --detach' starts, handing it the task's lock on\n"
+	 "descriptor FD: it executes the queued run as the ledger recorded its request.\n"
+	 "Not for use by hand (without the lock it is refused).", 0},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

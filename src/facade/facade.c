@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "adapters/git/git.h"
 #include "adapters/system/system.h"
 #include "adapters/tasks/tasks.h"
@@ -28,6 +29,7 @@ struct cr_facade {
 	cr_rules_port rules;
 	cr_svc svc;
 	char path[PATH_MAX];
+	char program[PATH_MAX];
 };
 
 int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
@@ -57,11 +59,32 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		dr = cr_embedded_find("demo-registry.json");
 	}
 	snprintf(taskdir, sizeof(taskdir), "%s%s/tasks", statedir, ns);
+	if (o && o->program) {
+		snprintf(f->program, sizeof(f->program), "%s", o->program);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", f->program, sizeof(f->program) - 1);
+		f->program[n > 0 ? n : 0] = '\0';
+	}
+	/* A detached run's runner: this program on this repository and namespace. */
+	const char *runner_argv[6];
+	size_t k = 0;
+	runner_argv[k++] = "-C";
+	runner_argv[k++] = f->path;
+	if (f->demo)
+		runner_argv[k++] = "--demo";
+	runner_argv[k++] = "task";
+	runner_argv[k++] = "run";
+	runner_argv[k] = NULL;
+	cr_tasks_opts to = {
+		.program = f->program[0] ? f->program : NULL,
+		.argv = runner_argv,
+		.faults = {o ? o->test_crash_path : NULL, o ? o->test_hang_path : NULL},
+	};
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
 	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL};
 	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs, &lo)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
-	    (rc = cr_tasks_open(&f->tasks, taskdir)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir)) < 0) {
+	    (rc = cr_tasks_open(&f->tasks, taskdir, &to)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir)) < 0) {
 		cr_facade_close(f);
 		return rc;
 	}
@@ -250,6 +273,14 @@ void cr_facade_violations_free(cr_violation *v, size_t n)
 int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out)
 {
 	return cr_svc_report(&f->svc, run_id, out);
+}
+
+int cr_facade_task_run(cr_facade *f, const char *task_id, unsigned jobs, int lock_fd)
+{
+	int rc = writable(f, "task run");
+	if (rc < 0)
+		return rc;
+	return cr_svc_task_run(&f->svc, task_id, jobs, lock_fd);
 }
 
 int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out)

@@ -18,8 +18,10 @@
  * one handle per thread, and any number of handles, in any threads and
  * processes, may work on one repository at once: writers meet only at the
  * ledger's compare-and-swap, so none loses an event or shares an id. The
- * error of cr_error_last() is per thread. Below the facade there is no
- * process-wide mutable state.
+ * error of cr_error_last() is per thread. Below the facade the only
+ * process-wide state is libgit2's one-time set-up (pthread_once); the rest
+ * belongs to a handle or a thread. A detached run executes in a process of
+ * its own (see cr_facade_compliance_run), so any thread may start one.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +44,13 @@ typedef struct cr_facade_opts {
 	/* Read the ledger at this commit (any revision naming one, whether a
 	 * ref points at it or not) instead of its tip; implies read_only. */
 	const char *ledger_at;
+	/* The program a detached run is executed by, as
+	 * `PROGRAM -C REPO [--demo] task run --task-id T --jobs N --lock-fd 3`
+	 * (every front end is this one program); NULL: this process's own
+	 * executable. */
+	const char *program;
+	/* Faults injected into the worker pool, for the tests (NULL: none). */
+	const char *test_crash_path, *test_hang_path;
 } cr_facade_opts;
 
 /* Open a repository for one namespace as O says (O NULL: the environment's
@@ -130,10 +139,12 @@ int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, cons
 /* Live progress while a run waits (called from the runner, about 10/s). */
 typedef void (*cr_progress_fn)(const cr_run *run, void *ctx);
 
-/* Request a run of MANIFEST_ID for CANDIDATE_ID. DETACH: queue it, start a
- * background runner and return at once (OUT is PENDING with run_id and
- * task_id). Otherwise run it here with JOBS workers (0: online CPUs) and
- * return the finished run. */
+/* Request a run of MANIFEST_ID for CANDIDATE_ID. DETACH: queue it, start
+ * its runner as a process of its own (a fresh exec of the program, see
+ * cr_facade_opts) and return at once (OUT is PENDING with run_id and
+ * task_id): any caller may do so. Otherwise run it here with JOBS workers
+ * (0: online CPUs), forked from the calling thread, and return the finished
+ * run: for a single-threaded caller only (the CLI). */
 int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id,
 			     const char *actor, unsigned jobs, bool detach,
 			     cr_progress_fn progress, void *progress_ctx, cr_run *out);
@@ -153,6 +164,11 @@ void cr_facade_violations_free(cr_violation *v, size_t n);
  * finish is not recorded yet (there is no report until it is). */
 int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out);
 
+/* Be the runner of the queued run of TASK_ID: the process a detached run
+ * started, holding the task's lock on descriptor LOCK_FD (handed over by
+ * the starting process). Executes the run with JOBS workers as the ledger
+ * recorded its request; single-threaded processes only. */
+int cr_facade_task_run(cr_facade *f, const char *task_id, unsigned jobs, int lock_fd);
 /* The task of a run; an orphaned run's task is reported FAILED (not
  * recorded: reads never write). */
 int cr_facade_task_status(cr_facade *f, const char *task_id, cr_task *out);

@@ -18,6 +18,10 @@ typedef struct cr_policy_port {
 	 * at it, so the run's snapshot names a commit every clone has. */
 	int (*resolve)(void *impl, char **policy_json, char **registry_json,
 		       cr_snapshot *policy, cr_snapshot *registry, bool pin);
+	/* Both documents and their snapshots as policy commit COMMIT (hex)
+	 * holds them: the snapshot a run was requested with, for its runner. */
+	int (*at)(void *impl, const char *commit, char **policy_json, char **registry_json,
+		  cr_snapshot *policy, cr_snapshot *registry);
 	/* Append a commit holding both documents (already validated and
 	 * canonical), by compare-and-swap on the ref. */
 	int (*publish)(void *impl, const char *policy_json, const char *registry_json,

@@ -86,12 +86,15 @@ typedef struct cr_task_port {
 	int (*load)(void *impl, const char *task_id, cr_task *out);
 	/* Remove a task file (only for a run whose request was never committed). */
 	int (*discard)(void *impl, const char *task_id);
-	/* Take the runner lock of TASK_ID for this process's whole life (flock
-	 * on tasks/<id>.lock, kept across the pool's forks only in the runner).
+	/* Take the runner lock of TASK_ID (flock on tasks/<id>.lock) until
+	 * unlock() or the port is closed; the pool's workers never hold it.
 	 * CR_ECONFLICT if another live process holds it. */
 	int (*lock)(void *impl, const char *task_id);
-	/* Release this process's runner lock of TASK_ID (after spawn() handed
-	 * it to the runner, which inherited it across the fork). */
+	/* Take over the runner lock of TASK_ID that spawn() handed this
+	 * process as descriptor FD: it must be that lock file's, and held. */
+	int (*adopt)(void *impl, const char *task_id, int fd);
+	/* Let go of TASK_ID's runner lock: its descriptor is closed (never
+	 * LOCK_UN), so a runner it was handed to keeps holding it. */
 	int (*unlock)(void *impl, const char *task_id);
 	/* 1 if a live process holds TASK_ID's runner lock, 0 if not (the runner
 	 * is gone, whatever its pid became), negative on error. A task with no
@@ -99,10 +102,13 @@ typedef struct cr_task_port {
 	int (*alive)(void *impl, const char *task_id);
 	/* Run the forked worker pool over JOB. */
 	int (*scan)(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx);
-	/* Fork a detached runner (new session, stdio to /dev/null) that calls
-	 * FN(ARG) and exits with its result. The caller returns at once; 0 or a
-	 * negative code if the fork failed. */
-	int (*spawn)(void *impl, int (*fn)(void *arg), void *arg);
+	/* Start the runner of TASK_ID (whose lock this port holds) as a fresh
+	 * exec of the program, never a fork of the caller: its own session,
+	 * stdio on /dev/null, default signals, the lock handed over as a
+	 * descriptor and no other descriptor inherited. It runs the task with
+	 * JOBS workers; the caller returns once it is started (0), then lets
+	 * go of its copy of the lock with unlock(). */
+	int (*spawn)(void *impl, const char *task_id, unsigned jobs);
 } cr_task_port;
 
 #endif

@@ -133,8 +133,5 @@ struct exec {
 int cr_compliance_execute(struct exec *e);
 /* Free what cr_compliance_execute left in E (rules, policy, task). */
 void cr_compliance_exec_clear(struct exec *e);
-/* Runner body of a detached run (in the spawned process); ARG is a struct
- * exec. */
-int cr_compliance_detached_main(void *arg);
 
 #endif

@@ -233,9 +233,9 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 
 	struct exec e = {.s = s, .req = &x, .progress = progress, .pctx = pctx};
 	if (detach) {
-		/* The runner inherits the task lock across the fork; this
-		 * process then lets go of its copy. */
-		rc = s->tasks->spawn(s->tasks->impl, cr_compliance_detached_main, &e);
+		/* The runner is handed the task lock; this process then lets go
+		 * of its copy (the lock stays held by the runner). */
+		rc = s->tasks->spawn(s->tasks->impl, x.run.task_id, jobs);
 		s->tasks->unlock(s->tasks->impl, x.run.task_id);
 		if (rc < 0)
 			goto cleanup; /* the next reader finishes it as ERROR */
@@ -255,6 +255,69 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 	else
 		cr_error_restore(&saved);
 cleanup:
+	request_clear(&x);
+	return rc;
+}
+
+/* The request of a queued run rebuilt from the ledger, for its runner: the
+ * run's requested event, the policy snapshot it names, the manifest and the
+ * artifact root, all as they were when it was requested. */
+static int queued_request(const cr_svc *s, const char *run_id, struct request_ctx *x)
+{
+	cr_txn *t = NULL;
+	cr_candidate_view v = {0};
+	cr_snapshot ps, rs;
+	int rc;
+
+	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+		return rc;
+	if ((rc = cr_compliance_load_run(t, s, run_id, &x->run)) < 0)
+		goto cleanup;
+	if (x->run.started_at[0] || cr_compliance_run_finished(&x->run)) {
+		rc = cr_error_set(CR_EINVALID_TRANSITION, "run %s is not queued: it was started already", run_id);
+		goto cleanup;
+	}
+	x->cid = x->run.candidate_id;
+	x->mid = x->run.manifest_id;
+	x->actor = x->run.requested_by;
+	x->ps = x->run.policy;
+	x->rs = x->run.registry;
+	if ((rc = s->policy->at(s->policy->impl, x->ps.commit, &x->policy_json, &x->registry_json, &ps, &rs)) < 0)
+		goto cleanup;
+	if (strcmp(ps.digest, x->ps.digest) || strcmp(rs.digest, x->rs.digest)) {
+		rc = cr_error_set(CR_EINTEGRITY, "run %s: policy commit %.12s does not hold the policy it was requested with",
+				  run_id, x->ps.commit);
+		goto cleanup;
+	}
+	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0 || (rc = load_manifest(t, s, x->mid, &v, &x->m)) < 0 ||
+	    (rc = artifact_root_of(t, s, &v, &x->artifact_root)) < 0)
+		goto cleanup;
+cleanup:
+	cr_candidate_clear(&v.c);
+	s->ledger->end(t);
+	return rc;
+}
+
+int cr_svc_task_run(const cr_svc *s, const char *task_id, unsigned jobs, int lock_fd)
+{
+	struct request_ctx x = {.s = s, .jobs = jobs ? jobs : 1};
+	const char *why = cr_task_id_invalid(task_id);
+	int rc;
+
+	if (why)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid task id \"%.140s\": %s", task_id, why);
+	if (strncmp(task_id, "task-", 5))
+		return cr_error_set(CR_EINVALID_ARGUMENT, "task %s is not a compliance run's task", task_id);
+	if ((rc = s->tasks->adopt(s->tasks->impl, task_id, lock_fd)) < 0)
+		return rc;
+	if ((rc = queued_request(s, task_id + 5, &x)) == 0) {
+		struct exec e = {.s = s, .req = &x};
+		rc = cr_compliance_execute(&e);
+		cr_compliance_exec_clear(&e);
+	}
+	/* A request that cannot be rebuilt leaves the run to the reaper: the
+	 * lock goes with this process, and every reader reports it ERROR. */
+	s->tasks->unlock(s->tasks->impl, task_id);
 	request_clear(&x);
 	return rc;
 }

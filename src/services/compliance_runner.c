@@ -599,12 +599,3 @@ void cr_compliance_exec_clear(struct exec *e)
 	cr_registry_clear(&e->reg);
 	cr_task_clear(&e->task);
 }
-
-/* Runner body of a detached run (in the spawned process). */
-int cr_compliance_detached_main(void *arg)
-{
-	struct exec *e = arg;
-	int rc = cr_compliance_execute(e);
-	cr_compliance_exec_clear(e);
-	return rc < 0 ? 1 : 0;
-}

@@ -76,6 +76,12 @@ typedef void (*cr_svc_progress_fn)(const cr_run *run, void *ctx);
  * in a runner of its own; OUT the run (cr_run_clear). */
 int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *actor, unsigned jobs,
 	       bool detach, cr_svc_progress_fn progress, void *pctx, cr_run *out);
+/* Execute the queued run of TASK_ID in this process, its runner (started
+ * by cr_svc_run's DETACH with the task's lock on descriptor LOCK_FD), with
+ * JOBS workers: the request as the ledger recorded it, the policy snapshot
+ * it names. Forks the workers from the calling thread: for a
+ * single-threaded process only. */
+int cr_svc_task_run(const cr_svc *s, const char *task_id, unsigned jobs, int lock_fd);
 /* The live view of a run; an orphaned run is reported FAILED/ERROR (not
  * recorded: reads never write). */
 int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out);

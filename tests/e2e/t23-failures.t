@@ -130,14 +130,30 @@ check_vanished='check_vanished() {
 	jq -e ".final_status == \"ERROR\" and .run_id == \"$1\"" "$TRASH/.cr-out" >/dev/null
 }'
 
-test_expect_success 'kill -9 of a detached runner while it scans the large artifact: FAILED/ERROR with a reason, CHECK_ERROR, task FAILED, workers gone' '
+test_expect_success 'kill -9 of a detached runner (a fresh exec of the program, stdio and its lock only) while it scans the large artifact: FAILED/ERROR with a reason, CHECK_ERROR, task FAILED, workers gone' '
 	'"$check_vanished"'
 	cd repo
+	# fd 7, open and inheritable in the command that queues the run, must
+	# not reach its runner.
 	clean-release --json compliance run --candidate-id big --manifest-id $(cat ../big.manifest) --actor release-bot \
-		--jobs 2 --detach >../vanish-run.json
+		--jobs 2 --detach >../vanish-run.json 7<../big.manifest
 	run=$(json_get ../vanish-run.json run_id)
 	task=$(json_get ../vanish-run.json task_id)
 	runner=$(wait_runner $task)
+	# The runner is a fresh exec of the installed program, not a fork of
+	# the command that queued the run: its executable, its command line;
+	# stdio on /dev/null, the task lock it was handed on 3, and beyond that
+	# only what it opened itself (the artifact root, the pipes to its workers).
+	test "$(readlink /proc/$runner/exe)" = "$(readlink -f "$(command -v git-clean-release)")"
+	tr "\0" " " </proc/$runner/cmdline >../runner.cmdline
+	grep -q " task run --task-id $task --jobs 2 --lock-fd 3 \$" ../runner.cmdline
+	for fd in 0 1 2; do test "$(readlink /proc/$runner/fd/$fd)" = /dev/null; done
+	test "$(readlink /proc/$runner/fd/3)" = "$(cd .git && pwd -P)/clean-release/tasks/$task.lock"
+	for fd in $(ls /proc/$runner/fd); do
+		test $fd -le 3 && continue
+		t=$(readlink /proc/$runner/fd/$fd)
+		case $t in pipe:*|"$(cd ../big && pwd -P)") ;; *) echo "runner fd $fd -> $t" >&2; false ;; esac
+	done
 	w=$(worker_on $runner "$TRASH/big/dist/huge.img")
 	workers=$(pgrep -P $runner | tr "\n" " ")
 	kill -CONT $w

@@ -229,7 +229,7 @@ static void test_task_file_round_trip(void **state)
 	struct dirent *e;
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(cr_tasks_open(&port, taskdir, NULL), 0);
 	fill_task(&t, "task-run-001");
 	assert_int_equal(port.create(port.impl, &t), 0);
 	assert_int_equal(port.create(port.impl, &t), CR_ECONFLICT);
@@ -295,7 +295,7 @@ static void test_alive_without_task_or_lock_file(void **state)
 	cr_task t;
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(cr_tasks_open(&port, taskdir, NULL), 0);
 	/* Unknown here: it may run on another clone. */
 	assert_int_equal(port.alive(port.impl, "task-elsewhere"), 1);
 	/* A task whose runner never took its lock. */
@@ -313,7 +313,7 @@ static void test_lock_is_seen_alive_by_another_process(void **state)
 	int status;
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(cr_tasks_open(&port, taskdir, NULL), 0);
 	fill_task(&t, "task-locked");
 	assert_int_equal(port.create(port.impl, &t), 0);
 	assert_int_equal(port.lock(port.impl, "task-locked"), 0);
@@ -346,7 +346,7 @@ static void test_dead_holder_is_not_alive(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(cr_tasks_open(&port, taskdir, NULL), 0);
 	fill_task(&t, "task-dies");
 	assert_int_equal(port.create(port.impl, &t), 0);
 	assert_int_equal(pipe(sync), 0);
@@ -375,54 +375,91 @@ static void test_dead_holder_is_not_alive(void **state)
 
 /* ---- spawn ----------------------------------------------------------------- */
 
-static int spawned(void *arg)
-{
-	const char *path = arg;
-	char tmp[PATH_MAX], line[128];
-	struct timespec ts = {0, 300 * 1000 * 1000};
-	int fd, n;
+/* The runner spawn() starts is a fresh exec: here /bin/sh, which records
+ * its arguments and pid and becomes sleep(1), holding what it was given. */
+static const char spawn_script[] = "echo \"$*\" >\"$0.args\"; echo $$ >\"$0.tmp\"; mv \"$0.tmp\" \"$0\"; exec sleep 60";
 
-	nanosleep(&ts, NULL); /* the caller must not be waiting for this */
-	pathf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = snprintf(line, sizeof(line), "%ld %ld %ld %d\n", (long)getpid(), (long)getppid(), (long)getsid(0),
-		     isatty(STDOUT_FILENO));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0)
-		return 1;
-	return 0;
-}
-
-static void test_spawn_runs_detached_and_returns_at_once(void **state)
+static void test_spawn_execs_a_runner_with_the_lock_and_nothing_else(void **state)
 {
 	cr_task_port port;
-	char path[PATH_MAX];
-	uint64_t t0, elapsed;
-	long pid = 0, ppid = 0, sid = 0;
-	int tty = -1;
+	char path[PATH_MAX], args[PATH_MAX], proc[64], link[PATH_MAX], lock[PATH_MAX], tpath[PATH_MAX];
+	char line[512] = "";
+	const char *argv[4] = {"-c", spawn_script, NULL, NULL};
+	long pid = 0, sid = 0;
 	FILE *f = NULL;
+	int stray, alive = 1;
 
 	(void)state;
-	pathf(path, sizeof(path), "%s/spawned.txt", tmpdir);
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
-	t0 = now_ms();
-	assert_int_equal(port.spawn(port.impl, spawned, path), 0);
-	elapsed = now_ms() - t0;
-	assert_true(elapsed < 250);
+	pathf(path, sizeof(path), "%s/spawned.pid", tmpdir);
+	pathf(args, sizeof(args), "%s.args", path);
+	pathf(lock, sizeof(lock), "%s/task-run-009.lock", taskdir);
+	pathf(tpath, sizeof(tpath), "%s/task-run-009.json", taskdir);
+	argv[2] = path; /* the script's $0 */
+	assert_int_equal(cr_tasks_open(&port, taskdir, &(cr_tasks_opts){.program = "/bin/sh", .argv = argv}), 0);
+	/* No lock, no runner. */
+	assert_int_equal(port.spawn(port.impl, "task-run-009", 2), CR_EINTERNAL);
+	assert_int_equal(port.lock(port.impl, "task-run-009"), 0);
+	stray = open("/dev/null", O_RDONLY); /* not CLOEXEC: spawn must not pass it on */
+	assert_true(stray > 3);
+	assert_int_equal(port.spawn(port.impl, "task-run-009", 2), 0);
+	close(stray);
 	for (int i = 0; i < 500 && !(f = fopen(path, "r")); i++) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
-
 		nanosleep(&ts, NULL);
 	}
 	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%ld %ld %ld %d", &pid, &ppid, &sid, &tty), 4);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
 	fclose(f);
-	assert_true(pid != getpid());
-	assert_true(ppid != getpid());     /* not our child */
-	assert_true(sid != (long)getsid(0)); /* its own session */
-	assert_int_equal(tty, 0);          /* stdio on /dev/null */
-	/* No zombie of ours: the launcher was reaped. */
-	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_non_null(f = fopen(args, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_string_equal(line, "--task-id task-run-009 --jobs 2 --lock-fd 3\n");
+	/* Once it is sleep: stdio and the lock on 3, nothing else inherited. */
+	snprintf(proc, sizeof(proc), "/proc/%ld/exe", pid);
+	for (int i = 0; i < 500; i++) {
+		ssize_t n = readlink(proc, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		if (strstr(link, "sleep"))
+			break;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(strstr(link, "sleep"));
+	snprintf(proc, sizeof(proc), "/proc/%ld/fd", pid);
+	DIR *d = opendir(proc);
+	assert_non_null(d);
+	int nfd = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = (int)strtol(e->d_name, NULL, 10);
+		assert_true(fd >= 0 && fd <= 3);
+		nfd++;
+	}
+	closedir(d);
+	assert_int_equal(nfd, 4);
+	snprintf(proc, sizeof(proc), "/proc/%ld/fd/3", pid);
+	ssize_t n = readlink(proc, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	assert_string_equal(link, lock);
+	snprintf(proc, sizeof(proc), "/proc/%ld/stat", pid);
+	assert_non_null(f = fopen(proc, "r"));
+	assert_int_equal(fscanf(f, "%*d (%*[^)]) %*c %*d %*d %ld", &sid), 1);
+	fclose(f);
+	assert_int_equal(sid, pid); /* a session of its own */
+	/* The caller lets go of its copy: the runner still holds the lock. */
+	assert_non_null(f = fopen(tpath, "w"));
+	fputs("{}", f);
+	fclose(f);
+	assert_int_equal(port.unlock(port.impl, "task-run-009"), 0);
+	assert_int_equal(port.alive(port.impl, "task-run-009"), 1);
+	/* The runner ends: its lock goes with it. */
+	assert_int_equal(kill((pid_t)pid, SIGTERM), 0);
+	assert_int_equal(waitpid((pid_t)pid, NULL, 0), (pid_t)pid);
+	alive = port.alive(port.impl, "task-run-009");
+	assert_int_equal(alive, 0);
 	cr_tasks_close(&port);
+	unlink(tpath);
 }
 
 /* The local cache beside the task files: entries by plain names only. */
@@ -726,9 +763,9 @@ static void test_pool_same_findings_with_one_and_three_workers(void **state)
 	memset(&one, 0, sizeof(one));
 	memset(&three, 0, sizeof(three));
 	job = make_job(1, 0);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &one), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &one, NULL), 0);
 	job = make_job(3, 0);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &three), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &three, NULL), 0);
 
 	assert_int_equal(one.n, three.n);
 	qsort(one.f, one.n, sizeof(*one.f), cmp_found);
@@ -771,9 +808,7 @@ static void test_pool_crash_gives_stage_errors_for_that_artifact_only(void **sta
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	setenv("CR_TEST_WORKER_CRASH", arts[crash].path, 1);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
-	unsetenv("CR_TEST_WORKER_CRASH");
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, &(cr_pool_faults){.crash_path = arts[crash].path}), 0);
 
 	assert_int_equal(c.done_calls[crash], 1);
 	assert_true(c.outcome[crash].read_ok);
@@ -808,11 +843,11 @@ static void test_pool_small_batches_lose_nothing(void **state)
 	memset(&one, 0, sizeof(one));
 	memset(&three, 0, sizeof(three));
 	job = make_job_batched(1, 0, 3);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &one), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &one, NULL), 0);
 	assert_true(seq.chunk >= one.n / 3);
 	assert_int_equal(seq.finding, one.n);
 	job = make_job_batched(3, 0, 3);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &three), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &three, NULL), 0);
 	assert_int_equal(seq.finding, three.n);
 	assert_clean_run(&one);
 	assert_clean_run(&three);
@@ -833,9 +868,7 @@ static void test_pool_crash_with_unsealed_findings(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	setenv("CR_TEST_WORKER_CRASH", arts[crash].path, 1);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
-	unsetenv("CR_TEST_WORKER_CRASH");
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, &(cr_pool_faults){.crash_path = arts[crash].path}), 0);
 
 	assert_non_null(strstr(c.outcome[crash].error, "SIGSEGV"));
 	for (size_t k = 0; k < c.n; k++)
@@ -880,7 +913,7 @@ static void test_pool_seal_failure_aborts(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	job.seal = t_seal_fails;
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), CR_ESTORAGE);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), CR_ESTORAGE);
 	assert_string_equal(cr_error_last()->message, "disk full (test)");
 	assert_true(c.dones < nart);
 	assert_no_children();
@@ -897,11 +930,9 @@ static void test_pool_hang_times_out_naming_the_artifact(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	setenv("CR_TEST_WORKER_HANG", arts[hang].path, 1);
 	t0 = now_ms();
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, &(cr_pool_faults){.hang_path = arts[hang].path}), 0);
 	elapsed = now_ms() - t0;
-	unsetenv("CR_TEST_WORKER_HANG");
 
 	assert_int_equal(c.done_calls[hang], 1);
 	assert_true(c.outcome[hang].stage_error[CR_STAGE_DATA_PURITY]);
@@ -930,11 +961,9 @@ static void test_pool_hang_of_a_lone_worker_on_its_first_artifact(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
-	setenv("CR_TEST_WORKER_HANG", arts[hang].path, 1);
 	t0 = now_ms();
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, &(cr_pool_faults){.hang_path = arts[hang].path}), 0);
 	elapsed = now_ms() - t0;
-	unsetenv("CR_TEST_WORKER_HANG");
 
 	assert_int_equal(c.done_calls[hang], 1);
 	assert_non_null(strstr(c.outcome[hang].error, "time limit of 200 ms"));
@@ -957,7 +986,7 @@ static void test_pool_callback_abort_kills_workers(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	c.abort_with = 7;
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 7);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), 7);
 	assert_int_equal(c.dones, 1);
 	assert_no_children();
 	assert_int_equal(count_fds(), fds);
@@ -976,7 +1005,7 @@ static void test_pool_workers_do_not_hold_the_runner_lock(void **state)
 	char lock_path[PATH_MAX];
 
 	(void)state;
-	assert_int_equal(cr_tasks_open(&port, taskdir), 0);
+	assert_int_equal(cr_tasks_open(&port, taskdir, NULL), 0);
 	fill_task(&t, "task-runner");
 	assert_int_equal(port.create(port.impl, &t), 0);
 	assert_int_equal(port.lock(port.impl, "task-runner"), 0);
@@ -1020,7 +1049,7 @@ static void test_pool_streams_many_findings(void **state)
 	memset(&c, 0, sizeof(c));
 	job = make_job(2, 0);
 	t0 = now_ms();
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), 0);
 	elapsed = now_ms() - t0;
 	assert_normal_outcome(&c, big);
 	{
@@ -1061,7 +1090,7 @@ static void test_pool_without_workers_marks_every_artifact(void **state)
 		if (setrlimit(RLIMIT_NPROC, &none) < 0)
 			_exit(77);
 		memset(&c, 0, sizeof(c));
-		if (cr_pool_run(&job, &callbacks, &c) != 0)
+		if (cr_pool_run(&job, &callbacks, &c, NULL) != 0)
 			code |= 1;
 		for (size_t i = 0; i < nart; i++) {
 			if (c.done_calls[i] != 1 || !c.outcome[i].stage_error[CR_STAGE_DATA_PURITY] ||
@@ -1090,11 +1119,11 @@ static void test_pool_empty_and_bad_jobs(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	job.count = 0;
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), 0);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), 0);
 	assert_int_equal(c.progress_calls, 1);
 	assert_int_equal(c.progress_total, 0);
 	job = make_job(0, 0);
-	assert_int_equal(cr_pool_run(&job, &callbacks, &c), CR_EINVALID_ARGUMENT);
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), CR_EINVALID_ARGUMENT);
 	assert_no_children();
 }
 
@@ -1105,7 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_alive_without_task_or_lock_file),
 		cmocka_unit_test(test_lock_is_seen_alive_by_another_process),
 		cmocka_unit_test(test_dead_holder_is_not_alive),
-		cmocka_unit_test(test_spawn_runs_detached_and_returns_at_once),
+		cmocka_unit_test(test_spawn_execs_a_runner_with_the_lock_and_nothing_else),
 		cmocka_unit_test(test_cache_entries),
 		cmocka_unit_test(test_pool_same_findings_with_one_and_three_workers),
 		cmocka_unit_test(test_pool_crash_gives_stage_errors_for_that_artifact_only),

@@ -152,39 +152,20 @@ static int builtin_commit(struct store *s, git_oid *out)
 	return rc;
 }
 
-static int store_resolve(void *impl, char **policy_json, char **registry_json, cr_snapshot *ps, cr_snapshot *rs,
-			 bool pin)
+/* Both documents of policy commit ID and their snapshots. */
+static int read_commit(struct store *s, const git_oid *id, char **policy_json, char **registry_json, cr_snapshot *ps,
+		       cr_snapshot *rs)
 {
-	struct store *s = impl;
-	git_oid tip;
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
 	char *p = NULL, *r = NULL, hex[GIT_OID_HEXSZ + 1];
-	int rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
+	int rc;
 
-	if (rc == GIT_ENOTFOUND && s->builtin_policy) {
-		/* The demo namespace ships its policy. Reading it writes no ref;
-		 * a run pins it on the ref, as the same commit in every clone. */
-		if ((rc = builtin_commit(s, &tip)) < 0)
-			return rc;
-		if (pin) {
-			rc = cr_git_ref_cas(s->repo, s->refs.policy, &tip, NULL, "policy.publish built-in policy");
-			if (rc == CR_ERETRY) /* someone else pinned or published first */
-				rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
-			if (rc < 0)
-				return rc == GIT_ENOTFOUND ? cr_git_error("cannot read the policy ref") : rc;
-		}
-	}
-	if (rc == GIT_ENOTFOUND) {
-		cr_error_set(CR_EPOLICY_MISSING, "no policy published on %s", s->refs.policy);
-		cr_error_hint("publish one with: git clean-release policy publish --policy policy.json --registry registry.json");
-		return CR_EPOLICY_MISSING;
-	}
-	if (rc < 0 || git_commit_lookup(&c, s->repo, &tip) < 0 || git_commit_tree(&tree, c) < 0) {
-		rc = cr_git_error("cannot read the policy ref");
+	git_oid_tostr(hex, sizeof(hex), id);
+	if (git_commit_lookup(&c, s->repo, id) < 0 || git_commit_tree(&tree, c) < 0) {
+		rc = cr_git_error("cannot read the policy commit");
 		goto cleanup;
 	}
-	git_oid_tostr(hex, sizeof(hex), &tip);
 	if ((rc = read_blob(s->repo, tree, "policy.json", &p)) < 0 ||
 	    (rc = read_blob(s->repo, tree, "registry.json", &r)) < 0)
 		goto cleanup;
@@ -208,6 +189,45 @@ cleanup:
 	return rc;
 }
 
+static int store_at(void *impl, const char *commit, char **policy_json, char **registry_json, cr_snapshot *ps,
+		    cr_snapshot *rs)
+{
+	git_oid id;
+	if (git_oid_fromstr(&id, commit) < 0)
+		return cr_error_set(CR_EINTEGRITY, "policy commit \"%.64s\" is not an object id", commit);
+	return read_commit(impl, &id, policy_json, registry_json, ps, rs);
+}
+
+static int store_resolve(void *impl, char **policy_json, char **registry_json, cr_snapshot *ps, cr_snapshot *rs,
+			 bool pin)
+{
+	struct store *s = impl;
+	git_oid tip;
+	int rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
+
+	if (rc == GIT_ENOTFOUND && s->builtin_policy) {
+		/* The demo namespace ships its policy. Reading it writes no ref;
+		 * a run pins it on the ref, as the same commit in every clone. */
+		if ((rc = builtin_commit(s, &tip)) < 0)
+			return rc;
+		if (pin) {
+			rc = cr_git_ref_cas(s->repo, s->refs.policy, &tip, NULL, "policy.publish built-in policy");
+			if (rc == CR_ERETRY) /* someone else pinned or published first */
+				rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
+			if (rc < 0)
+				return rc == GIT_ENOTFOUND ? cr_git_error("cannot read the policy ref") : rc;
+		}
+	}
+	if (rc == GIT_ENOTFOUND) {
+		cr_error_set(CR_EPOLICY_MISSING, "no policy published on %s", s->refs.policy);
+		cr_error_hint("publish one with: git clean-release policy publish --policy policy.json --registry registry.json");
+		return CR_EPOLICY_MISSING;
+	}
+	if (rc < 0)
+		return cr_git_error("cannot read the policy ref");
+	return read_commit(s, &tip, policy_json, registry_json, ps, rs);
+}
+
 static const char *store_ref(void *impl)
 {
 	return ((struct store *)impl)->refs.policy;
@@ -225,6 +245,7 @@ int cr_git_policy_open(cr_policy_port *out, git_repository *repo, const cr_git_r
 	s->builtin_registry = builtin_registry;
 	out->impl = s;
 	out->resolve = store_resolve;
+	out->at = store_at;
 	out->publish = store_publish;
 	out->ref = store_ref;
 	return 0;

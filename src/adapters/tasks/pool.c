@@ -55,6 +55,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -64,12 +65,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "adapters/tasks/tasks.h"
+#include "adapters/tasks/pool.h"
 #include "engine/engine.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -95,8 +97,6 @@
 #define REAP_GRACE_MS 1000
 #define REQ_BATCH 128 /* >= OUTSTANDING_MAX */
 
-#define ENV_TEST_CRASH "CR_TEST_WORKER_CRASH"
-#define ENV_TEST_HANG "CR_TEST_WORKER_HANG"
 
 /* Exit statuses of a worker that ends itself. */
 enum { WEXIT_OK = 0, WEXIT_ORPHAN = 3, WEXIT_PIPE = 4, WEXIT_PROTOCOL = 5, WEXIT_SEAL = 6, WEXIT_NOMEM = 7 };
@@ -458,9 +458,9 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Close every fd but KEEP[0..N) and stdio; close_range where the kernel has
- * it, else the fds we know of (other workers' pipes, runner locks). */
-static void close_other_fds(const pool *p, int *keep, size_t n)
+/* Close every fd but KEEP[0..N) and stdio: close_range where the kernel has
+ * it, else one by one up to the descriptor limit. */
+static void close_other_fds(int *keep, size_t n)
 {
 	unsigned lo = 3;
 	bool ok = true;
@@ -475,12 +475,16 @@ static void close_other_fds(const pool *p, int *keep, size_t n)
 	}
 	if (ok && close_range(lo, ~0u, 0) == 0)
 		return;
-	cr_tasks_close_inherited_locks();
-	for (unsigned i = 0; i < p->nw; i++) {
-		if (p->w[i].pid > 0) {
-			close(p->w[i].req_fd);
-			close(p->w[i].rec_fd);
-		}
+	struct rlimit rl;
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1u << 20
+			  ? (int)rl.rlim_cur
+			  : 1 << 20;
+	for (int fd = 3; fd < max; fd++) {
+		bool kept = false;
+		for (size_t i = 0; i < n; i++)
+			kept |= keep[i] == fd;
+		if (!kept)
+			close(fd);
 	}
 }
 
@@ -543,7 +547,7 @@ static void worker_check(const pool *p, wstatus *st, cr_scanner *scanner, const 
 
 static void __attribute__((noreturn)) worker_main(const pool *p, wstatus *st, int req_fd, int rec_fd)
 {
-	static wout out;
+	wout *out;
 	cr_scanner *scanner = NULL;
 	char scanner_error[CR_ERROR_MSG_MAX] = "";
 	uint32_t req[REQ_BATCH];
@@ -560,11 +564,14 @@ static void __attribute__((noreturn)) worker_main(const pool *p, wstatus *st, in
 	keep[nkeep++] = rec_fd;
 	if (p->job->root_fd >= 0)
 		keep[nkeep++] = p->job->root_fd;
-	close_other_fds(p, keep, nkeep);
+	close_other_fds(keep, nkeep);
 
-	out.fd = rec_fd;
-	out.p = p;
-	out.last_flush = now_ms();
+	/* The record buffer is the worker's own (64 KiB: not on its stack). */
+	if (!(out = calloc(1, sizeof(*out))))
+		_exit(WEXIT_NOMEM);
+	out->fd = rec_fd;
+	out->p = p;
+	out->last_flush = now_ms();
 	if (cr_scanner_new(&scanner, p->job->rules) < 0) {
 		scanner = NULL;
 		msgf(scanner_error, sizeof(scanner_error), "cannot start the scanner: %s",
@@ -583,13 +590,13 @@ static void __attribute__((noreturn)) worker_main(const pool *p, wstatus *st, in
 		for (size_t i = 0; i < whole; i++) {
 			if (req[i] >= p->job->count)
 				_exit(WEXIT_PROTOCOL);
-			worker_check(p, st, scanner, scanner_error, &out, req[i], i + 1 < whole);
+			worker_check(p, st, scanner, scanner_error, out, req[i], i + 1 < whole);
 		}
 		have -= whole * sizeof(uint32_t);
 		memmove(req, (char *)req + whole * sizeof(uint32_t), have);
 	}
-	w_seal(&out);
-	w_flush(&out);
+	w_seal(out);
+	w_flush(out);
 	_exit(WEXIT_OK);
 }
 
@@ -1252,10 +1259,10 @@ static void stop_workers(pool *p, bool kill_them)
 	}
 }
 
-int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
+int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx, const cr_pool_faults *faults)
 {
-	struct sigaction ign, old_pipe;
-	bool pipe_saved = false;
+	sigset_t pipe_set, old_mask;
+	bool masked = false;
 	pool p;
 	int rc = 0;
 
@@ -1310,15 +1317,18 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 	for (size_t i = 0; i < job->count; i++)
 		p.order[i] = i;
 	qsort_r(p.order, job->count, sizeof(*p.order), cmp_size_desc, (void *)job->artifacts);
-	p.crash_path = getenv(ENV_TEST_CRASH);
-	p.hang_path = getenv(ENV_TEST_HANG);
+	if (faults) {
+		p.crash_path = faults->crash_path;
+		p.hang_path = faults->hang_path;
+	}
 
-	/* A worker that dies must not take the parent with it on a write. */
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	if (sigaction(SIGPIPE, &ign, &old_pipe) == 0)
-		pipe_saved = true;
+	/* A worker that dies must not take the parent with it on a write: the
+	 * calling thread blocks SIGPIPE (the process's disposition is not
+	 * touched) and drops any it raised before unblocking. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask) == 0)
+		masked = true;
 
 	rc = run(&p);
 cleanup:
@@ -1336,8 +1346,12 @@ cleanup:
 		job->seq->chunk = last >> SEQ_FINDING_BITS;
 		job->seq->finding = last & SEQ_FINDING_MASK;
 	}
-	if (pipe_saved)
-		sigaction(SIGPIPE, &old_pipe, NULL);
+	if (masked) {
+		struct timespec zero = {0, 0};
+		while (!sigismember(&old_mask, SIGPIPE) && sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	}
 	free(p.w);
 	free(p.order);
 	free(p.retry);

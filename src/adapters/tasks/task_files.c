@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,39 +40,29 @@
 #define LOCK_RETRY_COUNT 20
 #define LOCK_RETRY_NS (5 * 1000 * 1000)
 
+/* A runner lock this port holds. */
+typedef struct held_lock {
+	char *task_id;
+	int fd;
+	pid_t pid; /* the process that took it (a forked child holds none) */
+} held_lock;
+
 typedef struct tasks_impl {
 	char *dir;
+	/* The runner command (spawn) and the tests' faults, copied. */
+	char *program;
+	char **argv;
+	size_t argc;
+	char *crash_path, *hang_path;
+	/* Runner locks held through this port, and runners spawned and not
+	 * yet waited for (a long-lived caller collects them on later calls). */
+	pthread_mutex_t mu;
+	held_lock *held;
+	size_t nheld, aheld;
+	pid_t *kids;
+	size_t nkids, akids;
+	atomic_uint tmp_counter; /* names of temporary task files */
 } tasks_impl;
-
-/*
- * Runner locks held by this process. They live for the process's whole life
- * (not the port's): the contract of lock(). The table also tells forked
- * children which fds to close (cr_tasks_close_inherited_locks), so a dead
- * runner's workers never keep its lock alive. Slots hold fd + 1 (0: empty)
- * so that children can read them without taking the mutex.
- */
-static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic int held_fd[CR_TASK_LOCKS_MAX];
-static pid_t held_pid[CR_TASK_LOCKS_MAX];
-static char *held_path[CR_TASK_LOCKS_MAX];
-
-void cr_tasks_close_inherited_locks(void)
-{
-	for (size_t i = 0; i < CR_TASK_LOCKS_MAX; i++) {
-		int v = atomic_exchange(&held_fd[i], 0);
-
-		if (v > 0)
-			close(v - 1);
-	}
-}
-
-static void adopt_inherited_locks(void)
-{
-	pid_t self = getpid();
-	for (size_t i = 0; i < CR_TASK_LOCKS_MAX; i++)
-		if (atomic_load(&held_fd[i]) > 0)
-			held_pid[i] = self;
-}
 
 static int check_id(const char *task_id)
 {
@@ -140,7 +132,6 @@ static int write_new_file(const char *path, int flags, const char *buf, size_t l
  */
 static int t_create(void *impl, const cr_task *task)
 {
-	static atomic_uint counter;
 	tasks_impl *t = impl;
 	char path[PATH_MAX], tmp[PATH_MAX];
 	char *json = NULL;
@@ -150,7 +141,7 @@ static int t_create(void *impl, const cr_task *task)
 	if ((rc = task_path(path, sizeof(path), t, task->task_id, TASK_FILE_EXT)) < 0)
 		return rc;
 	n = snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.%u.tmp", t->dir, task->task_id, (long)getpid(),
-		     atomic_fetch_add(&counter, 1));
+		     atomic_fetch_add(&t->tmp_counter, 1));
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "task path too long: %s", path);
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
@@ -248,34 +239,47 @@ static int t_discard(void *impl, const char *task_id)
 	return 0;
 }
 
+/* The slot of TASK_ID's lock among those held, or -1 (MU held). */
+static ssize_t held_find(const tasks_impl *t, const char *task_id)
+{
+	pid_t self = getpid();
+	for (size_t i = 0; i < t->nheld; i++)
+		if (t->held[i].pid == self && !strcmp(t->held[i].task_id, task_id))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Record FD as TASK_ID's lock (MU held); on failure FD is left to the caller. */
+static int held_add(tasks_impl *t, const char *task_id, int fd)
+{
+	if (t->nheld == t->aheld) {
+		size_t na = t->aheld ? t->aheld * 2 : 4;
+		held_lock *nh = realloc(t->held, na * sizeof(*nh));
+		if (!nh)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		t->held = nh;
+		t->aheld = na;
+	}
+	if (!(t->held[t->nheld].task_id = strdup(task_id)))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	t->held[t->nheld].pid = getpid();
+	t->held[t->nheld++].fd = fd;
+	return 0;
+}
+
 static int t_lock(void *impl, const char *task_id)
 {
 	tasks_impl *t = impl;
 	char path[PATH_MAX];
-	size_t slot = CR_TASK_LOCKS_MAX;
-	pid_t self = getpid();
 	int fd = -1, rc;
 
 	if ((rc = task_path(path, sizeof(path), t, task_id, TASK_LOCK_EXT)) < 0)
 		return rc;
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
 		return rc;
-
-	pthread_mutex_lock(&held_mu);
-	for (size_t i = 0; i < CR_TASK_LOCKS_MAX; i++) {
-		if (atomic_load(&held_fd[i]) == 0) {
-			if (slot == CR_TASK_LOCKS_MAX)
-				slot = i;
-			continue;
-		}
-		/* Entries inherited from a parent process are not ours. */
-		if (held_pid[i] == self && held_path[i] && strcmp(held_path[i], path) == 0) {
-			rc = 0;
-			goto cleanup;
-		}
-	}
-	if (slot == CR_TASK_LOCKS_MAX) {
-		rc = cr_error_set(CR_EINTERNAL, "too many task locks in one process (%d)", CR_TASK_LOCKS_MAX);
+	pthread_mutex_lock(&t->mu);
+	if (held_find(t, task_id) >= 0) {
+		rc = 0; /* ours already */
 		goto cleanup;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, TASK_FILE_MODE);
@@ -300,43 +304,52 @@ static int t_lock(void *impl, const char *task_id)
 		}
 		nanosleep(&pause_ts, NULL);
 	}
-	held_path[slot] = strdup(path);
-	if (!held_path[slot]) {
-		rc = cr_error_set(CR_EINTERNAL, "out of memory");
-		goto cleanup;
-	}
-	held_pid[slot] = self;
-	atomic_store(&held_fd[slot], fd + 1);
-	fd = -1;
-	rc = 0;
+	if ((rc = held_add(t, task_id, fd)) == 0)
+		fd = -1;
 cleanup:
-	pthread_mutex_unlock(&held_mu);
+	pthread_mutex_unlock(&t->mu);
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+static int t_adopt(void *impl, const char *task_id, int fd)
+{
+	tasks_impl *t = impl;
+	char path[PATH_MAX];
+	struct stat fst, pst;
+	int rc;
+
+	if ((rc = task_path(path, sizeof(path), t, task_id, TASK_LOCK_EXT)) < 0)
+		return rc;
+	/* The descriptor must be this task's lock file, and its lock ours:
+	 * on the open file description that holds it, flock succeeds. */
+	if (fd < 0 || fstat(fd, &fst) < 0 || stat(path, &pst) < 0 || fst.st_dev != pst.st_dev ||
+	    fst.st_ino != pst.st_ino)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "descriptor %d is not the runner lock of task %s", fd, task_id);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return cr_error_set(CR_ECONFLICT, "task %s: the lock on descriptor %d is held by another process", task_id,
+				    fd);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	pthread_mutex_lock(&t->mu);
+	rc = held_find(t, task_id) >= 0 ? cr_error_set(CR_ECONFLICT, "task %s is locked twice", task_id)
+					: held_add(t, task_id, fd);
+	pthread_mutex_unlock(&t->mu);
 	return rc;
 }
 
 static int t_unlock(void *impl, const char *task_id)
 {
 	tasks_impl *t = impl;
-	char path[PATH_MAX];
-	pid_t self = getpid();
-	int rc;
+	ssize_t i;
 
-	if ((rc = task_path(path, sizeof(path), t, task_id, TASK_LOCK_EXT)) < 0)
-		return rc;
-	pthread_mutex_lock(&held_mu);
-	for (size_t i = 0; i < CR_TASK_LOCKS_MAX; i++) {
-		if (held_pid[i] != self || !held_path[i] || strcmp(held_path[i], path))
-			continue;
-		int v = atomic_exchange(&held_fd[i], 0);
-		if (v > 0)
-			close(v - 1); /* a child that inherited it still holds the lock */
-		free(held_path[i]);
-		held_path[i] = NULL;
-		held_pid[i] = 0;
+	pthread_mutex_lock(&t->mu);
+	if ((i = held_find(t, task_id)) >= 0) {
+		close(t->held[i].fd); /* a runner it was handed to still holds the lock */
+		free(t->held[i].task_id);
+		t->held[i] = t->held[--t->nheld];
 	}
-	pthread_mutex_unlock(&held_mu);
+	pthread_mutex_unlock(&t->mu);
 	return 0;
 }
 
@@ -381,73 +394,167 @@ static int t_alive(void *impl, const char *task_id)
 
 static int t_scan(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 {
-	(void)impl;
-	return cr_pool_run(job, cb, ctx);
+	tasks_impl *t = impl;
+	cr_pool_faults f = {t->crash_path, t->hang_path};
+	return cr_pool_run(job, cb, ctx, &f);
 }
 
-/*
- * Double fork: the runner is reparented away from the caller (no zombie for
- * a server to reap, no SIGCHLD), in its own session (no terminal signals).
- * Only the short-lived first child is waited for.
- */
-static int t_spawn(void *impl, int (*fn)(void *arg), void *arg)
+/* Collect the runners spawned before that have ended (MU held). */
+static void reap_kids(tasks_impl *t)
 {
-	struct sigaction dfl;
-	sigset_t none;
-	pid_t pid;
-	int status = 0, fd;
-
-	(void)impl;
-	pid = fork();
-	if (pid < 0)
-		return cr_error_set(CR_EINTERNAL, "cannot start the runner process: %s", strerror(errno));
-	if (pid == 0) {
-		setsid();
-		pid = fork();
-		if (pid != 0)
-			_exit(pid < 0 ? 1 : 0);
-		/* The runner takes over the caller's task locks (the lock lives
-		 * in the shared open file description, so it is held without a
-		 * gap); the caller then lets go of its copy with unlock(). */
-		adopt_inherited_locks();
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigemptyset(&dfl.sa_mask);
-		for (int s = 1; s < NSIG; s++)
-			if (s != SIGKILL && s != SIGSTOP)
-				sigaction(s, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			if (fd > STDERR_FILENO)
-				close(fd);
-		}
-		int r = fn(arg);
-		_exit(r >= 0 && r < 256 ? r : 1);
+	for (size_t i = 0; i < t->nkids;) {
+		if (waitpid(t->kids[i], NULL, WNOHANG) != 0)
+			t->kids[i] = t->kids[--t->nkids]; /* ended, or not ours to wait for */
+		else
+			i++;
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return cr_error_set(CR_EINTERNAL, "cannot wait for the runner's launcher: %s", strerror(errno));
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return cr_error_set(CR_EINTERNAL, "cannot start the runner process (fork failed)");
-	return 0;
 }
 
-int cr_tasks_open(cr_task_port *out, const char *dir)
+/* The runner's environment: the caller's, without what would point it at
+ * another repository than the -C it is given. */
+static char **runner_env(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 1, sizeof(*env))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "GIT_DIR=", 8) && strncmp(environ[i], "GIT_WORK_TREE=", 14))
+			env[k++] = environ[i];
+	return env;
+}
+
+static int t_spawn(void *impl, const char *task_id, unsigned jobs)
+{
+	tasks_impl *t = impl;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	char jobs_s[16], fd_s[16];
+	char **argv = NULL, **env = NULL;
+	ssize_t slot;
+	pid_t pid;
+	int rc = 0, err;
+
+	if (!t->program)
+		return cr_error_set(CR_EINTERNAL, "this task port starts no runner (no program given)");
+	snprintf(jobs_s, sizeof(jobs_s), "%u", jobs);
+	snprintf(fd_s, sizeof(fd_s), "%d", CR_TASK_LOCK_FD);
+	if (!(argv = calloc(t->argc + 8, sizeof(*argv))) || !(env = runner_env())) {
+		free(argv);
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	argv[0] = t->program;
+	for (size_t i = 0; i < t->argc; i++)
+		argv[1 + i] = t->argv[i];
+	const char *tail[] = {"--task-id", task_id, "--jobs", jobs_s, "--lock-fd", fd_s};
+	for (size_t i = 0; i < 6; i++)
+		argv[1 + t->argc + i] = (char *)tail[i];
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	pthread_mutex_lock(&t->mu);
+	reap_kids(t);
+	if ((slot = held_find(t, task_id)) < 0) {
+		rc = cr_error_set(CR_EINTERNAL, "cannot start the runner of %s: its lock is not held", task_id);
+		goto cleanup;
+	}
+	/* stdio on /dev/null, the lock on CR_TASK_LOCK_FD, nothing else. */
+	if ((err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
+	    (err = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)) ||
+	    (err = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0)) ||
+	    (err = posix_spawn_file_actions_adddup2(&fa, t->held[slot].fd, CR_TASK_LOCK_FD)) ||
+	    (err = posix_spawn_file_actions_addclosefrom_np(&fa, CR_TASK_LOCK_FD + 1)) ||
+	    (err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) ||
+	    (err = posix_spawnattr_setsigdefault(&at, &all)) || (err = posix_spawnattr_setsigmask(&at, &none)) ||
+	    (err = posix_spawn(&pid, t->program, &fa, &at, argv, env))) {
+		rc = cr_error_set(CR_EINTERNAL, "cannot start the runner %s: %s", t->program, strerror(err));
+		goto cleanup;
+	}
+	if (t->nkids == t->akids) {
+		size_t na = t->akids ? t->akids * 2 : 4;
+		pid_t *nk = realloc(t->kids, na * sizeof(*nk));
+		if (nk) {
+			t->kids = nk;
+			t->akids = na;
+		}
+	}
+	if (t->nkids < t->akids)
+		t->kids[t->nkids++] = pid; /* else it stays a zombie until this process ends */
+cleanup:
+	pthread_mutex_unlock(&t->mu);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
+	free(env);
+	return rc;
+}
+
+static void tasks_free(tasks_impl *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nheld; i++) {
+		close(t->held[i].fd);
+		free(t->held[i].task_id);
+	}
+	for (size_t i = 0; i < t->argc; i++)
+		free(t->argv[i]);
+	pthread_mutex_lock(&t->mu);
+	reap_kids(t);
+	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_destroy(&t->mu);
+	free(t->kids);
+	free(t->held);
+	free(t->argv);
+	free(t->program);
+	free(t->crash_path);
+	free(t->hang_path);
+	free(t->dir);
+	free(t);
+}
+
+/* A copy of S, or NULL for NULL; *OK false when out of memory. */
+static char *dup_opt(const char *s, bool *ok)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s && !d)
+		*ok = false;
+	return d;
+}
+
+int cr_tasks_open(cr_task_port *out, const char *dir, const cr_tasks_opts *o)
 {
 	tasks_impl *t;
+	bool ok = true;
 
 	memset(out, 0, sizeof(*out));
 	if (!dir || !*dir)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "no task directory");
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->dir = strdup(dir))) {
-		free(t);
+	if (!(t = calloc(1, sizeof(*t))))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	pthread_mutex_init(&t->mu, NULL);
+	t->dir = dup_opt(dir, &ok);
+	if (o) {
+		t->program = dup_opt(o->program, &ok);
+		t->crash_path = dup_opt(o->faults.crash_path, &ok);
+		t->hang_path = dup_opt(o->faults.hang_path, &ok);
+		while (o->argv && o->argv[t->argc])
+			t->argc++;
+		if (t->argc && !(t->argv = calloc(t->argc, sizeof(*t->argv))))
+			ok = false;
+		for (size_t i = 0; ok && i < t->argc; i++)
+			t->argv[i] = dup_opt(o->argv[i], &ok);
+	}
+	if (!ok) {
+		if (!t->argv)
+			t->argc = 0;
+		tasks_free(t);
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	}
 	out->impl = t;
@@ -456,6 +563,7 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 	out->load = t_load;
 	out->discard = t_discard;
 	out->lock = t_lock;
+	out->adopt = t_adopt;
 	out->unlock = t_unlock;
 	out->alive = t_alive;
 	out->scan = t_scan;
@@ -465,14 +573,8 @@ int cr_tasks_open(cr_task_port *out, const char *dir)
 
 void cr_tasks_close(cr_task_port *p)
 {
-	tasks_impl *t;
-
 	if (!p)
 		return;
-	t = p->impl;
-	if (t) {
-		free(t->dir);
-		free(t);
-	}
+	tasks_free(p->impl);
 	memset(p, 0, sizeof(*p));
 }

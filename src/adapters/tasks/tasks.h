@@ -1,21 +1,26 @@
 #ifndef CR_ADAPTERS_TASKS_H
 #define CR_ADAPTERS_TASKS_H
+#include "adapters/tasks/pool.h"
 #include "ports/task_manager.h"
 
+/* How a runner is started: PROGRAM with ARGV (NULL-terminated, its
+ * arguments before the ones spawn() adds: "--task-id T --jobs N
+ * --lock-fd 3"), e.g. {"-C", repo, "task", "run", NULL}. */
+typedef struct cr_tasks_opts {
+	const char *program;
+	const char *const *argv;
+	cr_pool_faults faults; /* for the tests; zero: none */
+} cr_tasks_opts;
+
 /* The task manager on task files under DIR (e.g. $GIT_DIR/clean-release/tasks),
- * created on first write. Free with cr_tasks_close. */
-int cr_tasks_open(cr_task_port *out, const char *dir);
+ * created on first write; O (copied) may be NULL: spawn() is then refused.
+ * Free with cr_tasks_close. */
+int cr_tasks_open(cr_task_port *out, const char *dir, const cr_tasks_opts *o);
+/* Close the port: every runner lock it holds is let go of (a runner it was
+ * handed to keeps holding it). */
 void cr_tasks_close(cr_task_port *p);
 
-/* Runner locks one process can hold (lock() refuses more). */
-#define CR_TASK_LOCKS_MAX 64
-
-/* In a child just forked from a process that took runner locks: close the
- * inherited lock fds, so that the child never keeps a dead runner's lock
- * alive. Async-signal-safe; the pool's workers and spawn() call it. */
-void cr_tasks_close_inherited_locks(void);
-
-/* The forked worker pool (also reachable as port->scan). */
-int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx);
+/* The descriptor spawn() hands the runner lock on. */
+#define CR_TASK_LOCK_FD 3
 
 #endif
