@@ -89,9 +89,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		return rc;
 	}
 	cr_clock_system(&f->clock);
-	if (f->read_only)
-		f->cache.put = NULL; /* reads it, writes nothing */
-	cr_rules_engine(&f->rules, f->read_only ? NULL : &f->cache);
+	cr_rules_engine(&f->rules, &f->cache);
 	f->svc.ledger = &f->ledger;
 	f->svc.policy = &f->policy;
 	f->svc.tasks = &f->tasks;

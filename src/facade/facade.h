@@ -38,8 +38,9 @@ typedef struct cr_facade_opts {
 	 * directory). GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES
 	 * are honoured either way, so a hook sees git's quarantined objects. */
 	const char *repo;
-	/* Every call that writes is CR_EFORBIDDEN before it reads anything;
-	 * nothing is written, not even the local cache. */
+	/* Every call that writes is CR_EFORBIDDEN before it reads anything:
+	 * no git object, ref, note or task file is written (the local cache
+	 * of derived forms still is, best effort). */
 	bool read_only;
 	/* Read the ledger at this commit (any revision naming one, whether a
 	 * ref points at it or not) instead of its tip; implies read_only. */

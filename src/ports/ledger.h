@@ -70,6 +70,15 @@ typedef struct cr_ledger_port {
 	 * there is none), from the same index in constant time; 1 as above.
 	 * NULL in a port without one. */
 	int (*newest_created_at)(cr_txn *t, char *out, size_t len);
+	/* The candidates whose evidence differs between this snapshot and the
+	 * one TOKEN names (a token this call gave before; NULL: none, every
+	 * candidate): added, changed, or gone (a snapshot older than TOKEN's,
+	 * or another clone's), appended to OUT, and this snapshot's token into
+	 * TOKEN_OUT (LEN >= 41; "" for an empty ledger), in time proportional
+	 * to what changed: a candidate's view derives from its own evidence
+	 * only. CR_ENOT_FOUND when this ledger has nothing TOKEN names. NULL
+	 * in a port without one. */
+	int (*changed_since)(cr_txn *t, const char *token, cr_strlist *out, char *token_out, size_t len);
 	/* Last allocated number of an id kind in this snapshot (0: none). */
 	uint64_t (*counter)(cr_txn *t, cr_idkind k);
 	/* Allocate the next id of kind K in this transaction. */

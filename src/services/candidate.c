@@ -120,9 +120,8 @@ int cr_svc_list(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_can
 		char *next)
 {
 	cr_txn *t = NULL;
-	cr_strlist ids = {0};
 	cr_candidate_view *v = NULL;
-	size_t m = 0;
+	size_t m = 0, all = 0;
 	int rc;
 
 	*out = NULL;
@@ -133,20 +132,13 @@ int cr_svc_list(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_can
 		return cr_svc_list_page(s, filter, pg, out, n, next);
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
-	if ((rc = s->ledger->list(t, CR_OBJ_CANDIDATE, NULL, &ids)) < 0)
+	if ((rc = cr_svc_all_views(t, s, &v, &all)) < 0)
 		goto cleanup;
-	if (ids.n && !(v = calloc(ids.n, sizeof(*v)))) {
-		rc = cr_error_set(CR_EINTERNAL, "out of memory");
-		goto cleanup;
-	}
-	for (size_t i = 0; i < ids.n; i++) {
-		if ((rc = cr_svc_candidate_view(t, s, ids.v[i], &v[m])) < 0)
-			goto cleanup;
-		if (filter != CR_STATUS_NONE && v[m].status != filter) {
-			cr_candidate_clear(&v[m].c);
-			continue;
-		}
-		m++;
+	for (size_t i = 0; i < all; i++) {
+		if (filter != CR_STATUS_NONE && v[i].status != filter)
+			cr_candidate_clear(&v[i].c);
+		else
+			v[m++] = v[i];
 	}
 	if (m > 1)
 		qsort(v, m, sizeof(*v), newest_first);
@@ -160,7 +152,6 @@ cleanup:
 			cr_candidate_clear(&v[i].c);
 		free(v);
 	}
-	cr_strlist_clear(&ids);
 	s->ledger->end(t);
 	return rc;
 }

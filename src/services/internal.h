@@ -26,6 +26,11 @@ int cr_svc_cached_manifest(const cr_svc *s, const char *ref, cr_manifest *out);
 /* Derive a candidate's status and latest ids from its own audit events (an
  * orphaned run shows as CHECK_ERROR, derived in memory: reads write nothing). */
 int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candidate_view *out);
+/* Every candidate's view at T, unsorted, *OUT[0..*N) the caller's: from
+ * the local view cache where a candidate's evidence did not change since
+ * the cache was written (services/view_cache.c), derived where it did; for
+ * the whole list only, never for a gate. */
+int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t *n);
 /* One page of cr_svc_list (services/candidate_page.c). */
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,
 		     char *next);

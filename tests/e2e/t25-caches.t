@@ -91,3 +91,50 @@ test_expect_success 'a damaged prefilter database is compiled again: the same fi
 	test "$(jq length ../v1)" = 1
 	test_cmp ../v1 ../v2
 '
+
+# fresh_list FILE: the whole list derived from the evidence alone (the view
+# cache moved away for the call, and put back).
+fresh_list='fresh_list() {
+	vc="$(git rev-parse --absolute-git-dir)/clean-release/cache/candidate-views.bin"
+	if [ -f "$vc" ]; then mv "$vc" "$vc.keep"; fi
+	clean-release candidate list --json >"$1"
+	rm -f "$vc"
+	if [ -f "$vc.keep" ]; then mv "$vc.keep" "$vc"; fi
+}'
+
+test_expect_success 'the whole candidate list is kept in the view cache and equals the list derived from the evidence, after every write' '
+	'"$fresh_list"'
+	cd repo
+	vc="$(git rev-parse --absolute-git-dir)/clean-release/cache/candidate-views.bin"
+	rm -f "$vc"
+	clean-release candidate list --json >../l1
+	test -s "$vc"
+	clean-release candidate list --json >../l2
+	test_cmp ../l1 ../l2
+	clean-release -q candidate register --candidate-id c7 --version 7 --source-snapshot HEAD --actor release-bot
+	clean-release -q release approve --candidate-id c1 --report-id rpt-001 --actor release-owner
+	clean-release candidate list --json >../l3
+	fresh_list ../l3.fresh
+	test_cmp ../l3.fresh ../l3
+	test "$(jq -r ".candidates[] | select(.candidate_id == \"c1\") | .status" ../l3)" = APPROVED
+	jq -e ".candidates[] | select(.candidate_id == \"c7\")" ../l3 >/dev/null
+	clean-release candidate list --status DRAFT --json >../l4
+	test "$(jq -r "[.candidates[].candidate_id] | join(\" \")" ../l4)" = c7
+'
+
+test_expect_success 'a torn or damaged view cache entry is not read: the list is derived again, the same' '
+	'"$fresh_list"'
+	cd repo
+	vc="$(git rev-parse --absolute-git-dir)/clean-release/cache/candidate-views.bin"
+	fresh_list ../fresh
+	clean-release candidate list --json >/dev/null
+	head -c 100 "$vc" >"$vc.torn" && mv "$vc.torn" "$vc"
+	clean-release candidate list --json >../torn
+	test_cmp ../fresh ../torn
+	printf "\377\377" | dd of="$vc" bs=1 seek=60 conv=notrunc 2>/dev/null
+	clean-release candidate list --json >../damaged
+	test_cmp ../fresh ../damaged
+	printf "garbage" >"$vc"
+	clean-release candidate list --json >../garbage
+	test_cmp ../fresh ../garbage
+'

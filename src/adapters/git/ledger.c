@@ -49,6 +49,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->ref_of = cr_gl_txn_ref_of;
 	out->list = cr_gl_txn_list;
 	out->list_newest = cr_gl_txn_list_newest;
+	out->changed_since = cr_gl_txn_changed_since;
 	out->newest_created_at = cr_gl_txn_newest_created_at;
 	out->counter = cr_gl_txn_counter;
 	out->alloc = cr_gl_txn_alloc;

@@ -80,6 +80,7 @@ int cr_gl_txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, 
 int cr_gl_txn_ref_of(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *ref, size_t reflen);
 int cr_gl_list_fanout(cr_txn *t, const char *root, int dirs, cr_strlist *out);
 int cr_gl_txn_list(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out);
+int cr_gl_txn_changed_since(cr_txn *t, const char *token, cr_strlist *out, char *token_out, size_t len);
 uint64_t cr_gl_txn_counter(cr_txn *t, cr_idkind k);
 int cr_gl_txn_alloc(cr_txn *t, cr_idkind k, char *out, size_t outlen);
 int cr_gl_stage_path(cr_txn *t, const char *path, const git_oid *id);

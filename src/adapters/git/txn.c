@@ -469,3 +469,65 @@ cleanup:
 	return rc;
 }
 
+
+/* The candidate directories (at fan-out DEPTH under candidates/) that
+ * differ between OLD and NEW (either NULL: none): added, changed or gone.
+ * Equal subtrees are skipped, so the walk costs what changed. */
+static int changed_dirs(git_repository *repo, git_tree *old, git_tree *new, int depth, cr_strlist *out)
+{
+	int rc = 0;
+
+	for (int side = 0; rc == 0 && side < 2; side++) {
+		git_tree *a = side ? old : new, *b = side ? new : old;
+		for (size_t i = 0; rc == 0 && a && i < git_tree_entrycount(a); i++) {
+			const git_tree_entry *e = git_tree_entry_byindex(a, i);
+			const git_tree_entry *o = b ? git_tree_entry_byname(b, git_tree_entry_name(e)) : NULL;
+			git_tree *sa = NULL, *sb = NULL;
+
+			/* Pairs present on both sides are walked from NEW's side. */
+			if (o && (side || git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e))))
+				continue;
+			if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+				continue;
+			if (depth == 3) { /* candidates/<a>/<b>/<c>/<candidate_id> */
+				rc = cr_strlist_push(out, git_tree_entry_name(e));
+				continue;
+			}
+			if (git_tree_lookup(&sa, repo, git_tree_entry_id(e)) < 0 ||
+			    (o && git_tree_entry_type(o) == GIT_OBJECT_TREE &&
+			     git_tree_lookup(&sb, repo, git_tree_entry_id(o)) < 0))
+				rc = cr_git_error("cannot read the ledger");
+			else
+				rc = side ? changed_dirs(repo, sa, NULL, depth + 1, out)
+					  : changed_dirs(repo, sb, sa, depth + 1, out);
+			git_tree_free(sa);
+			git_tree_free(sb);
+		}
+	}
+	return rc;
+}
+
+int cr_gl_txn_changed_since(cr_txn *t, const char *token, cr_strlist *out, char *token_out, size_t len)
+{
+	git_repository *repo = t->l->repo;
+	const git_tree_entry *e = t->tree ? git_tree_entry_byname(t->tree, "candidates") : NULL;
+	git_tree *old = NULL, *new = NULL;
+	git_oid id;
+	int rc = 0;
+
+	if (len < GIT_OID_HEXSZ + 1)
+		return cr_error_set(CR_EINTERNAL, "token buffer too small");
+	token_out[0] = '\0';
+	if (token && *token && (git_oid_fromstr(&id, token) < 0 || git_tree_lookup(&old, repo, &id) < 0))
+		return cr_error_set(CR_ENOT_FOUND, "the ledger has no candidates tree %.64s", token);
+	if (e) {
+		git_oid_tostr(token_out, len, git_tree_entry_id(e));
+		if (git_tree_lookup(&new, repo, git_tree_entry_id(e)) < 0)
+			rc = cr_git_error("cannot read the ledger");
+		else
+			rc = changed_dirs(repo, old, new, 0, out);
+	}
+	git_tree_free(old);
+	git_tree_free(new);
+	return rc;
+}
