@@ -26,6 +26,11 @@ void cr_git_session_close(git_repository *repo);
 /* `git config user.email` of REPO into OUT; CR_ENOT_FOUND when unset. */
 int cr_git_config_email(git_repository *repo, char *out, size_t len);
 
+/* Blob ID of REPO into a malloc'd, NUL-terminated buffer (the caller's);
+ * *LEN (may be NULL) its size. CR_ENOT_FOUND, with no message of its own,
+ * when there is no such blob: the caller names what it was. */
+int cr_git_blob_read(git_repository *repo, const git_oid *id, char **buf, size_t *len);
+
 /* Map the current libgit2 error to a CR_ESTORAGE error naming WHAT. */
 int cr_git_error(const char *what);
 

@@ -22,20 +22,10 @@ struct store {
 static int read_blob(git_repository *repo, git_tree *tree, const char *name, char **out)
 {
 	const git_tree_entry *e = git_tree_entry_byname(tree, name);
-	git_blob *b = NULL;
-	if (!e || git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0)
+	int rc = e ? cr_git_blob_read(repo, git_tree_entry_id(e), out, NULL) : CR_ENOT_FOUND;
+	if (rc == CR_ENOT_FOUND)
 		return cr_error_set(CR_EINTEGRITY, "policy ref has no readable %s", name);
-	size_t n = (size_t)git_blob_rawsize(b);
-	char *p = malloc(n + 1);
-	if (!p) {
-		git_blob_free(b);
-		return cr_error_set(CR_EINTERNAL, "out of memory");
-	}
-	memcpy(p, git_blob_rawcontent(b), n);
-	p[n] = 0;
-	git_blob_free(b);
-	*out = p;
-	return 0;
+	return rc;
 }
 
 static int snapshot_of(const char *doc, const char *idkey, const char *ref, const char *commit, cr_snapshot *s)

@@ -72,6 +72,28 @@ int cr_git_config_email(git_repository *repo, char *out, size_t len)
 	return 0;
 }
 
+int cr_git_blob_read(git_repository *repo, const git_oid *id, char **buf, size_t *len)
+{
+	git_blob *b = NULL;
+	size_t n;
+	char *p;
+
+	if (git_blob_lookup(&b, repo, id) < 0)
+		return CR_ENOT_FOUND;
+	n = (size_t)git_blob_rawsize(b);
+	if (!(p = malloc(n + 1))) {
+		git_blob_free(b);
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	memcpy(p, git_blob_rawcontent(b), n);
+	p[n] = '\0';
+	git_blob_free(b);
+	*buf = p;
+	if (len)
+		*len = n;
+	return 0;
+}
+
 /* A writer holds a ref's lock for milliseconds. A lock older than this was
  * left by a writer that was killed between taking it and renaming it (git
  * leaves one too after kill -9); removing it lets the ledger accept writes

@@ -83,29 +83,15 @@ int cr_gl_txn_get(cr_txn *t, cr_objkind kind, const char *key, const char *sub, 
 {
 	char path[1024];
 	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
 	int rc = find_entry(t, kind, key, sub, path, sizeof(path), &e);
 	if (rc < 0)
 		return rc;
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
-	    git_blob_lookup(&b, t->l->repo, git_tree_entry_id(e)) < 0) {
-		git_tree_entry_free(e);
-		return cr_error_set(CR_EINTEGRITY, "ledger entry %s is not a readable blob", path);
-	}
+	rc = git_tree_entry_type(e) == GIT_OBJECT_BLOB ? cr_git_blob_read(t->l->repo, git_tree_entry_id(e), buf, len)
+						       : CR_ENOT_FOUND;
 	git_tree_entry_free(e);
-	size_t n = (size_t)git_blob_rawsize(b);
-	char *p = malloc(n + 1);
-	if (!p) {
-		git_blob_free(b);
-		return cr_error_set(CR_EINTERNAL, "out of memory");
-	}
-	memcpy(p, git_blob_rawcontent(b), n);
-	p[n] = 0;
-	git_blob_free(b);
-	*buf = p;
-	if (len)
-		*len = n;
-	return 0;
+	if (rc == CR_ENOT_FOUND)
+		return cr_error_set(CR_EINTEGRITY, "ledger entry %s is not a readable blob", path);
+	return rc;
 }
 
 int cr_gl_txn_ref_of(cr_txn *t, cr_objkind kind, const char *key, const char *sub, char *ref, size_t reflen)
