@@ -5,17 +5,12 @@
 #include <sys/random.h>
 #include "ports/ledger.h"
 #include "util/error.h"
+#include "util/mem.h"
 
 int cr_strlist_push(cr_strlist *l, const char *s)
 {
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 16;
-		char **nv = realloc(l->v, na * sizeof(*nv));
-		if (!nv)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		l->v = nv;
-		l->alloc = na;
-	}
+	if (cr_grow((void **)&l->v, &l->alloc, l->n + 1, sizeof(*l->v)) < 0)
+		return CR_EINTERNAL;
 	if (!(l->v[l->n] = strdup(s)))
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	l->n++;

@@ -22,6 +22,7 @@
 #include "services/internal.h"
 #include "services/pack.h"
 #include "util/error.h"
+#include "util/mem.h"
 
 #define VIEWS_ENTRY "candidate-views.bin"
 #define VIEWS_MAGIC "CRVIEWv1"
@@ -98,14 +99,8 @@ static void views_clear(views *vs)
 
 static cr_candidate_view *views_add(views *vs)
 {
-	if (vs->n == vs->alloc) {
-		size_t na = vs->alloc ? vs->alloc * 2 : 64;
-		cr_candidate_view *nv = realloc(vs->v, na * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		vs->v = nv;
-		vs->alloc = na;
-	}
+	if (cr_grow((void **)&vs->v, &vs->alloc, vs->n + 1, sizeof(*vs->v)) < 0)
+		return NULL;
 	return &vs->v[vs->n++];
 }
 

@@ -1,6 +1,7 @@
 /* The parent side of the forked pool (pool_internal.h): workers started,
  * fed, read, timed and replaced; the callbacks called. */
 #include "adapters/tasks/pool_internal.h"
+#include "util/mem.h"
 
 /* ---- parent side --------------------------------------------------------- */
 
@@ -205,15 +206,8 @@ static int handle_done(pool *p, worker *w, rd *r, uint32_t index)
 	if (unsealed == 0)
 		return finish(p, index, &o);
 	/* Final once the batch holding the rest of its findings comes in. */
-	if (w->nun == w->aun) {
-		size_t na = w->aun ? w->aun * 2 : 64;
-		unsettled *nu = realloc(w->un, na * sizeof(*nu));
-
-		if (!nu)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		w->un = nu;
-		w->aun = na;
-	}
+	if (cr_grow((void **)&w->un, &w->aun, w->nun + 1, sizeof(*w->un)) < 0)
+		return CR_EINTERNAL;
 	w->un[w->nun].index = index;
 	w->un[w->nun].o = o;
 	w->nun++;

@@ -28,6 +28,7 @@
 #include "domain/ids.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/mem.h"
 #include "util/json.h"
 
 #define TASK_FILE_EXT ".json"
@@ -252,14 +253,8 @@ static ssize_t held_find(const tasks_impl *t, const char *task_id)
 /* Record FD as TASK_ID's lock (MU held); on failure FD is left to the caller. */
 static int held_add(tasks_impl *t, const char *task_id, int fd)
 {
-	if (t->nheld == t->aheld) {
-		size_t na = t->aheld ? t->aheld * 2 : 4;
-		held_lock *nh = realloc(t->held, na * sizeof(*nh));
-		if (!nh)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		t->held = nh;
-		t->aheld = na;
-	}
+	if (cr_grow((void **)&t->held, &t->aheld, t->nheld + 1, sizeof(*t->held)) < 0)
+		return CR_EINTERNAL;
 	if (!(t->held[t->nheld].task_id = strdup(task_id)))
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	t->held[t->nheld].pid = getpid();
@@ -476,16 +471,9 @@ static int t_spawn(void *impl, const char *task_id, unsigned jobs)
 		rc = cr_error_set(CR_EINTERNAL, "cannot start the runner %s: %s", t->program, strerror(err));
 		goto cleanup;
 	}
-	if (t->nkids == t->akids) {
-		size_t na = t->akids ? t->akids * 2 : 4;
-		pid_t *nk = realloc(t->kids, na * sizeof(*nk));
-		if (nk) {
-			t->kids = nk;
-			t->akids = na;
-		}
-	}
-	if (t->nkids < t->akids)
+	if (cr_grow((void **)&t->kids, &t->akids, t->nkids + 1, sizeof(*t->kids)) == 0)
 		t->kids[t->nkids++] = pid; /* else it stays a zombie until this process ends */
+	cr_error_clear();
 cleanup:
 	pthread_mutex_unlock(&t->mu);
 	posix_spawnattr_destroy(&at);
