@@ -251,3 +251,13 @@ const char *cr_tag_invalid(const char *t)
 		return "must not contain \"@{\"";
 	return NULL;
 }
+
+bool cr_has_credentials(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "://")); p += 3) {
+		for (const char *q = p + 3; *q && !strchr("/?#\\ \t\r\n\"'<>", *q); q++)
+			if (*q == '@')
+				return true;
+	}
+	return false;
+}

@@ -38,4 +38,8 @@ const char *cr_task_id_invalid(const char *t);
 /* Violation id <run_id>-vNNNNNN. */
 void cr_violation_id_format(char *buf, size_t len, const char *run_id, uint64_t n);
 
+/* True when S holds a URL with credentials in its authority
+ * (scheme://user:password@host): such a string is refused as evidence. */
+bool cr_has_credentials(const char *s);
+
 #endif

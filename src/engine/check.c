@@ -37,6 +37,12 @@ static void check_source(cr_scanner *s)
 	cr_text_printf(s->msg, sizeof(s->msg), "source %.*s%s matches no allowed source of registry %s v%" PRId64,
 		       utf8_prefix(src, SOURCE_IN_MESSAGE), src, strlen(src) > SOURCE_IN_MESSAGE ? "..." : "",
 		       reg->registry_id, reg->version);
+	/* The source as the import gave it may carry credentials. */
+	size_t pre = strlen("source "), end = pre + (size_t)utf8_prefix(src, SOURCE_IN_MESSAGE);
+	if (end > strlen(s->msg))
+		end = strlen(s->msg);
+	cr_scan_mask_userinfo(s->msg + pre, end - pre);
+	cr_scan_mask_secrets(s, s->msg, pre, end);
 	cr_scan_emit(s, CR_STAGE_INTERNAL_SOURCES_ONLY, "builtin:source-not-allowed", CR_SEV_BLOCKER, s->msg,
 		     NULL, NULL);
 }

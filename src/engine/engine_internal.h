@@ -118,6 +118,13 @@ void cr_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap);
  * into S->out and, if SCAN, run the content and endpoint rules over it. */
 int cr_scan_file(cr_scanner *s, int fd, uint64_t size, bool scan);
 /* Report a finding through the callback; sets S->stop when it says stop. */
+/* No secret in a string that reaches evidence: mask the user:password of
+ * every URL in TEXT[0..N) (all but its first 4 bytes), in place. */
+void cr_scan_mask_userinfo(char *text, size_t n);
+/* Mask what the policy's secret rules match in TEXT[FROM..TO), as in an
+ * excerpt (all but the first 4 bytes of each match), in place; all of it
+ * when a rule cannot say (a match limit). */
+void cr_scan_mask_secrets(cr_scanner *s, char *text, size_t from, size_t to);
 void cr_scan_emit(cr_scanner *s, cr_stage stage, const char *rule_id, cr_severity sev,
 		  const char *message, const cr_location *loc, const char *excerpt);
 /* Mark STAGE as not evaluated for this artifact; the first reason is kept. */

@@ -1,6 +1,7 @@
 /* Reading an artifact once: hash every byte, and run the content and
  * endpoint rules line by line where the Vectorscan prefilter says they can
  * match (every line for the rules it does not carry). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,58 @@ static size_t line_end(const cr_scanner *s, size_t p)
 	return nl ? (size_t)(nl - s->w) : s->wlen;
 }
 
+/* ---- no secret in any string that reaches evidence ---- */
+
+/* The end of the authority of a URL whose "//" ends at P (exclusive) in
+ * [P, END): where the path, query, fragment or the text around it starts. */
+static const unsigned char *authority_end(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && !strchr("/?#\\ \t\r\n\"'<>`()[]{},;", *p) && *p >= 0x20)
+		p++;
+	return p;
+}
+
+void cr_scan_mask_userinfo(char *text, size_t n)
+{
+	/* user:password@ of every URL: all but its first 4 bytes. */
+	unsigned char *t = (unsigned char *)text, *end = t + n;
+	for (unsigned char *p = t; (p = memmem(p, (size_t)(end - p), "://", 3)); ) {
+		unsigned char *a = p + 3, *ae = (unsigned char *)authority_end(a, end), *at = NULL;
+		for (unsigned char *q = a; q < ae; q++)
+			if (*q == '@')
+				at = q;
+		/* user:password@host: the credentials, all but 4 bytes. */
+		for (unsigned char *q = a + 4; at && q < at; q++)
+			*q = '*';
+		p = ae > a ? ae : a;
+	}
+}
+
+void cr_scan_mask_secrets(cr_scanner *s, char *text, size_t from, size_t to)
+{
+	const unsigned char *subject = (const unsigned char *)text + from;
+	size_t len = to - from;
+
+	for (uint32_t i = 0; i < s->r->ncontent; i++) {
+		const cr_crule *c = &s->r->content[i];
+		size_t off = 0;
+		if (!c->rule->secret)
+			continue;
+		while (off <= len) {
+			int rc = cr_scan_match(s, c, subject, len, off);
+			if (rc == PCRE2_ERROR_NOMATCH)
+				break;
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+			size_t ms = rc < 0 ? 0 : ov[0], me = rc < 0 ? len : (ov[1] < ov[0] ? ov[0] : ov[1]);
+			for (size_t j = ms + 4; j < me; j++)
+				text[from + j] = '*';
+			if (rc < 0)
+				break;
+			off = me > off ? me : off + 1;
+		}
+	}
+}
+
 /* The excerpt of a match at [MS, ME) on line [LS, LE): at most 120 bytes of
  * the line around the match start, every secret match on the line masked
  * after its first 4 bytes. NULL when the line's secrets are not all known. */
@@ -235,6 +288,7 @@ static const char *build_excerpt(cr_scanner *s, size_t ls, size_t le, size_t ms,
 			s->xbuf[j - xs] = '*';
 	}
 	cr_text_clean(s->excerpt, CR_ENGINE_EXCERPT_MAX, s->xbuf, n, xe < le);
+	cr_scan_mask_userinfo(s->excerpt, strlen(s->excerpt));
 	return s->excerpt;
 }
 
@@ -254,20 +308,45 @@ static void emit_match(cr_scanner *s, const line_match *m, size_t ls, size_t le,
 			host = (const char *)s->w + m->hs;
 			hl = m->he - m->hs;
 		}
+		/* user:password@host names the host after the '@': the
+		 * credentials are neither the host nor said anywhere. */
+		const unsigned char *sl = memmem(s->w + m->s, le - m->s, "//", 2);
+		if (sl && m->hs != SIZE_MAX) {
+			const unsigned char *a = sl + 2, *ae = authority_end(a, s->w + le), *at = NULL;
+			for (const unsigned char *q = a; q < ae; q++)
+				if (*q == '@')
+					at = q;
+			if (at && (const unsigned char *)host <= at) {
+				const unsigned char *h = at + 1, *he = h;
+				while (he < ae && (isalnum(*he) || *he == '.' || *he == '-'))
+					he++;
+				host = (const char *)h;
+				hl = (size_t)(he - h);
+			}
+		}
 		if (cr_engine_host_allowed(s->r->registry, host, hl))
 			return;
 		/* Hosts are not secret, unless the rule says so. */
-		if (hl > 900)
+		bool cut = hl > 900;
+		if (cut)
 			hl = 900;
 		memcpy(raw, host, hl);
+		size_t hoff = (size_t)((const unsigned char *)host - s->w);
 		if (rule->secret) {
 			/* The host is part of the match: mask it like the match. */
-			size_t keep = m->hs - m->s < 4 ? 4 - (m->hs - m->s) : 0;
+			size_t keep = hoff - m->s < 4 ? 4 - (hoff - m->s) : 0;
 			for (size_t j = keep; j < hl; j++)
 				raw[j] = '*';
 		}
-		cr_text_clean(clean, 900, raw, hl, hl < m->he - m->hs);
+		/* A secret of the line inside the host is masked as in the excerpt. */
+		for (size_t i = 0; i < s->nlm; i++)
+			for (size_t j = s->lm[i].s + 4; j < s->lm[i].e; j++)
+				if (j >= hoff && j < hoff + hl)
+					raw[j - hoff] = '*';
+		cr_text_clean(clean, 900, raw, hl, cut);
+		size_t pre = strlen("endpoint host ");
 		cr_text_printf(s->msg, sizeof(s->msg), "endpoint host %s is not an allowed host", clean);
+		cr_scan_mask_secrets(s, s->msg, pre, pre + strlen(clean));
 	} else {
 		cr_text_printf(s->msg, sizeof(s->msg), "content matches %srule %s: %s",
 			       rule->secret ? "secret " : "", rule->id, rule->description ? rule->description : "");

@@ -303,6 +303,12 @@ static int input_artifact(const cJSON *it, cr_artifact *a)
 	a->size = cJSON_GetObjectItemCaseSensitive(it, "size") ? (uint64_t)cr_json_int(it, "size", 0) : UINT64_MAX;
 	if (!a->path)
 		return cr_error_set(CR_EINTERNAL, "out of memory");
+	/* A source is evidence for good, pushed with the ledger. */
+	if (a->source && cr_has_credentials(a->source)) {
+		cr_error_set(CR_EINVALID_INPUT, "artifact %.300s: its source carries credentials (user:password@ in a URL)",
+			     a->path);
+		return cr_error_hint("give the source without them, e.g. https://host/path");
+	}
 	return 0;
 }
 

