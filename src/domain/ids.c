@@ -220,6 +220,20 @@ const char *cr_actor_invalid(const char *a)
 			snprintf(why, sizeof(why), "contains control character 0x%02x", c);
 			return why;
 		}
+		if (c == 0xc2 && i + 1 < len && (unsigned char)a[i + 1] >= 0x80 && (unsigned char)a[i + 1] <= 0x9f) {
+			snprintf(why, sizeof(why), "contains control character U+%04X", (unsigned char)a[i + 1]);
+			return why;
+		}
+		/* Bidirectional overrides and isolates reorder what follows on
+		 * a screen: an actor shown is the actor recorded. */
+		if (c == 0xe2 && i + 2 < len) {
+			unsigned char b = (unsigned char)a[i + 1], d = (unsigned char)a[i + 2];
+			if ((b == 0x80 && d >= 0xaa && d <= 0xae) || (b == 0x81 && d >= 0xa6 && d <= 0xa9)) {
+				snprintf(why, sizeof(why), "contains the bidirectional control U+%04X",
+					 0x2000 + ((b & 0x3f) << 6) + (d & 0x3f));
+				return why;
+			}
+		}
 	}
 	return NULL;
 }

@@ -36,11 +36,26 @@ static size_t find(int code)
 	return sizeof(table) / sizeof(table[0]) - 1; /* INTERNAL */
 }
 
-static void oneline(char *s)
+/* One line that is safe on a terminal: line breaks become spaces, every
+ * other C0 or C1 control (escape sequences start with one) and every
+ * bidirectional override or isolate (U+202A-U+202E, U+2066-U+2069, which
+ * reorder what follows on screen) becomes '?', byte for byte. Messages
+ * quote input (paths, JSON keys, ids): they are cleaned where they are
+ * made, for every front end. */
+static void oneline(char *str)
 {
-	for (; *s; s++)
+	unsigned char *s = (unsigned char *)str;
+	for (; *s; s++) {
 		if (*s == '\n' || *s == '\r')
 			*s = ' ';
+		else if (*s < 0x20 || *s == 0x7f)
+			*s = '?';
+		else if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+			s[0] = s[1] = '?';
+		else if (s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+					  (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
+			s[0] = s[1] = s[2] = '?';
+	}
 }
 
 int cr_error_set(int code, const char *fmt, ...)

@@ -411,3 +411,47 @@ test_expect_success 'serve, tui, hook pre-receive and ci say they are not availa
 	test_refuses 2 clean-release serve --listen 127.0.0.1:0
 	test_refuses 2 clean-release ci --tag refs/tags/v1.2.0-rc1 --input in/good.json
 '
+
+# no_escapes FILE — FILE holds no terminal control byte (C0 other than
+# newline, DEL, a C1 control in UTF-8) and no bidirectional override.
+no_escapes='no_escapes() {
+	if LC_ALL=C grep -q "$(printf '"'"'[\001-\011\013-\037\177]'"'"')" "$1"; then
+		echo "control bytes in $1:" >&2; od -c "$1" | head >&2; return 1
+	fi
+	if LC_ALL=C grep -q "$(printf '"'"'\302[\200-\237]'"'"')\|$(printf '"'"'\342\200[\252-\256]'"'"')\|$(printf '"'"'\342\201[\246-\251]'"'"')" "$1"; then
+		echo "C1 or bidirectional controls in $1" >&2; return 1
+	fi
+}'
+
+test_expect_success 'escape sequences in an artifact path, a JSON key and an id never reach the terminal raw' '
+	'"$no_escapes"'
+	cd repo
+	clean-release -q candidate register --candidate-id esc1 --version 1 --source-snapshot HEAD --actor a
+	printf "{\"artifacts\":[{\"path\":\"dist/\\\\u001b]52;c;SGVsbG8=\\\\u0007.txt\"}]}" >../esc-path.json
+	test_exit 2 clean-release candidate import-artifacts --candidate-id esc1 --input ../esc-path.json --actor a
+	grep "52;c;SGVsbG8=" "$TRASH/.cr-err"
+	no_escapes "$TRASH/.cr-err"
+	printf "{\"artifacts\":[{\"path\":\"a.txt\"}],\"\\\\u001b[2Jevil\":1}" >../esc-key.json
+	test_exit 2 clean-release candidate import-artifacts --candidate-id esc1 --input ../esc-key.json --actor a
+	grep "2Jevil" "$TRASH/.cr-err"
+	no_escapes "$TRASH/.cr-err"
+	test_exit 2 clean-release candidate show --candidate-id "$(printf "x\033[31mred\302\233")"
+	grep "31mred" "$TRASH/.cr-err"
+	no_escapes "$TRASH/.cr-err"
+	test_exit 2 clean-release --json candidate show --candidate-id "$(printf "x\033[31m")"
+	no_escapes "$TRASH/.cr-err"
+	no_escapes "$TRASH/.cr-out"
+'
+
+test_expect_success 'an actor with a bidirectional override or isolate is refused (exit 2), writing nothing' '
+	'"$no_escapes"'
+	cd repo
+	before=$(git rev-parse refs/clean-release/ledger)
+	for c in "\342\200\256" "\342\200\252" "\342\201\246" "\342\201\251"; do
+		test_exit 2 clean-release candidate register --candidate-id bidi1 --version 1 --source-snapshot HEAD \
+			--actor "$(printf "release-owner${c}rekcah")"
+		grep "invalid actor: contains the bidirectional control U+20" "$TRASH/.cr-err"
+		no_escapes "$TRASH/.cr-err"
+	done
+	test "$(git rev-parse refs/clean-release/ledger)" = "$before"
+'
