@@ -14,7 +14,7 @@ static const struct cr_cli_option publish_opts[] = {
 	CR_OPT_STRING("candidate-id", CR_CLI_REQUIRED, "ID", "the candidate"),
 	CR_OPT_STRING("report-id", CR_CLI_REQUIRED, "ID", "the approved report"),
 	CR_OPT_STRING("channel", CR_CLI_REQUIRED, "C", "the channel, e.g. prod"),
-	CR_OPT_STRING("tag", CR_CLI_OPTIONAL, "NAME", "the release tag name to record"),
+	CR_OPT_STRING("tag", CR_CLI_OPTIONAL, "NAME", "the release tag: must exist, match the policy and point at the source commit"),
 	CR_OPT_ACTOR,
 	CR_OPT_END,
 };

@@ -65,6 +65,8 @@ cJSON *cr_publication_to_json(const cr_publication *p)
 		ok &= put_str(o, "at", p->at);
 		if (p->tag[0])
 			ok &= put_str(o, "tag", p->tag);
+		if (p->tag_commit[0])
+			ok &= put_str(o, "tag_commit", p->tag_commit);
 		/* A revocation has both; half of one is a bug, not a record. */
 		if (p->revoked_by || p->reason) {
 			ok &= put_str(o, "revoked_by", p->revoked_by);
@@ -87,6 +89,7 @@ int cr_publication_from_json(const cJSON *j, cr_publication *p)
 	TRY(get_dup(j, what, "actor", true, false, &p->actor));
 	TRY(get_fixed(j, what, "at", true, false, p->at, sizeof(p->at)));
 	TRY(get_fixed(j, what, "tag", false, false, p->tag, sizeof(p->tag)));
+	TRY(get_fixed(j, what, "tag_commit", false, false, p->tag_commit, sizeof(p->tag_commit)));
 	TRY(get_dup(j, what, "revoked_by", false, false, &p->revoked_by));
 	TRY(get_dup(j, what, "reason", false, false, &p->reason));
 	if (!p->revoked_by != !p->reason) {

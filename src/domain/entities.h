@@ -224,6 +224,7 @@ typedef struct cr_publication {
 	char *actor;
 	char at[CR_TS_MAX];
 	char tag[136];      /* "" when none */
+	char tag_commit[CR_OID_MAX]; /* the commit the tag resolved to; "" when no tag */
 	char *revoked_by;   /* set on a revocation record */
 	char *reason;       /* set on a revocation record */
 } cr_publication;

@@ -40,6 +40,10 @@ typedef struct cr_scanner cr_scanner; /* per-process scratch (buffers, match dat
  * SSE4.2; for tests and benchmarks). */
 #define CR_RULES_PCRE2_ONLY 0x1u
 
+/* 1 if REF (a full ref name, "refs/tags/v1.2.0") matches P's
+ * release_tag_pattern, 0 if not; CR_EINVALID_INPUT if the pattern does not
+ * compile or cannot be run on it. */
+int cr_rules_tag_matches(const cr_policy *p, const char *ref);
 /* Check a policy without compiling for a run (policy publish): every rule's
  * pattern and release_tag_pattern compile in byte mode, every
  * endpoint_pattern has a capture group, rule ids are unique, stage fits the

@@ -101,6 +101,28 @@ int cr_rules_check_policy(const cr_policy *p)
 	return ret;
 }
 
+int cr_rules_tag_matches(const cr_policy *p, const char *ref)
+{
+	pcre2_code *code = NULL;
+	pcre2_match_data *md = NULL;
+	int rc = compile_pattern(&code, p->release_tag_pattern, "policy release_tag_pattern");
+
+	if (rc < 0)
+		return rc;
+	if (!(md = pcre2_match_data_create_from_pattern(code, NULL))) {
+		pcre2_code_free(code);
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	rc = pcre2_match(code, (PCRE2_SPTR)ref, strlen(ref), 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return cr_error_set(CR_EINVALID_INPUT, "policy release_tag_pattern cannot be matched against %.140s", ref);
+	return 1;
+}
+
 /* Constructs whose meaning on a whole buffer differs from PCRE2's on one
  * line (\A \Z \z \G, "(?-m)"), or whose byte-mode classes Vectorscan may read
  * differently (\p \P \X \h \H \v \V): such a rule is not prefiltered, so

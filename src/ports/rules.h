@@ -18,6 +18,9 @@ typedef struct cr_rules_port {
 	/* Compile P and R for a run into *OUT (free with release). */
 	int (*compile)(void *impl, const cr_policy *p, const cr_registry *r, cr_rules **out);
 	void (*release)(void *impl, cr_rules *rules);
+	/* 1 if REF (a full ref name) matches P's release_tag_pattern, 0 if
+	 * not, negative on error. */
+	int (*tag_matches)(void *impl, const cr_policy *p, const char *ref);
 } cr_rules_port;
 
 #endif

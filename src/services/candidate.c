@@ -79,7 +79,10 @@ int cr_svc_register(const cr_svc *s, const char *cid, const char *version, const
 	snprintf(x.c.candidate_id, sizeof(x.c.candidate_id), "%s", cid);
 	snprintf(x.c.version, sizeof(x.c.version), "%s", version);
 	snprintf(x.c.source_snapshot, sizeof(x.c.source_snapshot), "%s", snapshot);
-	if ((rc = s->ledger->resolve(s->ledger->impl, snapshot, x.c.source_commit, sizeof(x.c.source_commit))) < 0)
+	if ((rc = s->ledger->resolve(s->ledger->impl, snapshot, x.c.source_commit, sizeof(x.c.source_commit))) < 0 &&
+	    rc == CR_EINVALID_INPUT)
+		rc = cr_error_set(CR_EINVALID_INPUT, "source snapshot %s", cr_error_last()->message);
+	if (rc < 0)
 		return rc;
 	x.c.created_by = (char *)actor;
 	rc = cr_ledger_transact(s->ledger, actor, register_txn, &x);

@@ -15,6 +15,8 @@ struct gate_ctx {
 	const char *report_id;   /* approve, reject, publish */
 	const char *comment;     /* approve, reject */
 	const char *channel, *tag;
+	char tag_commit[CR_OID_MAX]; /* publish --tag: the commit the tag resolves to */
+	char tag_why[512];           /* ... or why the tag cannot be published ("" when it can) */
 	const char *pub_id, *reason; /* revoke */
 	cr_approval apr;
 	cr_publication pub;
@@ -128,6 +130,19 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		}
 	}
 
+	/* The release tag names the very commit the candidate was built from. */
+	if (x->op == CR_OP_PUBLISH && x->tag && (x->tag_why[0] || strcmp(x->tag_commit, v.c.source_commit))) {
+		if (x->tag_why[0])
+			cr_error_set(CR_EGATE_REFUSED, "cannot publish %s as tag %s: %s", x->cid, x->tag, x->tag_why);
+		else
+			cr_error_set(CR_EGATE_REFUSED,
+				     "cannot publish %s as tag %s: the tag points at %.12s, the candidate's source_commit is %.12s",
+				     x->cid, x->tag, x->tag_commit, v.c.source_commit);
+		cr_error_hint("tag the candidate's source commit: git tag %s %s", x->tag, v.c.source_commit);
+		rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen, "tag", x->tag);
+		goto cleanup;
+	}
+
 	if (x->op == CR_OP_PUBLISH) {
 		cr_publication *p = &x->pub;
 		if ((rc = s->ledger->alloc(t, CR_ID_PUBLICATION, p->publication_id, sizeof(p->publication_id))) < 0)
@@ -136,6 +151,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		snprintf(p->report_id, sizeof(p->report_id), "%s", x->report_id);
 		snprintf(p->channel, sizeof(p->channel), "%s", x->channel);
 		snprintf(p->tag, sizeof(p->tag), "%s", x->tag ? x->tag : "");
+		snprintf(p->tag_commit, sizeof(p->tag_commit), "%s", x->tag ? x->tag_commit : "");
 		p->actor = strdup(x->actor);
 		s->clock->now(s->clock->impl, p->at);
 		if ((rc = cr_svc_put_json(t, s, CR_OBJ_PUBLICATION, x->cid, p->publication_id, NULL,
@@ -232,6 +248,37 @@ int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool 
 	return gate_approval(&x, out);
 }
 
+/* What TAG resolves to (into X->tag_commit), or why it cannot be the
+ * release tag (into X->tag_why: it does not exist, or does not match the
+ * trusted policy's release_tag_pattern); the gate refuses, recorded, and
+ * compares the commit with the candidate's. */
+static int check_tag(const cr_svc *s, struct gate_ctx *x)
+{
+	char ref[200], *pj = NULL;
+	cJSON *doc = NULL;
+	cr_policy pol = {0};
+	int rc;
+
+	snprintf(ref, sizeof(ref), "refs/tags/%s", x->tag);
+	if ((rc = s->ledger->resolve(s->ledger->impl, ref, x->tag_commit, sizeof(x->tag_commit))) < 0) {
+		if (rc != CR_EINVALID_INPUT)
+			return rc;
+		cr_error_clear();
+		snprintf(x->tag_why, sizeof(x->tag_why), "%s does not exist", ref);
+		return 0;
+	}
+	if ((rc = s->policy->resolve(s->policy->impl, &pj, NULL, NULL, NULL, false)) < 0)
+		return rc;
+	if ((rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) == 0 && (rc = cr_policy_from_json(doc, &pol)) == 0 &&
+	    (rc = s->rules->tag_matches(s->rules->impl, &pol, ref)) == 0)
+		snprintf(x->tag_why, sizeof(x->tag_why), "%s does not match the policy's release_tag_pattern %.200s", ref,
+			 pol.release_tag_pattern);
+	cr_policy_clear(&pol);
+	cJSON_Delete(doc);
+	free(pj);
+	return rc < 0 ? rc : 0;
+}
+
 int cr_svc_publish(const cr_svc *s, const char *cid, const char *report_id, const char *channel,
 		   const char *tag, const char *actor, cr_publication *out)
 {
@@ -246,6 +293,8 @@ int cr_svc_publish(const cr_svc *s, const char *cid, const char *report_id, cons
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid channel \"%.40s\": %s", channel, why);
 	if (tag && (why = cr_tag_invalid(tag)))
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid tag \"%.140s\": %s", tag, why);
+	if (tag && (rc = check_tag(s, &x)) < 0)
+		return rc;
 	return gate_publication(&x, out);
 }
 

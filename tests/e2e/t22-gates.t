@@ -121,12 +121,37 @@ test_expect_success 'a channel outside ^[a-z][a-z0-9-]{0,31}$ is an input error:
 	test "$(candidate_status g-stale)" = APPROVED
 '
 
+test_expect_success 'publish --tag: a missing tag, one outside release_tag_pattern and one on another commit are refused (exit 3, recorded)' '
+	cd repo
+	read old new <../g-stale.reports
+	src=$(clean-release candidate show --candidate-id g-stale --json | jq -r .source_commit)
+	gate_refused release.publish APPROVED \
+		clean-release release publish --candidate-id g-stale --report-id $new --channel prod --tag v9.9.9 --actor release-owner
+	grep "refs/tags/v9.9.9 does not exist" "$TRASH/.cr-err"
+	git tag release-1 $src
+	gate_refused release.publish APPROVED \
+		clean-release release publish --candidate-id g-stale --report-id $new --channel prod --tag release-1 --actor release-owner
+	grep "does not match the policy" "$TRASH/.cr-err"
+	git commit -q --allow-empty -m "not the candidate"
+	git tag v1.3.0 HEAD
+	test "$(git rev-parse v1.3.0^{commit})" != "$src"
+	gate_refused release.publish APPROVED \
+		clean-release release publish --candidate-id g-stale --report-id $new --channel prod --tag v1.3.0 --actor release-owner
+	grep "the tag points at $(git rev-parse --short=12 v1.3.0^{commit}), the candidate.s source_commit is $(echo $src | cut -c1-12)" "$TRASH/.cr-err"
+	test "$(candidate_status g-stale)" = APPROVED
+	test "$(clean-release audit log --candidate-id g-stale --json | jq "[.events[] | select(.type == \"release.publish\" and .outcome == \"REFUSED\")] | length")" -ge 3
+'
+
 test_expect_success 'publish of the approved report to a 32-character channel is accepted: PUBLISHED' '
 	cd repo
 	read old new <../g-stale.reports
+	src=$(clean-release candidate show --candidate-id g-stale --json | jq -r .source_commit)
+	git tag -a -m "release 1.2.0" v1.2.0 $src
 	clean-release --json release publish --candidate-id g-stale --report-id $new \
-		--channel p234567890123456789012345678901x --actor release-owner >../pub.json
+		--channel p234567890123456789012345678901x --tag v1.2.0 --actor release-owner >../pub.json
 	validate_openapi Publication ../pub.json
+	test "$(json_get ../pub.json tag)" = v1.2.0
+	test "$(json_get ../pub.json tag_commit)" = "$src"
 	test "$(json_get ../pub.json channel)" = p234567890123456789012345678901x
 	json_get ../pub.json publication_id >../g-stale.pub
 	test "$(candidate_status g-stale)" = PUBLISHED

@@ -144,16 +144,15 @@ int cr_git_resolve_commit(git_repository *repo, const char *rev, char *hex, size
 {
 	git_object *obj = NULL;
 	if (!rev[0] || rev[0] == '-')
-		return cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" is not a revision", rev);
+		return cr_error_set(CR_EINVALID_INPUT, "\"%.200s\" is not a revision", rev);
 	if (git_revparse_single(&obj, repo, rev) < 0) {
-		cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" does not resolve to a commit", rev);
-		return CR_EINVALID_INPUT;
+		return cr_error_set(CR_EINVALID_INPUT, "\"%.200s\" does not resolve to a commit", rev);
 	}
 	git_object *commit = NULL;
 	int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
 	git_object_free(obj);
 	if (rc < 0)
-		return cr_error_set(CR_EINVALID_INPUT, "source snapshot \"%s\" does not resolve to a commit", rev);
+		return cr_error_set(CR_EINVALID_INPUT, "\"%.200s\" does not resolve to a commit", rev);
 	git_oid_tostr(hex, hexlen, git_object_id(commit));
 	git_object_free(commit);
 	return 0;

@@ -21,10 +21,17 @@ static void r_release(void *impl, cr_rules *rules)
 	cr_rules_free(rules);
 }
 
+static int r_tag_matches(void *impl, const cr_policy *p, const char *ref)
+{
+	(void)impl;
+	return cr_rules_tag_matches(p, ref);
+}
+
 void cr_rules_engine(cr_rules_port *out, const cr_cache_port *cache)
 {
 	out->impl = (void *)cache;
 	out->check = r_check;
 	out->compile = r_compile;
 	out->release = r_release;
+	out->tag_matches = r_tag_matches;
 }
