@@ -171,6 +171,21 @@ int cr_sha256_fd(int fd, const char *name, char out[65], uint64_t *size)
 	}
 	if (rc)
 		goto cleanup;
+	/* A file written to while it was read has a digest of a state that
+	 * never existed: say so rather than record it. */
+	struct stat after;
+	if (fstat(fd, &after) < 0) {
+		rc = read_error(name, errno);
+		goto cleanup;
+	}
+	if (after.st_size != st.st_size || after.st_ino != st.st_ino || after.st_dev != st.st_dev ||
+	    after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+	    after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec ||
+	    total != (uint64_t)st.st_size) {
+		rc = cr_error_set(CR_EINVALID_INPUT, "%s changed while it was being hashed", name);
+		cr_error_hint("import it again once nothing writes to it");
+		goto cleanup;
+	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
 		rc = cr_error_set(CR_EINTERNAL, "%s: SHA-256 final failed", name);
 		goto cleanup;

@@ -23,7 +23,8 @@ int cr_sha256_file(const char *path, char out[65], uint64_t *size);
 
 /* The same for an already open FD (e.g. from cr_fs_open_beneath), hashed
  * from offset 0 whatever the fd's offset; NAME is used in messages. The
- * caller keeps FD. */
+ * caller keeps FD. CR_EINVALID_INPUT when the file changed while it was
+ * read (size, inode, mtime or ctime differ after from before). */
 int cr_sha256_fd(int fd, const char *name, char out[65], uint64_t *size);
 
 #endif

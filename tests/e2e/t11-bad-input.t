@@ -455,3 +455,23 @@ test_expect_success 'an actor with a bidirectional override or isolate is refuse
 	done
 	test "$(git rev-parse refs/clean-release/ledger)" = "$before"
 '
+
+test_expect_success 'import: a file written to while it is hashed is refused (exit 2, naming it), writing nothing' '
+	cd repo
+	mkdir -p grow/dist
+	truncate -s 400M grow/dist/big.img
+	printf "{\"artifacts\":[{\"path\":\"dist/big.img\"}]}" >grow/artifacts.json
+	( while :; do printf x >>grow/dist/big.img; sleep 0.005; done ) &
+	writer=$!
+	before=$(git rev-parse refs/clean-release/ledger)
+	set +e
+	clean-release candidate import-artifacts --candidate-id c1 --input grow/artifacts.json --actor bot 2>../grow.err
+	got=$?
+	set -e
+	kill $writer
+	wait $writer 2>/dev/null || :
+	test $got = 2
+	grep "dist/big.img changed while it was being hashed" ../grow.err
+	test "$(git rev-parse refs/clean-release/ledger)" = "$before"
+	rm -rf grow
+'
