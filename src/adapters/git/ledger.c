@@ -15,6 +15,10 @@ static int ledger_commit_exists(void *impl, const char *hex)
 
 int cr_gl_writable(const struct ledger *l, const char *what)
 {
+	if (!l->read_only && git_repository_is_shallow(l->repo) == 1) {
+		cr_error_set(CR_EINTEGRITY, "cannot %s: this clone is shallow, so its ledger may be incomplete", what);
+		return cr_error_hint("fetch the whole history first: git fetch --unshallow");
+	}
 	if (!l->read_only)
 		return 0;
 	return cr_error_set(CR_EFORBIDDEN, "cannot %s: the ledger was opened read-only%s", what,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 #include "adapters/git/git.h"
 #include "domain/entities.h"
 #include "domain/ids.h"

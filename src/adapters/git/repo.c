@@ -9,19 +9,111 @@ int cr_git_error(const char *what)
 	return cr_error_set(CR_ESTORAGE, "%s: %s", what, e && e->message ? e->message : "git error");
 }
 
+/* The repository that the directory START or one of its parents holds
+ * (a ".git", or START itself when it is a git dir), for messages: its
+ * path into OUT and its owner into *UID. false when there is none. */
+static bool find_repo_dir(const char *start, char *out, size_t len, uid_t *uid)
+{
+	char dir[4096], probe[4200];
+	struct stat st;
+
+	if (!realpath(start, dir))
+		return false;
+	for (;;) {
+		snprintf(probe, sizeof(probe), "%s/.git", dir);
+		if (stat(probe, &st) == 0 ||
+		    (snprintf(probe, sizeof(probe), "%s/HEAD", dir), stat(probe, &st) == 0 &&
+		     (snprintf(probe, sizeof(probe), "%s/objects", dir), stat(probe, &st) == 0))) {
+			snprintf(out, len, "%s", dir);
+			snprintf(probe, sizeof(probe), "%s/.git", dir);
+			*uid = stat(probe, &st) == 0 ? st.st_uid : (stat(dir, &st) == 0 ? st.st_uid : 0);
+			return true;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return false;
+		*slash = '\0';
+	}
+}
+
+/* Why the repository did not open, in words a user can act on. */
+static int open_failed(const char *path, int rc)
+{
+	const git_error *e = git_error_last();
+	const char *m = e && e->message ? e->message : "cannot open it";
+	const char *start = path ? path : getenv("GIT_DIR") ? getenv("GIT_DIR") : ".";
+	char repo[4096];
+	uid_t owner = 0;
+
+	if (strstr(m, "objectformat")) {
+		cr_error_set(CR_EINVALID_ARGUMENT, "the repository uses SHA-256 object names (extensions.objectFormat), "
+						   "which this build's libgit2 cannot read");
+		return cr_error_hint("use a repository with SHA-1 object names");
+	}
+	if (find_repo_dir(start, repo, sizeof(repo), &owner) && owner != geteuid()) {
+		cr_error_set(CR_EINVALID_ARGUMENT, "the repository %.1024s is owned by another user (uid %ld), which libgit2 refuses",
+			     repo, (long)owner);
+		return cr_error_hint("trust it by name (this libgit2 does not honour safe.directory=*): "
+				     "git config --global --add safe.directory %.1024s", repo);
+	}
+	if (rc == GIT_ENOTFOUND) {
+		if (path)
+			return cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository: %.1024s", path);
+		cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository (or any of the parent directories)");
+		return cr_error_hint("run it inside a repository, or name one with -C DIR");
+	}
+	return cr_error_set(CR_EINVALID_ARGUMENT, "cannot open the repository %.1024s: %s", start, m);
+}
+
+/* The object directories of the environment (GIT_OBJECT_DIRECTORY,
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES), as GIT_REPOSITORY_OPEN_FROM_ENV would
+ * honour them, for an open that cannot use it. */
+static int env_objects(git_repository *repo)
+{
+	const char *od = getenv("GIT_OBJECT_DIRECTORY"), *alt = getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+	git_odb *odb = NULL;
+	int rc = 0;
+
+	if (od) {
+		if (git_odb_open(&odb, od) < 0)
+			return cr_git_error("cannot open GIT_OBJECT_DIRECTORY");
+		git_repository_set_odb(repo, odb);
+		git_odb_free(odb);
+		odb = NULL;
+	}
+	if (alt && *alt && git_repository_odb(&odb, repo) == 0) {
+		char *list = strdup(alt), *save = NULL;
+		for (char *p = list ? strtok_r(list, ":", &save) : NULL; p && rc == 0; p = strtok_r(NULL, ":", &save))
+			if (git_odb_add_disk_alternate(odb, p) < 0)
+				rc = cr_git_error("cannot add an alternate object directory");
+		free(list);
+		git_odb_free(odb);
+	}
+	return rc;
+}
+
 int cr_git_open(git_repository **out, const char *path)
 {
-	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		if (path) {
-			const git_error *e = git_error_last();
-			return cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository: %.1024s (%s)", path,
-					    e && e->message ? e->message : "cannot open it");
-		}
-		cr_error_set(CR_EINVALID_ARGUMENT, "not a git repository (or any of the parent directories)");
-		cr_error_hint("run it inside a repository, or name one with -C DIR");
-		return CR_EINVALID_ARGUMENT;
+	int rc;
+
+	*out = NULL;
+	if (!getenv("GIT_WORK_TREE") && !getenv("GIT_COMMON_DIR")) {
+		rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+		return rc < 0 ? open_failed(path, rc) : 0;
 	}
-	return 0;
+	/* libgit2 1.5 refuses GIT_WORK_TREE with OPEN_FROM_ENV; the tool needs
+	 * no work tree, so the repository is found as git would find it and
+	 * the work tree left alone. */
+	const char *gd = path ? NULL : getenv("GIT_DIR");
+	rc = git_repository_open_ext(out, path ? path : gd ? gd : ".", gd ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0,
+				     getenv("GIT_CEILING_DIRECTORIES"));
+	if (rc < 0)
+		return open_failed(path, rc);
+	if ((rc = env_objects(*out)) < 0) {
+		git_repository_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* libgit2 is set up once per process, by whichever thread opens first; it

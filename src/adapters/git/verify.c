@@ -346,7 +346,13 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 		git_oid_tostr(hex, sizeof(hex), &oid);
 		v.commit_hex = hex;
 		if (git_commit_lookup(&c, l->repo, &oid) < 0) {
-			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is missing", hex);
+			if (git_repository_is_shallow(l->repo) == 1) {
+				cr_error_set(CR_EINTEGRITY, "the ledger is incomplete: this clone is shallow "
+							    "(ledger commit %.12s is not here)", hex);
+				rc = cr_error_hint("fetch the whole history, then verify: git fetch --unshallow");
+			} else {
+				rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is missing", hex);
+			}
 			goto cleanup;
 		}
 		if (rehash(&v, &oid, "the commit") < 0) {
