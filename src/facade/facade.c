@@ -21,6 +21,7 @@ struct cr_facade {
 	git_repository *repo;
 	bool demo;
 	bool read_only;
+	bool ledger_at; /* reads a given ledger commit, not the ref's tip */
 	cr_ledger_port ledger;
 	cr_policy_port policy;
 	cr_task_port tasks;
@@ -47,6 +48,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	f->demo = o && o->demo;
 	f->read_only = o && (o->read_only || o->ledger_at);
+	f->ledger_at = o && o->ledger_at;
 	if ((rc = cr_git_session_open(&f->repo, o ? o->repo : NULL, f->path, sizeof(f->path), statedir,
 				      sizeof(statedir))) < 0) {
 		free(f);
@@ -96,6 +98,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	f->svc.clock = &f->clock;
 	f->svc.rules = &f->rules;
 	f->svc.cache = &f->cache;
+	f->svc.fault_publish_stop = o && o->test_publish_stop;
 	*out = f;
 	return 0;
 }
@@ -370,5 +373,6 @@ void cr_facade_audit_free(cr_audit_event *e, size_t n)
 int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out)
 {
 	memset(out, 0, sizeof(*out));
-	return cr_svc_verify(&f->svc, from, &out->commits, &out->objects);
+	/* At a given ledger commit the policy ref may be of a later time. */
+	return cr_svc_verify(&f->svc, from, !f->ledger_at, &out->commits, &out->objects);
 }

@@ -56,7 +56,9 @@ typedef struct cr_ledger_port {
 	/* Keys of KIND that belong to OWNER, sorted by number:
 	 *   CR_OBJ_CANDIDATE, owner NULL: every candidate id (sorted bytewise);
 	 *   CR_OBJ_IMPORT…CR_OBJ_REVOCATION and CR_OBJ_RUN, owner = candidate id: that candidate's ids;
-	 *   CR_OBJ_AUDIT, owner = candidate id or NULL for the whole log;
+	 *   CR_OBJ_AUDIT, owner = candidate id, NULL for the whole log, or ""
+	 *     for the events of no candidate (policy.publish: the binding of
+	 *     the trusted policy);
 	 *   CR_OBJ_RUN_EVENT / CR_OBJ_VIOLATIONS, owner = run id: the subs. */
 	int (*list)(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *out);
 	/* Candidate ids in the list's order (created_at descending, then

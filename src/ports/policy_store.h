@@ -6,6 +6,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "domain/entities.h"
 
 typedef struct cr_policy_port {
@@ -22,10 +23,19 @@ typedef struct cr_policy_port {
 	 * holds them: the snapshot a run was requested with, for its runner. */
 	int (*at)(void *impl, const char *commit, char **policy_json, char **registry_json,
 		  cr_snapshot *policy, cr_snapshot *registry);
-	/* Append a commit holding both documents (already validated and
-	 * canonical), by compare-and-swap on the ref. */
-	int (*publish)(void *impl, const char *policy_json, const char *registry_json,
-		       const char *actor, const char *message);
+	/* Write (objects only, no ref moved) a commit holding both documents
+	 * (already validated and canonical) whose parent is PARENT (hex; NULL:
+	 * none), into OUT (LEN >= 41). The ledger then records it. */
+	int (*prepare)(void *impl, const char *policy_json, const char *registry_json, const char *actor,
+		       const char *message, const char *parent, char *out, size_t len);
+	/* Move the ref to COMMIT (hex), whatever it points at now (the
+	 * ledger decided it). */
+	int (*advance)(void *impl, const char *commit);
+	/* The ref's history is linear (no merge): 0, or CR_EINTEGRITY naming
+	 * the first merge. *COMMITS gets the commits read. */
+	int (*linear)(void *impl, uint64_t *commits);
+	/* 1 if COMMIT (hex) is the built-in policy's commit (demo), else 0. */
+	int (*is_builtin)(void *impl, const char *commit);
 	/* The ref name (for messages). */
 	const char *(*ref)(void *impl);
 } cr_policy_port;

@@ -170,8 +170,42 @@ cleanup:
 	return rc;
 }
 
-int cr_svc_verify(const cr_svc *s, const char *from, uint64_t *commits, uint64_t *objects)
+/* The policy ref: a linear history whose tip is the policy the ledger
+ * records as in force. */
+static int verify_policy(const cr_svc *s)
 {
+	cr_txn *t = NULL;
+	cr_snapshot ps;
+	cr_policy_binding b;
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = s->policy->linear(s->policy->impl, &n)) < 0 || (rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+		return rc;
+	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0)
+		goto cleanup;
+	rc = s->policy->resolve(s->policy->impl, NULL, NULL, &ps, NULL, false);
+	if (rc == CR_EPOLICY_MISSING) {
+		rc = b.found ? cr_error_set(CR_EINTEGRITY, "the ledger records a policy (%s), but the policy ref is missing",
+					    b.event_id)
+			     : 0;
+		if (rc == 0)
+			cr_error_clear();
+		goto cleanup;
+	}
+	if (rc == 0)
+		rc = cr_svc_policy_check_bound(t, s, &ps);
+cleanup:
+	s->ledger->end(t);
+	return rc;
+}
+
+int cr_svc_verify(const cr_svc *s, const char *from, bool policy, uint64_t *commits, uint64_t *objects)
+{
+	int rc;
+
 	*commits = *objects = 0;
-	return s->ledger->verify(s->ledger->impl, from, commits, objects);
+	if ((rc = s->ledger->verify(s->ledger->impl, from, commits, objects)) < 0)
+		return rc;
+	return policy ? verify_policy(s) : 0;
 }

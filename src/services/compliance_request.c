@@ -102,6 +102,9 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	cr_manifest_clear(&x->m);
 	free(x->artifact_root);
 	x->artifact_root = NULL;
+	/* Only the policy the ledger records as in force is trusted. */
+	if ((rc = cr_svc_policy_check_bound(t, s, &x->ps)) < 0)
+		return rc;
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, CR_OP_RUN)) {

@@ -30,6 +30,20 @@ int cr_svc_candidate_view(cr_txn *t, const cr_svc *s, const char *cid, cr_candid
  * the local view cache where a candidate's evidence did not change since
  * the cache was written (services/view_cache.c), derived where it did; for
  * the whole list only, never for a gate. */
+/* The trusted policy the ledger records as in force: the latest
+ * policy.publish event (of no candidate) and what it names. */
+typedef struct cr_policy_binding {
+	bool found;
+	char event_id[CR_SHORT_ID_MAX];
+	char commit[CR_OID_MAX]; /* "" in an event written before the binding */
+	char policy_id[72], policy_digest[CR_SHA_MAX], registry_digest[CR_SHA_MAX];
+	int64_t version;
+} cr_policy_binding;
+int cr_svc_policy_binding(cr_txn *t, const cr_svc *s, cr_policy_binding *b);
+/* CR_EINTEGRITY (naming both) unless SNAP, a policy the store resolved,
+ * is the one the ledger at T records as in force, or, with no policy.publish
+ * recorded, the built-in policy of the demo namespace. */
+int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *snap);
 int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t *n);
 /* One page of cr_svc_list (services/candidate_page.c). */
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,

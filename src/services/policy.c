@@ -28,17 +28,120 @@ static int load_doc(const char *buf, size_t len, const char *what, const char *s
 	return 0;
 }
 
-struct audit_ctx {
+int cr_svc_policy_binding(cr_txn *t, const cr_svc *s, cr_policy_binding *b)
+{
+	cr_strlist ids = {0};
+	cJSON *doc = NULL;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if ((rc = s->ledger->list(t, CR_OBJ_AUDIT, "", &ids)) < 0 || ids.n == 0)
+		goto cleanup;
+	if ((rc = cr_svc_get_json(t, s, CR_OBJ_AUDIT, ids.v[ids.n - 1], NULL, &doc)) < 0)
+		goto cleanup;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "details");
+	const char *commit = cr_json_str(d, "policy_commit"), *pid = cr_json_str(d, "policy_id");
+	const char *pd = cr_json_str(d, "policy_digest"), *rd = cr_json_str(d, "registry_digest");
+	const char *ver = cr_json_str(d, "policy_version");
+	b->found = true;
+	snprintf(b->event_id, sizeof(b->event_id), "%s", ids.v[ids.n - 1]);
+	snprintf(b->commit, sizeof(b->commit), "%s", commit ? commit : "");
+	snprintf(b->policy_id, sizeof(b->policy_id), "%s", pid ? pid : "");
+	snprintf(b->policy_digest, sizeof(b->policy_digest), "%s", pd ? pd : "");
+	snprintf(b->registry_digest, sizeof(b->registry_digest), "%s", rd ? rd : "");
+	b->version = ver ? strtoll(ver, NULL, 10) : 0;
+cleanup:
+	cJSON_Delete(doc);
+	cr_strlist_clear(&ids);
+	return rc;
+}
+
+int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *snap)
+{
+	cr_policy_binding b;
+	int rc = cr_svc_policy_binding(t, s, &b);
+
+	if (rc < 0)
+		return rc;
+	if (!b.found) {
+		if (s->policy->is_builtin(s->policy->impl, snap->commit))
+			return 0;
+		cr_error_set(CR_EINTEGRITY, "the policy ref %s points at %.12s, but the ledger records no policy.publish: "
+					    "that policy was not published", snap->ref, snap->commit);
+		return cr_error_hint("publish the policy: git clean-release policy publish --policy FILE --registry FILE");
+	}
+	if (!b.commit[0]) {
+		cr_error_set(CR_EINTEGRITY, "the latest policy.publish (%s) does not name its policy commit "
+					    "(recorded before the ledger bound the policy)", b.event_id);
+		return cr_error_hint("publish the policy again: git clean-release policy publish --policy FILE --registry FILE");
+	}
+	if (strcmp(b.commit, snap->commit)) {
+		cr_error_set(CR_EINTEGRITY, "the policy ref %s points at %.12s, but the latest policy.publish (%s) records %.12s",
+			     snap->ref, snap->commit, b.event_id, b.commit);
+		return cr_error_hint("a publish cut short is finished by publishing the same policy again; a ref moved by "
+				     "hand is put back with: git update-ref %s %s", snap->ref, b.commit);
+	}
+	return 0;
+}
+
+struct publish_ctx {
 	const cr_svc *s;
-	cr_audit_event *ev;
+	const char *pc, *rc_, *actor, *message;
+	const cr_policy *p;
+	const cr_registry *r;
+	char pd[CR_SHA_MAX], rd[CR_SHA_MAX];
+	char commit[CR_OID_MAX]; /* the commit recorded (new or already in force) */
+	bool already;            /* the same policy is in force already */
 };
 
-static int audit_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
+/* One commit decides a publish: the policy commit is written first (objects
+ * only), the ledger then records it (the event and its policy/ copy), and
+ * only then does the policy ref move to it. */
+static int publish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit_anyway)
 {
-	struct audit_ctx *x = vctx;
+	struct publish_ctx *x = vctx;
+	const cr_svc *s = x->s;
+	cr_policy_binding b;
+	cr_audit_event ev;
+	char num[32];
+	int rc;
+
 	(void)commit_anyway;
-	int rc = cr_svc_audit(t, x->s, x->ev);
-	snprintf(msg, msglen, "%s (%s)", x->ev->type, x->ev->event_id);
+	x->already = false;
+	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0)
+		return rc;
+	if (b.found && b.commit[0]) {
+		if (x->p->version < b.version)
+			return cr_error_set(CR_EINVALID_INPUT,
+					    "policy %s v%lld is older than the policy in force (%s v%lld): versions only go up",
+					    x->p->policy_id, (long long)x->p->version, b.policy_id, (long long)b.version);
+		if (x->p->version == b.version) {
+			if (!strcmp(x->pd, b.policy_digest) && !strcmp(x->rd, b.registry_digest)) {
+				x->already = true; /* nothing to record; the ref is put right */
+				snprintf(x->commit, sizeof(x->commit), "%s", b.commit);
+				return 0;
+			}
+			cr_error_set(CR_EINVALID_INPUT, "policy version %lld is in force already with other content (%s)",
+				     (long long)b.version, b.event_id);
+			return cr_error_hint("publish the change as version %lld", (long long)b.version + 1);
+		}
+	}
+	if ((rc = s->policy->prepare(s->policy->impl, x->pc, x->rc_, x->actor, x->message,
+				     b.found && b.commit[0] ? b.commit : NULL, x->commit, sizeof(x->commit))) < 0)
+		return rc;
+	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, x->actor);
+	cr_audit_detail(&ev, "policy_id", x->p->policy_id);
+	snprintf(num, sizeof(num), "%lld", (long long)x->p->version);
+	cr_audit_detail(&ev, "policy_version", num);
+	cr_audit_detail(&ev, "policy_digest", x->pd);
+	cr_audit_detail(&ev, "registry_id", x->r->registry_id);
+	snprintf(num, sizeof(num), "%lld", (long long)x->r->version);
+	cr_audit_detail(&ev, "registry_version", num);
+	cr_audit_detail(&ev, "registry_digest", x->rd);
+	cr_audit_detail(&ev, "policy_commit", x->commit);
+	rc = cr_svc_audit(t, s, &ev);
+	snprintf(msg, msglen, "%s (%s)", ev.type, ev.event_id);
+	cr_svc_audit_event_done(&ev);
 	return rc;
 }
 
@@ -69,22 +172,17 @@ int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, cons
 	char message[512];
 	snprintf(message, sizeof(message), "%s %s v%lld, %s v%lld", CR_AUDIT_POLICY_PUBLISH, p.policy_id, (long long)p.version,
 		 r.registry_id, (long long)r.version);
-	if ((rc = s->policy->publish(s->policy->impl, pc, rc_, actor, message)) < 0)
+	struct publish_ctx x = {.s = s, .pc = pc, .rc_ = rc_, .actor = actor, .message = message, .p = &p, .r = &r};
+	cr_sha256_hex(pc, strlen(pc), x.pd);
+	cr_sha256_hex(rc_, strlen(rc_), x.rd);
+	if ((rc = cr_ledger_transact(s->ledger, actor, publish_txn, &x)) < 0)
 		goto cleanup;
-
-	/* Record who published what in the audit log. */
-	char pd[CR_SHA_MAX], rd[CR_SHA_MAX];
-	cr_sha256_hex(pc, strlen(pc), pd);
-	cr_sha256_hex(rc_, strlen(rc_), rd);
-	cr_audit_event ev;
-	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, actor);
-	cr_audit_detail(&ev, "policy_id", p.policy_id);
-	cr_audit_detail(&ev, "policy_digest", pd);
-	cr_audit_detail(&ev, "registry_id", r.registry_id);
-	cr_audit_detail(&ev, "registry_digest", rd);
-	struct audit_ctx x = {.s = s, .ev = &ev};
-	rc = cr_ledger_transact(s->ledger, actor, audit_txn, &x);
-	cr_svc_audit_event_done(&ev);
+	if (s->fault_publish_stop && !x.already) {
+		rc = cr_error_set(CR_EINTERNAL, "stopped by a test fault: the ledger records policy commit %.12s, "
+						"the policy ref has not moved", x.commit);
+		goto cleanup;
+	}
+	rc = s->policy->advance(s->policy->impl, x.commit);
 cleanup:
 	cr_policy_clear(&p);
 	cr_registry_clear(&r);

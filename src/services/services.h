@@ -29,6 +29,9 @@ typedef struct cr_svc {
 	const cr_clock_port *clock;
 	const cr_rules_port *rules;
 	const cr_cache_port *cache; /* NULL: no local cache */
+	/* For the tests: policy publish stops after the ledger records the
+	 * policy and before the policy ref moves, as a kill there would. */
+	bool fault_publish_stop;
 } cr_svc;
 
 /* ---- operations ---- */
@@ -109,8 +112,9 @@ int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped);
 /* Check the ledger's commits after FROM (NULL: the whole chain) up to the
  * tip (append-only commits, valid canonical objects, consistent counters):
  * *COMMITS and *OBJECTS get what it read; CR_EINTEGRITY naming the first
- * bad commit and path. */
-int cr_svc_verify(const cr_svc *s, const char *from, uint64_t *commits, uint64_t *objects);
+ * bad commit and path. POLICY: the policy ref too (a linear history whose
+ * tip is the policy the ledger's tip records as in force). */
+int cr_svc_verify(const cr_svc *s, const char *from, bool policy, uint64_t *commits, uint64_t *objects);
 
 /* Approve (APPROVE) or reject CID on its latest report REPORT_ID (cr_approval_clear). */
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,

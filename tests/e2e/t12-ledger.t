@@ -162,7 +162,7 @@ test_expect_success 'every object is read with plain git at its docs/evidence-la
 test_expect_success 'every ledger path is one the layout documents, and no fan-out tree has more than 16 entries' '
 	cd repo
 	git ls-tree -r --name-only refs/clean-release/ledger >../paths
-	grep -v -E "^(candidates/[0-9a-f]/[0-9a-f]/[0-9a-f]/[^/]+/(candidate\.json|events/evt-[0-9]{3,}\.json|imports/imp-[0-9]{3,}\.json|manifests/man-[0-9]{3,}\.json)|ids/(imp|man)/[0-9a-f]/[0-9a-f]/[0-9a-f]/(imp|man)-[0-9]{3,}\.json|audit/[0-9a-f]/[0-9a-f]/[0-9a-f]/evt-[0-9]{3,}\.json|order(/[0-9]){8}/[0-9]\.json)\$" ../paths >../odd-paths || true
+	grep -v -E "^(candidates/[0-9a-f]/[0-9a-f]/[0-9a-f]/[^/]+/(candidate\.json|events/evt-[0-9]{3,}\.json|imports/imp-[0-9]{3,}\.json|manifests/man-[0-9]{3,}\.json)|ids/(imp|man)/[0-9a-f]/[0-9a-f]/[0-9a-f]/(imp|man)-[0-9]{3,}\.json|audit/[0-9a-f]/[0-9a-f]/[0-9a-f]/evt-[0-9]{3,}\.json|order(/[0-9]){8}/[0-9]\.json|policy/evt-[0-9]{3,}\.json)\$" ../paths >../odd-paths || true
 	test_cmp /dev/null ../odd-paths
 	git ls-tree -r -d --name-only refs/clean-release/ledger >../dirs
 	echo . >>../dirs

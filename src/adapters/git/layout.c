@@ -11,6 +11,7 @@
  *   ids/<kind>/<f>/<id>.json       the same blob, found by id alone
  *   ids/run/<f>/<run>/…            the same run tree, found by run id alone
  *   audit/<f>/<evt>.json           the whole audit log
+ *   policy/<evt>.json              the policy.publish events again (the binding of the policy ref)
  *
  * <f> is a fixed three-level fan-out "a/b/c" from the first hex digits of
  * SHA-256(key): every tree on a path has at most 16 entries above the leaf,
@@ -81,8 +82,10 @@ int cr_git_ledger_path(char *buf, size_t len, cr_objkind kind, const char *cid, 
 			cr_gl_fanout(key, f);
 			return fits(snprintf(buf, len, "audit/%s/%s.json", f, key), len);
 		}
+		/* The events of no candidate (policy.publish) bind the policy
+		 * ref: found by listing policy/. */
 		if (!cid || !cid[0])
-			return 1;
+			return fits(snprintf(buf, len, "%s/%s.json", POLICY_ROOT, key), len);
 		cr_gl_fanout(cid, f);
 		return fits(snprintf(buf, len, "candidates/%s/%s/events/%s.json", f, cid, key), len);
 	}

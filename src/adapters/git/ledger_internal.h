@@ -66,6 +66,7 @@ struct cr_txn {
 };
 
 #define ORDER_ROOT "order"
+#define POLICY_ROOT "policy"
 #define ORDER_DIGITS 9
 
 /* layout.c */

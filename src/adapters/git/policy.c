@@ -3,6 +3,7 @@
  * holds policy.json and registry.json (canonical JSON). Digests are SHA-256
  * of those blobs, so anyone can recompute them with plain git.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,13 +71,13 @@ static int write_commit(struct store *s, const char *policy_json, const char *re
 	return rc;
 }
 
-static int store_publish(void *impl, const char *policy_json, const char *registry_json,
-			 const char *actor, const char *message)
+static int store_prepare(void *impl, const char *policy_json, const char *registry_json, const char *actor,
+			 const char *message, const char *parent_hex, char *out, size_t len)
 {
 	struct store *s = impl;
 	git_commit *parent = NULL;
 	git_signature *author = NULL, *committer = NULL;
-	git_oid commit_id, tip;
+	git_oid commit_id, pid;
 	char name[300];
 	size_t j = 0;
 	int rc = 0;
@@ -89,29 +90,69 @@ static int store_publish(void *impl, const char *policy_json, const char *regist
 		rc = cr_git_error("cannot make a signature");
 		goto cleanup;
 	}
-	for (int attempt = 0; attempt < 100; attempt++) {
-		int has_tip = git_reference_name_to_id(&tip, s->repo, s->refs.policy) == 0;
-		git_commit_free(parent);
-		parent = NULL;
-		if (has_tip && git_commit_lookup(&parent, s->repo, &tip) < 0) {
-			rc = cr_git_error("cannot read the policy ref");
-			goto cleanup;
-		}
-		if ((rc = write_commit(s, policy_json, registry_json, author, committer, message, parent, &commit_id)) < 0)
-			goto cleanup;
-		rc = cr_git_ref_cas(s->repo, s->refs.policy, &commit_id, has_tip ? &tip : NULL, message);
-		if (rc != CR_ERETRY)
-			break;
-		struct timespec ts = {0, 2000000L * (attempt + 1)};
-		nanosleep(&ts, NULL);
+	if (parent_hex && (git_oid_fromstr(&pid, parent_hex) < 0 || git_commit_lookup(&parent, s->repo, &pid) < 0)) {
+		rc = cr_error_set(CR_EINTEGRITY, "the policy in force (commit %.12s) is not in this repository", parent_hex);
+		goto cleanup;
 	}
-	if (rc == CR_ERETRY)
-		rc = cr_error_set(CR_ECONFLICT, "the policy ref kept moving; try again");
+	if ((rc = write_commit(s, policy_json, registry_json, author, committer, message, parent, &commit_id)) == 0)
+		git_oid_tostr(out, len, &commit_id);
 cleanup:
 	git_commit_free(parent);
 	git_signature_free(author);
 	git_signature_free(committer);
 	return rc;
+}
+
+static int store_advance(void *impl, const char *commit_hex)
+{
+	struct store *s = impl;
+	git_oid id, tip;
+	int rc = CR_ERETRY;
+
+	if (git_oid_fromstr(&id, commit_hex) < 0)
+		return cr_error_set(CR_EINTERNAL, "bad policy commit %.64s", commit_hex);
+	for (int attempt = 0; attempt < 100 && rc == CR_ERETRY; attempt++) {
+		int has_tip = git_reference_name_to_id(&tip, s->repo, s->refs.policy) == 0;
+		if (has_tip && git_oid_equal(&tip, &id))
+			return 0;
+		rc = cr_git_ref_cas(s->repo, s->refs.policy, &id, has_tip ? &tip : NULL, "policy.publish");
+		if (rc == CR_ERETRY) {
+			struct timespec ts = {0, 2000000L * (attempt + 1)};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return rc == CR_ERETRY ? cr_error_set(CR_ECONFLICT, "the policy ref kept moving; try again") : rc;
+}
+
+static int store_linear(void *impl, uint64_t *commits)
+{
+	struct store *s = impl;
+	git_oid id;
+	int rc = git_reference_name_to_id(&id, s->repo, s->refs.policy);
+
+	*commits = 0;
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return cr_git_error("cannot read the policy ref");
+	for (;;) {
+		git_commit *c = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof(hex), &id);
+		if (git_commit_lookup(&c, s->repo, &id) < 0)
+			return cr_error_set(CR_EINTEGRITY, "policy commit %.12s is missing", hex);
+		unsigned np = git_commit_parentcount(c);
+		(*commits)++;
+		if (np > 1) {
+			git_commit_free(c);
+			return cr_error_set(CR_EINTEGRITY, "policy commit %.12s is a merge: the policy history is not linear", hex);
+		}
+		if (np == 1)
+			git_oid_cpy(&id, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+		if (np == 0)
+			return 0;
+	}
 }
 
 /* The built-in policy as a commit that is the same in every clone: fixed
@@ -218,6 +259,34 @@ static int store_resolve(void *impl, char **policy_json, char **registry_json, c
 	return read_commit(s, &tip, policy_json, registry_json, ps, rs);
 }
 
+/* Whether DOC (canonical JSON) is the built-in document BUILTIN. */
+static bool same_doc(const char *builtin, const char *doc)
+{
+	cJSON *j = NULL;
+	char *canon = NULL;
+	bool same = false;
+	if (cr_json_parse(&j, builtin, strlen(builtin), "built-in document") == 0 && (canon = cr_json_canonical(j, NULL)))
+		same = !strcmp(canon, doc);
+	free(canon);
+	cJSON_Delete(j);
+	return same;
+}
+
+static int store_is_builtin(void *impl, const char *commit_hex)
+{
+	struct store *s = impl;
+	char *p = NULL, *r = NULL;
+	int yes = 0;
+
+	/* Read only: the documents of COMMIT against the built-in ones. */
+	if (s->builtin_policy && store_at(s, commit_hex, &p, &r, NULL, NULL) == 0)
+		yes = same_doc(s->builtin_policy, p) && same_doc(s->builtin_registry, r);
+	free(p);
+	free(r);
+	cr_error_clear();
+	return yes;
+}
+
 static const char *store_ref(void *impl)
 {
 	return ((struct store *)impl)->refs.policy;
@@ -236,7 +305,10 @@ int cr_git_policy_open(cr_policy_port *out, git_repository *repo, const cr_git_r
 	out->impl = s;
 	out->resolve = store_resolve;
 	out->at = store_at;
-	out->publish = store_publish;
+	out->prepare = store_prepare;
+	out->advance = store_advance;
+	out->linear = store_linear;
+	out->is_builtin = store_is_builtin;
 	out->ref = store_ref;
 	return 0;
 }

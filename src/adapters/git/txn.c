@@ -199,7 +199,9 @@ int cr_gl_txn_list(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *ou
 			qsort(out->v, out->n, sizeof(char *), cmp_str);
 		return rc;
 	}
-	if (kind == CR_OBJ_AUDIT && !owner) {
+	if (kind == CR_OBJ_AUDIT && owner && !owner[0]) {
+		rc = list_tree(t, POLICY_ROOT, 0, out);
+	} else if (kind == CR_OBJ_AUDIT && !owner) {
 		rc = cr_gl_list_fanout(t, "audit", 0, out);
 	} else if (kind == CR_OBJ_RUN_EVENT || kind == CR_OBJ_VIOLATIONS) {
 		cr_gl_fanout(owner, f);

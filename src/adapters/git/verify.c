@@ -5,6 +5,7 @@
 struct vctx {
 	struct ledger *l;
 	git_odb *odb;
+	git_tree *tree; /* the commit's tree */
 	cr_schema *schemas[16];
 	const char *commit_hex;
 	uint64_t added[CR_ID__COUNT];
@@ -65,7 +66,7 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 	int which = -1, rc = 0;
 
 	/* Pick the schema by the path's last directory component. */
-	if (!strncmp(path, "audit/", 6)) {
+	if (!strncmp(path, "audit/", 6) || !strncmp(path, POLICY_ROOT "/", sizeof(POLICY_ROOT))) {
 		which = 6;
 	} else if (!strncmp(path, ORDER_ROOT "/", sizeof(ORDER_ROOT))) {
 		/* Checked against the candidate's own record at the tip. */
@@ -144,6 +145,19 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 		} else if (!want || strncmp(base, want, strlen(want)) || strcmp(base + strlen(want), ".json")) {
 			rc = vfail(v, path, "stored under a name that is not its id");
 		}
+	}
+	/* policy/<evt>.json binds the policy ref: the very blob of its audit
+	 * copy, a policy.publish of no candidate. */
+	if (rc == 0 && !strncmp(path, POLICY_ROOT "/", sizeof(POLICY_ROOT))) {
+		const char *type = cr_json_str(doc, "type"), *eid = cr_json_str(doc, "event_id");
+		char apath[1024];
+		git_tree_entry *e = NULL;
+		if (!type || strcmp(type, "policy.publish") || cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "candidate_id")))
+			rc = vfail(v, path, "not a policy.publish event of no candidate");
+		else if (!eid || cr_git_ledger_path(apath, sizeof(apath), CR_OBJ_AUDIT, NULL, eid, NULL, 1) != 0 ||
+			 git_tree_entry_bypath(&e, v->tree, apath) < 0 || !git_oid_equal(git_tree_entry_id(e), id))
+			rc = vfail(v, path, "not the same event as the audit log holds");
+		git_tree_entry_free(e);
 	}
 	if (rc == 0 && (!strncmp(path, "audit/", 6) || !strncmp(path, "ids/", 4))) {
 		/* Count ids for the counters check: each id once, by its index path. */
@@ -414,6 +428,7 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
 			goto cleanup;
 		}
+		v.tree = tree;
 		if (rehash(&v, git_tree_id(tree), "the tree") < 0) {
 			git_tree_free(tree);
 			git_commit_free(c);
