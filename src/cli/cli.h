@@ -87,6 +87,7 @@ extern const struct cr_cli_group cr_cli_policy;
 extern const struct cr_cli_group cr_cli_audit;
 extern const struct cr_cli_group cr_cli_task;
 extern const struct cr_cli_group cr_cli_verify;
+extern const struct cr_cli_group cr_cli_repair;
 extern const struct cr_cli_group cr_cli_serve;
 extern const struct cr_cli_group cr_cli_tui;
 extern const struct cr_cli_group cr_cli_hook;

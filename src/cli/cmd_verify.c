@@ -1,4 +1,4 @@
-/* clean-release verify */
+/* clean-release verify | repair */
 #include <inttypes.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -61,3 +61,31 @@ static const struct cr_cli_command commands[] = {
 };
 
 const struct cr_cli_group cr_cli_verify = {"verify", commands};
+
+static const struct cr_cli_option repair_opts[] = {
+	CR_OPT_STRING("to", CR_CLI_REQUIRED, "OID", "an earlier tip of the ledger, as its reflog and verify's hint name it"),
+	CR_OPT_END,
+};
+
+static int cmd_repair(cr_cli *c)
+{
+	cr_verify_result r = {0};
+	int rc;
+
+	if ((rc = cr_cli_begin(c)) < 0 || (rc = cr_facade_repair(c->f, cr_cli_str(c, "to"), &r)) < 0)
+		return rc;
+	cr_cli_out(c, "ledger restored to %s: %" PRIu64 " commits verified\n", cr_cli_str(c, "to"), r.commits);
+	return 0;
+}
+
+static const struct cr_cli_command repair_commands[] = {
+	{NULL, cmd_repair, repair_opts,
+	 "put the ledger back on an earlier tip when its current one is broken",
+	 "When a commit of the ledger is gone (pruned while it was written), verify names\n"
+	 "the reflog's last tip whose history is whole; repair moves the ledger ref back\n"
+	 "to it. It appends nothing, and refuses a tip that is not in the reflog, one that\n"
+	 "does not verify, and a ledger that verifies as it is.", 0},
+	{NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+const struct cr_cli_group cr_cli_repair = {"repair", repair_commands};

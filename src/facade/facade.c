@@ -376,3 +376,12 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out)
 	/* At a given ledger commit the policy ref may be of a later time. */
 	return cr_svc_verify(&f->svc, from, !f->ledger_at, &out->commits, &out->objects);
 }
+
+int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out)
+{
+	int rc = writable(f, "repair");
+	memset(out, 0, sizeof(*out));
+	if (rc < 0)
+		return rc;
+	return cr_svc_repair(&f->svc, to, &out->commits);
+}

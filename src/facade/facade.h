@@ -230,5 +230,9 @@ typedef struct cr_verify_result {
  * consistent, FROM an ancestor of the tip; in time proportional to the
  * range. CR_EINTEGRITY naming the first bad commit and path. */
 int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out);
+/* Put the ledger back on TO, an earlier tip of its reflog whose history
+ * verifies, when the current tip does not (a commit pruned away); appends
+ * nothing. OUT->commits: the commits verified at TO. */
+int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out);
 
 #endif

@@ -119,6 +119,12 @@ typedef struct cr_ledger_port {
 	 * tip. In time proportional to the range. 0, or CR_EINTEGRITY naming
 	 * the first bad commit and path. *COMMITS gets the commits read. */
 	int (*verify)(void *impl, const char *from, uint64_t *commits, uint64_t *objects);
+	/* Put the ledger back on TO, an earlier tip its reflog holds whose
+	 * history verifies, when the current tip does not (a commit pruned
+	 * away): appends nothing. CR_EINVALID_ARGUMENT when TO was never a tip
+	 * or the ledger verifies; CR_EINTEGRITY when TO does not verify.
+	 * *COMMITS: the commits verified at TO. */
+	int (*repair)(void *impl, const char *to, uint64_t *commits);
 } cr_ledger_port;
 
 /* Run FN(txn, ctx) in a transaction and commit with the message FN left in

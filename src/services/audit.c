@@ -209,3 +209,11 @@ int cr_svc_verify(const cr_svc *s, const char *from, bool policy, uint64_t *comm
 		return rc;
 	return policy ? verify_policy(s) : 0;
 }
+
+int cr_svc_repair(const cr_svc *s, const char *to, uint64_t *commits)
+{
+	*commits = 0;
+	if (!to || !to[0] || to[0] == '-')
+		return cr_error_set(CR_EINVALID_ARGUMENT, "--to wants a commit of the ledger's reflog");
+	return s->ledger->repair(s->ledger->impl, to, commits);
+}

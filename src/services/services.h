@@ -115,6 +115,9 @@ int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped);
  * bad commit and path. POLICY: the policy ref too (a linear history whose
  * tip is the policy the ledger's tip records as in force). */
 int cr_svc_verify(const cr_svc *s, const char *from, bool policy, uint64_t *commits, uint64_t *objects);
+/* Restore the ledger to TO, an earlier tip of its reflog whose history
+ * verifies, when the current tip does not (ledger port repair). */
+int cr_svc_repair(const cr_svc *s, const char *to, uint64_t *commits);
 
 /* Approve (APPROVE) or reject CID on its latest report REPORT_ID (cr_approval_clear). */
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,

@@ -192,7 +192,7 @@ int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t
 	for (size_t i = 0; i < have.n; i++) {
 		cr_candidate_view *v = &have.v[i];
 		const char *key = v->c.candidate_id;
-		if (bsearch(&key, changed.v, changed.n, sizeof(*changed.v), cmp_str))
+		if (changed.n && bsearch(&key, changed.v, changed.n, sizeof(*changed.v), cmp_str))
 			continue;
 		if (v->run_unfinished) {
 			if ((rc = cr_strlist_push(&again, key)) < 0)

@@ -63,6 +63,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->commit = cr_gl_txn_commit;
 	out->note = cr_gl_ledger_note;
 	out->verify = cr_gl_ledger_verify;
+	out->repair = cr_gl_ledger_repair;
 	out->resolve = ledger_resolve;
 	out->commit_exists = ledger_commit_exists;
 	return 0;

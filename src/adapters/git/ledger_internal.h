@@ -92,6 +92,13 @@ int cr_gl_txn_put_ref(cr_txn *t, cr_objkind kind, const char *cid, const char *k
 				const char *ref);
 int cr_gl_ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, size_t reflen);
 int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor);
+/* ID is in the object store itself, not only in libgit2's cache of it (a
+ * concurrent prune may have taken it). */
+bool cr_gl_in_store(git_odb *odb, const git_oid *id);
+/* repo.c: drop from REF's reflog every entry whose commit or tree is gone
+ * and, NEWEST_KEPT given, every tip newer than it (they went with it), as
+ * git's `reflog expire --stale-fix` would; best effort. */
+void cr_git_reflog_forget(git_repository *repo, const char *ref, const git_oid *newest_kept);
 /* order.c */
 int cr_gl_order_append(cr_txn *t, const git_oid *id);
 int cr_gl_txn_list_newest(cr_txn *t, const char *after_at, const char *after_id, size_t max, cr_strlist *out);
@@ -102,5 +109,6 @@ int cr_gl_order_verify(git_repository *repo, git_tree *tree, const char *hex, ui
 int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, const char *line);
 /* verify.c */
 int cr_gl_ledger_verify(void *impl, const char *from, uint64_t *ncommits, uint64_t *nobjects);
+int cr_gl_ledger_repair(void *impl, const char *to, uint64_t *ncommits);
 
 #endif

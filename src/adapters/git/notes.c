@@ -71,10 +71,16 @@ int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, co
 		int has_tip = git_reference_name_to_id(&tip, repo, l->refs.notes) == 0;
 
 		rc = 0;
-		if (has_tip) {
-			if (git_commit_lookup(&parent, repo, &tip) < 0 || git_commit_tree(&base, parent) < 0)
-				rc = cr_git_error("cannot read the notes");
+		/* Notes are a derived view: a tip that is gone (pruned while it
+		 * was written) starts them again. */
+		if (has_tip && git_commit_lookup(&parent, repo, &tip) == 0 && git_commit_tree(&base, parent) == 0) {
+			/* the notes so far */
 		} else {
+			if (has_tip) {
+				git_commit_free(parent);
+				parent = NULL;
+				cr_git_reflog_forget(repo, l->refs.notes, NULL);
+			}
 			git_treebuilder *tb = NULL;
 			git_oid empty;
 			if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&empty, tb) < 0 ||
@@ -119,6 +125,16 @@ int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, co
 		if (rc == 0)
 			rc = cr_git_ref_cas(repo, l->refs.notes, &commit_id, has_tip ? &tip : NULL,
 					    "clean-release: status note");
+		if (rc == 0) {
+			/* Pruned before the ref moved: write it again. */
+			git_odb *odb = NULL;
+			if (git_repository_odb(&odb, repo) == 0) {
+				git_odb_refresh(odb);
+				if (!cr_gl_in_store(odb, &commit_id) || !cr_gl_in_store(odb, &tree_id))
+					rc = CR_ERETRY; /* the next attempt starts the notes again */
+				git_odb_free(odb);
+			}
+		}
 		free(text);
 		git_blob_free(oldblob);
 		git_tree_entry_free(old);

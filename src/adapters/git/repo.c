@@ -207,6 +207,9 @@ int cr_git_ref_cas(git_repository *repo, const char *name, const git_oid *new_id
 	git_reference *ref = NULL;
 	git_oid zero;
 	memset(&zero, 0, sizeof(zero));
+	/* Every move is kept in the ref's reflog, as git keeps branches':
+	 * an earlier tip can be named and restored (repair). */
+	git_reference_ensure_log(repo, name);
 	/* With force=1 the expected value is compared under the lock; a zero
 	 * expected id means "must not exist". */
 	int rc = git_reference_create_matching(&ref, repo, name, new_id, 1, old ? old : &zero, message);
@@ -260,3 +263,43 @@ int cr_git_commit_exists(git_repository *repo, const char *hex)
 	return 1;
 }
 
+
+/* A commit whose object and tree are in the store (a prune may have taken
+ * either while it was written). */
+static bool readable_commit(git_repository *repo, git_odb *odb, const git_oid *id)
+{
+	git_commit *c = NULL;
+	bool ok = cr_gl_in_store(odb, id) && git_commit_lookup(&c, repo, id) == 0 &&
+		  cr_gl_in_store(odb, git_commit_tree_id(c));
+	git_commit_free(c);
+	return ok;
+}
+
+void cr_git_reflog_forget(git_repository *repo, const char *ref, const git_oid *newest_kept)
+{
+	git_reflog *log = NULL;
+	git_odb *odb = NULL;
+
+	if (git_reflog_read(&log, repo, ref) < 0 || git_repository_odb(&odb, repo) < 0)
+		goto done;
+	git_odb_refresh(odb);
+	/* Entries are newest first: the tips after NEWEST_KEPT went with it. */
+	size_t keep_from = 0;
+	if (newest_kept)
+		for (size_t i = 1; i < git_reflog_entrycount(log); i++)
+			if (git_oid_equal(git_reflog_entry_id_new(git_reflog_entry_byindex(log, i)), newest_kept)) {
+				keep_from = i;
+				break;
+			}
+	for (size_t i = git_reflog_entrycount(log); i-- > 0;) {
+		const git_oid *id = git_reflog_entry_id_new(git_reflog_entry_byindex(log, i));
+		bool gone = (i > 0 && i < keep_from) || (!git_oid_is_zero(id) && !readable_commit(repo, odb, id));
+		if (gone)
+			git_reflog_drop(log, i, 1);
+	}
+	git_reflog_write(log);
+done:
+	git_odb_free(odb);
+	git_reflog_free(log);
+	cr_error_clear();
+}

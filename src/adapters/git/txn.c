@@ -26,7 +26,8 @@ int cr_gl_txn_begin(void *impl, cr_txn **out)
 	if (rc < 0 || git_commit_lookup(&c, l->repo, &t->tip) < 0 || git_commit_tree(&t->tree, c) < 0) {
 		git_commit_free(c);
 		free(t);
-		return cr_git_error("cannot read the ledger");
+		rc = cr_git_error("cannot read the ledger");
+		return cr_error_hint("git clean-release verify says what is wrong, and names an earlier tip to restore if one is needed");
 	}
 	t->has_tip = 1;
 	cr_gl_parse_counters(git_commit_message(c), t->counters);
@@ -279,6 +280,16 @@ static int stage_object(cr_txn *t, cr_objkind kind, const char *cid, const char 
 	return kind == CR_OBJ_CANDIDATE ? cr_gl_order_append(t, id) : 0;
 }
 
+/* A blob written again when a concurrent prune removed its fan-out
+ * directory under libgit2 (the rename then fails with ENOENT). */
+static int blob_write(git_repository *repo, git_oid *id, const char *buf, size_t len)
+{
+	int rc = -1;
+	for (int attempt = 0; attempt < 3 && rc < 0; attempt++)
+		rc = git_blob_create_from_buffer(id, repo, buf, len);
+	return rc;
+}
+
 int cr_gl_txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, const char *sub,
 		   const char *buf, size_t len)
 {
@@ -286,7 +297,7 @@ int cr_gl_txn_put(cr_txn *t, cr_objkind kind, const char *cid, const char *key, 
 
 	/* Objects are written before the ref moves: a crash leaves only
 	 * unreachable blobs behind. */
-	if (git_blob_create_from_buffer(&id, t->l->repo, buf, len) < 0)
+	if (blob_write(t->l->repo, &id, buf, len) < 0)
 		return cr_git_error("cannot write a ledger object");
 	return stage_object(t, kind, cid, key, sub, &id);
 }
@@ -351,7 +362,7 @@ int cr_gl_ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, 
 	if ((rc = cr_gl_writable(l, "write a ledger object")) < 0)
 		return rc;
 	if (getpid() == l->owner) {
-		rc = git_blob_create_from_buffer(&id, l->repo, buf, len);
+		rc = blob_write(l->repo, &id, buf, len);
 	} else {
 		git_odb *odb = NULL;
 		if ((rc = child_odb(l, &odb)) < 0)
@@ -374,6 +385,43 @@ static int sanitize_sig(git_signature **out, const char *who)
 	if (!j)
 		snprintf(name, sizeof(name), "unknown");
 	return git_signature_now(out, name, name);
+}
+
+bool cr_gl_in_store(git_odb *odb, const git_oid *id)
+{
+	for (size_t i = 0; i < git_odb_num_backends(odb); i++) {
+		git_odb_backend *b = NULL;
+		if (git_odb_get_backend(&b, odb, i) == 0 && b->exists && b->exists(b, id))
+			return true;
+	}
+	return false;
+}
+
+/* The new commit, its trees and every staged object are in the store
+ * (after the ref moved, reachable from then on). */
+static bool objects_present(cr_txn *t, const git_oid *commit, git_tree *tree)
+{
+	git_odb *odb = NULL;
+	char dir[1024];
+	bool ok;
+
+	if (git_repository_odb(&odb, t->l->repo) < 0)
+		return true; /* cannot tell: nothing to undo */
+	git_odb_refresh(odb);
+	ok = cr_gl_in_store(odb, commit) && cr_gl_in_store(odb, git_tree_id(tree));
+	for (size_t i = 0; ok && i < t->nst; i++) {
+		ok = cr_gl_in_store(odb, &t->st[i].id);
+		snprintf(dir, sizeof(dir), "%s", t->st[i].path);
+		for (char *slash; ok && (slash = strrchr(dir, '/'));) {
+			git_tree_entry *e = NULL;
+			*slash = '\0';
+			if (git_tree_entry_bypath(&e, tree, dir) == 0)
+				ok = cr_gl_in_store(odb, git_tree_entry_id(e));
+			git_tree_entry_free(e);
+		}
+	}
+	git_odb_free(odb);
+	return ok;
 }
 
 int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
@@ -414,6 +462,15 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 	if (git_tree_create_updated(&tree_id, repo, base, t->nst, upd) < 0 ||
 	    git_tree_lookup(&newtree, repo, &tree_id) < 0) {
 		rc = cr_git_error("cannot write the ledger tree");
+		/* A staged object a concurrent prune took: write it all again. */
+		git_odb *odb = NULL;
+		if (git_repository_odb(&odb, repo) == 0) {
+			git_odb_refresh(odb);
+			for (size_t i = 0; i < t->nst && rc != CR_ERETRY; i++)
+				if (!cr_gl_in_store(odb, &t->st[i].id))
+					rc = CR_ERETRY;
+			git_odb_free(odb);
+		}
 		goto cleanup;
 	}
 
@@ -445,6 +502,26 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 	}
 	/* The ref moves only forward, by compare-and-swap from the tip we read. */
 	rc = cr_git_ref_cas(repo, t->l->refs.ledger, &commit_id, t->has_tip ? &t->tip : NULL, message);
+	/* A prune running meanwhile (git prune --expire=now) may have taken
+	 * the objects while they were not yet reachable: then the ref is put
+	 * back and the whole transaction written again. */
+	if (rc == 0 && !objects_present(t, &commit_id, newtree)) {
+		int back = -1;
+		if (t->has_tip) {
+			back = cr_git_ref_cas(repo, t->l->refs.ledger, &t->tip, &commit_id, "clean-release: objects pruned, put back");
+		} else {
+			git_reference *ref = NULL;
+			if (git_reference_lookup(&ref, repo, t->l->refs.ledger) == 0 && git_reference_target(ref) &&
+			    git_oid_equal(git_reference_target(ref), &commit_id))
+				back = git_reference_delete(ref);
+			git_reference_free(ref);
+		}
+		/* The reflog forgets the tip that never was (git fsck would
+		 * report it). */
+		if (back == 0)
+			cr_git_reflog_forget(repo, t->l->refs.ledger, NULL);
+		rc = back == 0 ? CR_ERETRY : cr_error_set(CR_ESTORAGE, "ledger commit objects were pruned while it was written");
+	}
 cleanup:
 	git_commit_free(parent);
 	git_signature_free(author);

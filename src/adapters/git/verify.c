@@ -475,8 +475,98 @@ cleanup:
 	return rc;
 }
 
-int cr_gl_ledger_verify(void *impl, const char *from, uint64_t *ncommits, uint64_t *nobjects)
+/* The newest tip of the ledger's reflog (other than the current one, and
+ * at most the 32 newest) whose history verifies, into OUT. */
+static bool good_tip(struct ledger *l, char *out, size_t len)
 {
-	return verify_walk(impl, from, ncommits, nobjects);
+	git_reflog *log = NULL;
+	git_oid cur;
+	bool found = false;
+
+	if (git_reflog_read(&log, l->repo, l->refs.ledger) < 0)
+		return false;
+	bool has_cur = git_reference_name_to_id(&cur, l->repo, l->refs.ledger) == 0;
+	for (size_t i = 0; !found && i < git_reflog_entrycount(log) && i < 32; i++) {
+		const git_oid *id = git_reflog_entry_id_new(git_reflog_entry_byindex(log, i));
+		struct ledger at = *l;
+		uint64_t c, o;
+		if (git_oid_is_zero(id) || (has_cur && git_oid_equal(id, &cur)))
+			continue;
+		at.pinned = true;
+		git_oid_cpy(&at.at, id);
+		if (verify_walk(&at, NULL, &c, &o) == 0) {
+			git_oid_tostr(out, len, id);
+			found = true;
+		}
+	}
+	git_reflog_free(log);
+	return found;
 }
 
+int cr_gl_ledger_verify(void *impl, const char *from, uint64_t *ncommits, uint64_t *nobjects)
+{
+	struct ledger *l = impl;
+	int rc = verify_walk(l, from, ncommits, nobjects);
+	char good[GIT_OID_HEXSZ + 1];
+	cr_error e;
+
+	if (rc != CR_EINTEGRITY || l->pinned || cr_error_last()->hint[0])
+		return rc;
+	/* Name an earlier tip that verifies, for repair. */
+	cr_error_save(&e);
+	bool found = good_tip(l, good, sizeof(good));
+	cr_error_restore(&e);
+	if (found)
+		cr_error_hint("the reflog's last tip that verifies is %.12s; restore it with: git clean-release repair --to %s",
+			      good, good);
+	return rc;
+}
+
+
+int cr_gl_ledger_repair(void *impl, const char *to, uint64_t *ncommits)
+{
+	struct ledger *l = impl, at;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid want, tip;
+	git_reflog *log = NULL;
+	bool listed = false;
+	uint64_t nobj = 0;
+	int rc;
+
+	*ncommits = 0;
+	if ((rc = cr_gl_writable(l, "repair the ledger")) < 0)
+		return rc;
+	if ((rc = cr_git_resolve_commit(l->repo, to, hex, sizeof(hex))) < 0)
+		return rc;
+	git_oid_fromstr(&want, hex);
+	if (git_reflog_read(&log, l->repo, l->refs.ledger) == 0) {
+		for (size_t i = 0; !listed && i < git_reflog_entrycount(log); i++)
+			listed = git_oid_equal(git_reflog_entry_id_new(git_reflog_entry_byindex(log, i)), &want);
+		git_reflog_free(log);
+	}
+	if (!listed)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "%.12s was never a tip of %s (not in its reflog): repair restores "
+							  "an earlier tip only", hex, l->refs.ledger);
+	if (git_reference_name_to_id(&tip, l->repo, l->refs.ledger) < 0)
+		return cr_git_error("cannot read the ledger ref");
+	if (git_oid_equal(&tip, &want))
+		return cr_error_set(CR_EINVALID_ARGUMENT, "the ledger is at %.12s already", hex);
+	/* Only a ledger that does not verify is repaired: a whole one would
+	 * lose evidence. */
+	if (verify_walk(l, NULL, ncommits, &nobj) == 0) {
+		cr_error_set(CR_EINVALID_ARGUMENT, "the ledger verifies: nothing to repair");
+		return cr_error_hint("repair only restores a tip whose history is whole when the current one is not");
+	}
+	cr_error_clear();
+	at = *l;
+	at.pinned = true;
+	git_oid_cpy(&at.at, &want);
+	if ((rc = verify_walk(&at, NULL, ncommits, &nobj)) < 0)
+		return cr_error_set(CR_EINTEGRITY, "%.12s does not verify either: %s", hex, cr_error_last()->message);
+	if ((rc = cr_git_ref_cas(l->repo, l->refs.ledger, &want, &tip, "clean-release repair")) < 0)
+		return rc;
+	/* The reflog forgets the tips that are gone (git fsck reports them). */
+	cr_git_reflog_forget(l->repo, l->refs.ledger, &want);
+	cr_error_clear();
+	return 0;
+}
