@@ -20,6 +20,8 @@ ifeq ($(SANITIZE),1)
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-Isrc -I$(BUILD)/gen
   LDFLAGS_SAN := -fsanitize=address,undefined
+  # Leaks inside linked libraries, each named in the file.
+  export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 endif
 
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)

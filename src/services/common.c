@@ -231,24 +231,62 @@ int cr_svc_refuse_gate(cr_txn *t, const cr_svc *s, cr_op op, const cr_candidate_
 	return stage_refusal(t, s, op, v, actor, commit_anyway, msg, msglen, key, value);
 }
 
+/* Candidates whose status note failed (one id per line), kept in the local
+ * cache so that the next write rebuilds their lines. */
+#define NOTES_PENDING "notes-pending"
+#define NOTES_PENDING_MAX 256
+
+/* Write CID's status note line at T; 0 or the note's error. */
+static int note_one(cr_txn *t, const cr_svc *s, const char *cid)
+{
+	cr_candidate_view v;
+	char line[512];
+	int rc = cr_svc_candidate_view(t, s, cid, &v);
+
+	if (rc < 0)
+		return rc == CR_ENOT_FOUND ? 0 : rc; /* gone: nothing to note */
+	snprintf(line, sizeof(line), "%s: %s version=%s import=%s manifest=%s run=%s report=%s", cid,
+		 cr_status_name(v.status), v.c.version, v.latest_import_id[0] ? v.latest_import_id : "-",
+		 v.latest_manifest_id[0] ? v.latest_manifest_id : "-", v.latest_run_id[0] ? v.latest_run_id : "-",
+		 v.latest_report_id[0] ? v.latest_report_id : "-");
+	rc = s->ledger->note(s->ledger->impl, v.c.source_commit, cid, line);
+	cr_candidate_clear(&v.c);
+	return rc;
+}
+
 void cr_svc_note(const cr_svc *s, const char *cid)
 {
 	cr_txn *t = NULL;
-	cr_candidate_view v;
 	cr_error saved;
+	char *buf = NULL;
+	size_t len = 0;
+	cr_sbuf still = {0};
+	size_t kept = 0;
 
 	cr_error_save(&saved);
-	if (s->ledger->begin(s->ledger->impl, &t) == 0 && cr_svc_candidate_view(t, s, cid, &v) == 0) {
-		char line[512];
-		snprintf(line, sizeof(line), "%s: %s version=%s import=%s manifest=%s run=%s report=%s", cid,
-			 cr_status_name(v.status), v.c.version, v.latest_import_id[0] ? v.latest_import_id : "-",
-			 v.latest_manifest_id[0] ? v.latest_manifest_id : "-",
-			 v.latest_run_id[0] ? v.latest_run_id : "-",
-			 v.latest_report_id[0] ? v.latest_report_id : "-");
-		s->ledger->note(s->ledger->impl, v.c.source_commit, cid, line);
-		cr_candidate_clear(&v.c);
+	if (s->ledger->begin(s->ledger->impl, &t) < 0)
+		goto done;
+	bool failed = note_one(t, s, cid) < 0;
+	/* The lines an earlier write could not note, again. */
+	if (s->cache && s->cache->get(s->cache->impl, NOTES_PENDING, &buf, &len) == 0) {
+		char *save = NULL;
+		for (char *id = strtok_r(buf, "\n", &save); id; id = strtok_r(NULL, "\n", &save))
+			if (strcmp(id, cid) && !cr_candidate_id_invalid(id) && note_one(t, s, id) < 0 &&
+			    kept++ < NOTES_PENDING_MAX) {
+				cr_sb_puts(&still, id);
+				cr_sb_puts(&still, "\n");
+			}
 	}
+	if (failed) {
+		cr_sb_puts(&still, cid);
+		cr_sb_puts(&still, "\n");
+	}
+	if (s->cache && s->cache->put && (buf || still.len))
+		s->cache->put(s->cache->impl, NOTES_PENDING, still.len ? still.p : "", still.len);
+done:
 	s->ledger->end(t);
+	free(buf);
+	cr_sb_free(&still);
 	/* The note is a derived view: its failure never fails the operation. */
 	cr_error_restore(&saved);
 }

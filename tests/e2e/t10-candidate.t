@@ -262,3 +262,21 @@ test_expect_success 'candidate show follows the whole flow on a fresh candidate:
 	test "$(json_get ../flow.json latest_import_id)" = imp-003
 	test "$(json_get ../flow.json latest_manifest_id)" = man-003
 '
+
+test_expect_success 'a status note that fails does not fail the write, and the next write rebuilds its line' '
+	new_repo notes
+	cd notes
+	git commit -q --allow-empty -m second
+	clean-release -q candidate register --candidate-id n1 --version 1 --source-snapshot HEAD~1 --actor a
+	# Something in the way of the notes ref: the note of n2 cannot be written.
+	git update-ref -d refs/notes/clean-release
+	mkdir -p .git/refs/notes/clean-release
+	echo junk >.git/refs/notes/clean-release/blocker
+	test_exit 0 clean-release candidate register --candidate-id n2 --version 1 --source-snapshot HEAD --actor a
+	test "$(candidate_status n2)" = DRAFT
+	rm -rf .git/refs/notes/clean-release
+	clean-release -q candidate register --candidate-id n3 --version 1 --source-snapshot HEAD~1 --actor a
+	git notes --ref=clean-release show HEAD >../n2.note
+	grep "^n2: DRAFT version=1" ../n2.note
+	git notes --ref=clean-release show HEAD~1 | grep "^n3: DRAFT"
+'

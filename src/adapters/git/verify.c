@@ -476,7 +476,8 @@ cleanup:
 }
 
 /* The newest tip of the ledger's reflog (other than the current one, and
- * at most the 32 newest) whose history verifies, into OUT. */
+ * at most the 8 newest: each is a whole verify) whose history verifies,
+ * into OUT. */
 static bool good_tip(struct ledger *l, char *out, size_t len)
 {
 	git_reflog *log = NULL;
@@ -486,7 +487,7 @@ static bool good_tip(struct ledger *l, char *out, size_t len)
 	if (git_reflog_read(&log, l->repo, l->refs.ledger) < 0)
 		return false;
 	bool has_cur = git_reference_name_to_id(&cur, l->repo, l->refs.ledger) == 0;
-	for (size_t i = 0; !found && i < git_reflog_entrycount(log) && i < 32; i++) {
+	for (size_t i = 0; !found && i < git_reflog_entrycount(log) && i < 8; i++) {
 		const git_oid *id = git_reflog_entry_id_new(git_reflog_entry_byindex(log, i));
 		struct ledger at = *l;
 		uint64_t c, o;
