@@ -27,6 +27,7 @@ int cr_cli_begin(cr_cli *c)
 		.test_crash_path = getenv("CR_TEST_WORKER_CRASH"),
 		.test_hang_path = getenv("CR_TEST_WORKER_HANG"),
 		.test_publish_stop = getenv("CR_TEST_PUBLISH_STOP") != NULL,
+		.test_task_enospc = getenv("CR_TEST_TASK_ENOSPC") != NULL,
 	};
 	if (!c->f && (rc = cr_facade_open(&c->f, &o)) < 0)
 		return rc;

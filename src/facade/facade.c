@@ -81,6 +81,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		.program = f->program[0] ? f->program : NULL,
 		.argv = runner_argv,
 		.faults = {o ? o->test_crash_path : NULL, o ? o->test_hang_path : NULL},
+		.fault_save_enospc = o && o->test_task_enospc,
 	};
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
 	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL};

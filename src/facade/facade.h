@@ -55,6 +55,8 @@ typedef struct cr_facade_opts {
 	/* For the tests: policy publish stops after the ledger recorded the
 	 * policy, before the policy ref moves (as a kill there would). */
 	bool test_publish_stop;
+	/* For the tests: every task file save fails as on a full disk. */
+	bool test_task_enospc;
 } cr_facade_opts;
 
 /* Open a repository for one namespace as O says (O NULL: the environment's

@@ -255,6 +255,8 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 	int src = cr_svc_run_status(s, x.run.run_id, out);
 	if (rc == 0)
 		rc = src;
+	else if (src == 0 && out->status == CR_RUN_FAILED && out->reason)
+		rc = 0; /* the run ended ERROR, recorded, its reason the cause */
 	else
 		cr_error_restore(&saved);
 cleanup:

@@ -447,7 +447,10 @@ int cr_compliance_execute(struct exec *e)
 	e->task.progress.total = q->m.artifact_count;
 	s->clock->now(s->clock->impl, e->task.updated_at);
 	memcpy(e->task.created_at, q->run.requested_at, sizeof(e->task.created_at));
-	s->tasks->save(s->tasks->impl, &e->task);
+	/* A runner whose task cannot say it runs would be taken for a dead
+	 * one: the run ends here, ERROR, with the real cause. */
+	if ((rc = s->tasks->save(s->tasks->impl, &e->task)) < 0)
+		goto abort;
 
 	/* A run in the foreground was started in its request's commit; a
 	 * detached runner says so itself. */

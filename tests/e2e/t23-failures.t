@@ -297,3 +297,23 @@ test_expect_success 'two runs of different candidates at once (both --detach): d
 	test "$(candidate_status twin-a) $(candidate_status twin-b)" = "CHECK_BLOCKED CHECK_PASSED"
 	clean-release verify
 '
+
+test_expect_success 'a runner that cannot write its task file (a full disk): final ERROR with the real cause, exit 6, not "the runner vanished"' '
+	cd repo
+	m=$(make_candidate t23-full ../small/artifacts.json)
+	test_exit 6 env CR_TEST_TASK_ENOSPC=1 clean-release compliance run --candidate-id t23-full --manifest-id $m \
+		--actor release-bot
+	grep "No space left on device" "$TRASH/.cr-out"
+	run=$(clean-release candidate show --candidate-id t23-full --json | jq -r .latest_run_id)
+	clean-release compliance status --run-id $run --json >../full.json
+	jq -e ".status == \"FAILED\" and .final_status == \"ERROR\" and (.reason | contains(\"No space left on device\"))
+	       and (.reason | contains(\"vanished\") | not)" ../full.json >/dev/null
+	test "$(candidate_status t23-full)" = CHECK_ERROR
+	m=$(clean-release --json manifest build --candidate-id t23-full --actor release-bot | jq -r .manifest_id)
+	CR_TEST_TASK_ENOSPC=1 clean-release --json compliance run --candidate-id t23-full --manifest-id $m \
+		--actor release-bot --detach >../full-detached.json
+	run=$(jq -r .run_id ../full-detached.json)
+	wait_run_finished $run 30
+	clean-release compliance status --run-id $run --json >../full2.json
+	jq -e ".final_status == \"ERROR\" and (.reason | contains(\"No space left on device\"))" ../full2.json >/dev/null
+'

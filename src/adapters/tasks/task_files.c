@@ -55,6 +55,7 @@ typedef struct tasks_impl {
 	char **argv;
 	size_t argc;
 	char *crash_path, *hang_path;
+	bool fault_save_enospc;
 	/* Runner locks held through this port, and runners spawned and not
 	 * yet waited for (a long-lived caller collects them on later calls). */
 	pthread_mutex_t mu;
@@ -184,6 +185,8 @@ static int t_save(void *impl, const cr_task *task)
 
 	if ((rc = task_path(path, sizeof(path), t, task->task_id, TASK_FILE_EXT)) < 0)
 		return rc;
+	if (t->fault_save_enospc)
+		return cr_error_set(CR_ESTORAGE, "cannot write task file %s: %s", path, strerror(ENOSPC));
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
 		return rc;
 	if ((rc = task_json(task, &json, &len)) < 0)
@@ -532,6 +535,7 @@ int cr_tasks_open(cr_task_port *out, const char *dir, const cr_tasks_opts *o)
 		t->program = dup_opt(o->program, &ok);
 		t->crash_path = dup_opt(o->faults.crash_path, &ok);
 		t->hang_path = dup_opt(o->faults.hang_path, &ok);
+		t->fault_save_enospc = o->fault_save_enospc;
 		while (o->argv && o->argv[t->argc])
 			t->argc++;
 		if (t->argc && !(t->argv = calloc(t->argc, sizeof(*t->argv))))
