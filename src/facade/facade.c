@@ -82,12 +82,13 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		.argv = runner_argv,
 		.faults = {o ? o->test_crash_path : NULL, o ? o->test_hang_path : NULL},
 		.fault_save_enospc = o && o->test_task_enospc,
+		.shared = cr_git_shared(f->repo),
 	};
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
 	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL};
 	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs, &lo)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
-	    (rc = cr_tasks_open(&f->tasks, taskdir, &to)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir)) < 0) {
+	    (rc = cr_tasks_open(&f->tasks, taskdir, &to)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir, to.shared)) < 0) {
 		cr_facade_close(f);
 		return rc;
 	}

@@ -494,3 +494,53 @@ cleanup:
 		close(fd);
 	return rc;
 }
+
+void cr_fs_share(const char *path, int shared)
+{
+	struct stat st;
+	int tweak, mode;
+
+	if (!shared || stat(path, &st) < 0)
+		return;
+	mode = (int)st.st_mode;
+	tweak = shared < 0 ? -shared : shared;
+	if (!(mode & S_IWUSR))
+		tweak &= ~0222;
+	if (mode & S_IXUSR)
+		tweak |= (tweak & 0444) >> 2; /* read bits give execute bits */
+	mode = shared < 0 ? mode | tweak : (mode & ~0777) | tweak;
+	if (S_ISDIR(st.st_mode))
+		mode |= S_ISGID;
+	if ((mode & 07777) != (int)(st.st_mode & 07777))
+		chmod(path, (mode_t)(mode & 07777));
+}
+
+void cr_fs_share_up(const char *path, const char *stop, int shared)
+{
+	char p[4096];
+	size_t n = strlen(stop);
+
+	if (!shared || snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return;
+	cr_fs_share(p, shared);
+	for (char *slash; (slash = strrchr(p, '/')) && (size_t)(slash - p) > n;) {
+		*slash = '\0';
+		cr_fs_share(p, shared);
+	}
+}
+
+void cr_fs_share_dirs(const char *path, int levels, int shared)
+{
+	char p[4096];
+
+	if (!shared || snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return;
+	cr_fs_share(p, shared);
+	for (int i = 0; i < levels; i++) {
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return;
+		*slash = '\0';
+		cr_fs_share(p, shared);
+	}
+}

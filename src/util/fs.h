@@ -44,6 +44,20 @@ int cr_fs_read_input(const char *path, const char *what, size_t max, char **out,
 /* mkdir -p. */
 int cr_fs_mkdirs(const char *path, int mode);
 
+/* git's core.sharedRepository as a number: 0 (umask: modes as created),
+ * CR_FS_SHARED_GROUP, CR_FS_SHARED_ALL, or an octal file mode (0660, …). */
+#define CR_FS_SHARED_GROUP (-0660)
+#define CR_FS_SHARED_ALL (-0664)
+/* Give PATH the permissions git gives a file or directory of a shared
+ * repository (git's adjust_shared_perm): the group (and others) get what
+ * the owner has, directories keep their group (setgid). Best effort; a
+ * no-op for SHARED 0 or a path that is not there. */
+void cr_fs_share(const char *path, int shared);
+/* cr_fs_share on directory PATH and the LEVELS directories above it. */
+void cr_fs_share_dirs(const char *path, int levels, int shared);
+/* cr_fs_share on PATH and each directory above it up to (not) STOP. */
+void cr_fs_share_up(const char *path, const char *stop, int shared);
+
 /* Normalize an artifact path: NULL if valid (relative, no "." or ".."
  * segment, no empty segment, no trailing "/", no NUL, at most 4096 bytes),
  * else a static reason. */

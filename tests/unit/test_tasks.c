@@ -473,7 +473,7 @@ static void test_cache_entries(void **state)
 
 	(void)state;
 	pathf(path, sizeof(path), "%s/git/clean-release/cache", tmpdir);
-	assert_int_equal(cr_cache_dir_open(&port, path), 0);
+	assert_int_equal(cr_cache_dir_open(&port, path, 0), 0);
 	assert_string_equal(port.dir(port.impl), path);
 	assert_int_equal(port.get(port.impl, "manifest-abc.bin", &buf, &len), CR_ENOT_FOUND);
 	assert_int_equal(port.put(port.impl, "manifest-abc.bin", "packed", 6), 0);

@@ -31,6 +31,13 @@ int cr_git_config_email(git_repository *repo, char *out, size_t len);
  * when there is no such blob: the caller names what it was. */
 int cr_git_blob_read(git_repository *repo, const git_oid *id, char **buf, size_t *len);
 
+/* core.sharedRepository of REPO as util/fs.h's cr_fs_share takes it. */
+int cr_git_shared(git_repository *repo);
+/* Give a loose object (and its directory), or a ref and its reflog (and
+ * their directories), the permissions of a shared repository. */
+void cr_git_share_object(git_repository *repo, int shared, const git_oid *id);
+void cr_git_share_ref(git_repository *repo, int shared, const char *ref);
+
 /* Map the current libgit2 error to a CR_ESTORAGE error naming WHAT. */
 int cr_git_error(const char *what);
 

@@ -34,6 +34,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	l->repo = repo;
 	l->refs = *refs;
 	l->owner = getpid();
+	l->shared = cr_git_shared(repo);
 	l->read_only = o && (o->read_only || o->at);
 	if (o && o->at) {
 		char hex[GIT_OID_HEXSZ + 1];

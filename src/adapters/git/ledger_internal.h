@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/schema.h"
+#include "util/fs.h"
 #include "util/sha256.h"
 
 #define COUNTERS_TRAILER "Clean-Release-Counters:"
@@ -42,6 +44,7 @@ struct ledger {
 	pid_t child;        /* the forked process child_odb belongs to */
 	git_odb *child_odb; /* loose objects only: write_blob in a forked process */
 	bool read_only;     /* every write is CR_EFORBIDDEN */
+	int shared;         /* core.sharedRepository (util/fs.h) */
 	bool pinned;        /* read AT as the tip, not the ref's */
 	git_oid at;
 };

@@ -86,6 +86,8 @@ int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, co
 			if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&empty, tb) < 0 ||
 			    git_tree_lookup(&base, repo, &empty) < 0)
 				rc = cr_git_error("cannot write the notes");
+			else
+				cr_git_share_object(repo, l->shared, &empty);
 			git_treebuilder_free(tb);
 		}
 		if (rc == 0) {
@@ -125,6 +127,17 @@ int cr_gl_ledger_note(void *impl, const char *source_commit, const char *cid, co
 		if (rc == 0)
 			rc = cr_git_ref_cas(repo, l->refs.notes, &commit_id, has_tip ? &tip : NULL,
 					    "clean-release: status note");
+		if (rc == 0 && l->shared) {
+			git_tree_entry *sub = NULL;
+			char dir[3] = {fanned[0], fanned[1], 0};
+			cr_git_share_object(repo, l->shared, &blob);
+			cr_git_share_object(repo, l->shared, &tree_id);
+			cr_git_share_object(repo, l->shared, &commit_id);
+			if (git_tree_entry_bypath(&sub, tree, dir) == 0)
+				cr_git_share_object(repo, l->shared, git_tree_entry_id(sub));
+			git_tree_entry_free(sub);
+			cr_git_share_ref(repo, l->shared, l->refs.notes);
+		}
 		if (rc == 0) {
 			/* Pruned before the ref moved: write it again. */
 			git_odb *odb = NULL;

@@ -18,6 +18,7 @@ struct store {
 	git_repository *repo;
 	cr_git_refs refs;
 	const char *builtin_policy, *builtin_registry;
+	int shared; /* core.sharedRepository */
 };
 
 static int read_blob(git_repository *repo, git_tree *tree, const char *name, char **out)
@@ -66,6 +67,12 @@ static int write_commit(struct store *s, const char *policy_json, const char *re
 	    git_commit_create(out, repo, NULL, author, committer, NULL, message, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent) < 0)
 		rc = cr_git_error("cannot write the policy");
+	if (rc == 0) {
+		cr_git_share_object(repo, s->shared, &pblob);
+		cr_git_share_object(repo, s->shared, &rblob);
+		cr_git_share_object(repo, s->shared, &tree_id);
+		cr_git_share_object(repo, s->shared, out);
+	}
 	git_tree_free(tree);
 	git_treebuilder_free(tb);
 	return rc;
@@ -116,6 +123,8 @@ static int store_advance(void *impl, const char *commit_hex)
 		if (has_tip && git_oid_equal(&tip, &id))
 			return 0;
 		rc = cr_git_ref_cas(s->repo, s->refs.policy, &id, has_tip ? &tip : NULL, "policy.publish");
+		if (rc == 0)
+			cr_git_share_ref(s->repo, s->shared, s->refs.policy);
 		if (rc == CR_ERETRY) {
 			struct timespec ts = {0, 2000000L * (attempt + 1)};
 			nanosleep(&ts, NULL);
@@ -243,6 +252,8 @@ static int store_resolve(void *impl, char **policy_json, char **registry_json, c
 			return rc;
 		if (pin) {
 			rc = cr_git_ref_cas(s->repo, s->refs.policy, &tip, NULL, "policy.publish built-in policy");
+			if (rc == 0)
+				cr_git_share_ref(s->repo, s->shared, s->refs.policy);
 			if (rc == CR_ERETRY) /* someone else pinned or published first */
 				rc = git_reference_name_to_id(&tip, s->repo, s->refs.policy);
 			if (rc < 0)
@@ -302,6 +313,7 @@ int cr_git_policy_open(cr_policy_port *out, git_repository *repo, const cr_git_r
 	s->refs = *refs;
 	s->builtin_policy = builtin_policy;
 	s->builtin_registry = builtin_registry;
+	s->shared = cr_git_shared(repo);
 	out->impl = s;
 	out->resolve = store_resolve;
 	out->at = store_at;

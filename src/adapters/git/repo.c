@@ -303,3 +303,55 @@ done:
 	git_reflog_free(log);
 	cr_error_clear();
 }
+
+int cr_git_shared(git_repository *repo)
+{
+	git_config *cfg = NULL;
+	git_buf v = {0};
+	int shared = 0;
+
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_string_buf(&v, cfg, "core.sharedrepository") == 0 && v.ptr) {
+		const char *s = v.ptr;
+		if (!strcasecmp(s, "group") || !strcasecmp(s, "true") || !strcmp(s, "1"))
+			shared = CR_FS_SHARED_GROUP;
+		else if (!strcasecmp(s, "all") || !strcasecmp(s, "world") || !strcasecmp(s, "everybody") || !strcmp(s, "2"))
+			shared = CR_FS_SHARED_ALL;
+		else if (s[0] == '0' && s[1]) {
+			char *end = NULL;
+			long m = strtol(s, &end, 8);
+			if (end && !*end && (m & 0600) == 0600)
+				shared = (int)(m & 0666);
+		}
+	}
+	git_buf_dispose(&v);
+	git_config_free(cfg);
+	cr_error_clear();
+	return shared;
+}
+
+void cr_git_share_object(git_repository *repo, int shared, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], path[4200];
+
+	if (!shared)
+		return;
+	git_oid_tostr(hex, sizeof(hex), id);
+	snprintf(path, sizeof(path), "%sobjects/%.2s", git_repository_commondir(repo), hex);
+	cr_fs_share(path, shared);
+	snprintf(path, sizeof(path), "%sobjects/%.2s/%s", git_repository_commondir(repo), hex, hex + 2);
+	cr_fs_share(path, shared);
+}
+
+void cr_git_share_ref(git_repository *repo, int shared, const char *ref)
+{
+	char path[4200];
+	const char *common = git_repository_commondir(repo);
+
+	if (!shared)
+		return;
+	snprintf(path, sizeof(path), "%s%s", common, ref);
+	cr_fs_share_up(path, common, shared);
+	snprintf(path, sizeof(path), "%slogs/%s", common, ref);
+	cr_fs_share_up(path, common, shared);
+}

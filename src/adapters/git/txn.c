@@ -371,6 +371,7 @@ int cr_gl_ledger_write_blob(void *impl, const char *buf, size_t len, char *ref, 
 	}
 	if (rc < 0)
 		return cr_git_error("cannot write a ledger object");
+	cr_git_share_object(l->repo, l->shared, &id);
 	git_oid_tostr(ref, reflen, &id);
 	return 0;
 }
@@ -424,6 +425,31 @@ static bool objects_present(cr_txn *t, const git_oid *commit, git_tree *tree)
 	return ok;
 }
 
+/* A shared repository (core.sharedRepository): what this commit wrote
+ * gets git's permissions, so that the group can read and write after it. */
+static void share_written(cr_txn *t, const git_oid *commit, git_tree *tree)
+{
+	struct ledger *l = t->l;
+	char dir[1024];
+
+	if (!l->shared)
+		return;
+	cr_git_share_object(l->repo, l->shared, commit);
+	cr_git_share_object(l->repo, l->shared, git_tree_id(tree));
+	for (size_t i = 0; i < t->nst; i++) {
+		cr_git_share_object(l->repo, l->shared, &t->st[i].id);
+		snprintf(dir, sizeof(dir), "%s", t->st[i].path);
+		for (char *slash; (slash = strrchr(dir, '/'));) {
+			git_tree_entry *e = NULL;
+			*slash = '\0';
+			if (git_tree_entry_bypath(&e, tree, dir) == 0)
+				cr_git_share_object(l->repo, l->shared, git_tree_entry_id(e));
+			git_tree_entry_free(e);
+		}
+	}
+	cr_git_share_ref(l->repo, l->shared, l->refs.ledger);
+}
+
 int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 {
 	git_repository *repo = t->l->repo;
@@ -458,6 +484,7 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 			goto cleanup;
 		}
 		git_treebuilder_free(tb);
+		cr_git_share_object(repo, t->l->shared, &empty_id);
 	}
 	if (git_tree_create_updated(&tree_id, repo, base, t->nst, upd) < 0 ||
 	    git_tree_lookup(&newtree, repo, &tree_id) < 0) {
@@ -522,6 +549,8 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 			cr_git_reflog_forget(repo, t->l->refs.ledger, NULL);
 		rc = back == 0 ? CR_ERETRY : cr_error_set(CR_ESTORAGE, "ledger commit objects were pruned while it was written");
 	}
+	if (rc == 0)
+		share_written(t, &commit_id, newtree);
 cleanup:
 	git_commit_free(parent);
 	git_signature_free(author);

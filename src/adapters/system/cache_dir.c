@@ -22,8 +22,15 @@ static int entry_path(char *buf, size_t len, const char *dir, const char *name)
 	return 0;
 }
 
-static int c_get(void *impl, const char *name, char **buf, size_t *len)
+/* The port's state: the directory, and core.sharedRepository's mode. */
+typedef struct cache_dir {
+	char *dir;
+	int shared;
+} cache_dir;
+
+static int c_get(void *vimpl, const char *name, char **buf, size_t *len)
 {
+	const char *impl = ((const cache_dir *)vimpl)->dir;
 	char path[PATH_MAX];
 	struct stat st;
 	int rc;
@@ -37,28 +44,38 @@ static int c_get(void *impl, const char *name, char **buf, size_t *len)
 	return cr_fs_read_all(path, CACHE_ENTRY_MAX, buf, len);
 }
 
-static int c_put(void *impl, const char *name, const char *buf, size_t len)
+static int c_put(void *vimpl, const char *name, const char *buf, size_t len)
 {
+	const cache_dir *c = vimpl;
 	char path[PATH_MAX];
 	int rc;
 
-	if ((rc = entry_path(path, sizeof(path), impl, name)) < 0 || (rc = cr_fs_mkdirs(impl, CACHE_DIR_MODE)) < 0)
+	if ((rc = entry_path(path, sizeof(path), c->dir, name)) < 0 || (rc = cr_fs_mkdirs(c->dir, CACHE_DIR_MODE)) < 0)
 		return rc;
-	return cr_fs_write_replace(path, buf, len);
+	cr_fs_share_dirs(c->dir, 1, c->shared);
+	if ((rc = cr_fs_write_replace(path, buf, len)) == 0)
+		cr_fs_share(path, c->shared);
+	return rc;
 }
 
 static const char *c_dir(void *impl)
 {
-	return impl;
+	return ((const cache_dir *)impl)->dir;
 }
 
-int cr_cache_dir_open(cr_cache_port *out, const char *dir)
+int cr_cache_dir_open(cr_cache_port *out, const char *dir, int shared)
 {
+	cache_dir *c;
+
 	memset(out, 0, sizeof(*out));
 	if (!dir || !*dir)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "no cache directory");
-	if (!(out->impl = strdup(dir)))
+	if (!(c = calloc(1, sizeof(*c))) || !(c->dir = strdup(dir))) {
+		free(c);
 		return cr_error_set(CR_EINTERNAL, "out of memory");
+	}
+	c->shared = shared;
+	out->impl = c;
 	out->get = c_get;
 	out->put = c_put;
 	out->dir = c_dir;
@@ -69,6 +86,8 @@ void cr_cache_dir_close(cr_cache_port *p)
 {
 	if (!p)
 		return;
+	if (p->impl)
+		free(((cache_dir *)p->impl)->dir);
 	free(p->impl);
 	memset(p, 0, sizeof(*p));
 }

@@ -4,8 +4,9 @@
 #include "ports/cache.h"
 #include "ports/rules.h"
 
-/* A cache port on directory DIR (created on the first put). */
-int cr_cache_dir_open(cr_cache_port *out, const char *dir);
+/* A cache port on directory DIR (created on the first put); SHARED: the
+ * repository's core.sharedRepository (util/fs.h), applied to what it writes. */
+int cr_cache_dir_open(cr_cache_port *out, const char *dir, int shared);
 void cr_cache_dir_close(cr_cache_port *p);
 
 /* A rules port on the engine, keeping its prefilter databases in CACHE's

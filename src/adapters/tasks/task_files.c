@@ -56,6 +56,7 @@ typedef struct tasks_impl {
 	size_t argc;
 	char *crash_path, *hang_path;
 	bool fault_save_enospc;
+	int shared;
 	/* Runner locks held through this port, and runners spawned and not
 	 * yet waited for (a long-lived caller collects them on later calls). */
 	pthread_mutex_t mu;
@@ -148,6 +149,7 @@ static int t_create(void *impl, const cr_task *task)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "task path too long: %s", path);
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
 		return rc;
+	cr_fs_share_dirs(t->dir, 1, t->shared);
 	if ((rc = task_json(task, &json, &len)) < 0)
 		return rc;
 
@@ -155,6 +157,7 @@ static int t_create(void *impl, const cr_task *task)
 		rc = cr_error_set(CR_ESTORAGE, "cannot write task file %s: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
+	cr_fs_share(tmp, t->shared); /* the link keeps its mode */
 	if (link(tmp, path) == 0) {
 		rc = 0;
 	} else if (errno == EEXIST) {
@@ -189,12 +192,15 @@ static int t_save(void *impl, const cr_task *task)
 		return cr_error_set(CR_ESTORAGE, "cannot write task file %s: %s", path, strerror(ENOSPC));
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
 		return rc;
+	cr_fs_share_dirs(t->dir, 1, t->shared);
 	if ((rc = task_json(task, &json, &len)) < 0)
 		return rc;
 	/* Progress is rewritten every 100 ms while the run goes on, and the
 	 * runner's lock, not this file, says whether it is alive: atomic but
 	 * not synced. The first and the last state of a task are synced. */
 	rc = task->status == CR_TASK_RUNNING ? cr_fs_write_replace(path, json, len) : cr_fs_write_atomic(path, json, len);
+	if (rc == 0)
+		cr_fs_share(path, t->shared);
 	free(json);
 	return rc;
 }
@@ -275,6 +281,7 @@ static int t_lock(void *impl, const char *task_id)
 		return rc;
 	if ((rc = cr_fs_mkdirs(t->dir, TASK_DIR_MODE)) < 0)
 		return rc;
+	cr_fs_share_dirs(t->dir, 1, t->shared);
 	pthread_mutex_lock(&t->mu);
 	if (held_find(t, task_id) >= 0) {
 		rc = 0; /* ours already */
@@ -285,6 +292,7 @@ static int t_lock(void *impl, const char *task_id)
 		rc = cr_error_set(CR_ESTORAGE, "cannot open task lock %s: %s", path, strerror(errno));
 		goto cleanup;
 	}
+	cr_fs_share(path, t->shared);
 	for (int attempt = 0;; attempt++) {
 		struct timespec pause_ts = {0, LOCK_RETRY_NS};
 
@@ -536,6 +544,7 @@ int cr_tasks_open(cr_task_port *out, const char *dir, const cr_tasks_opts *o)
 		t->crash_path = dup_opt(o->faults.crash_path, &ok);
 		t->hang_path = dup_opt(o->faults.hang_path, &ok);
 		t->fault_save_enospc = o->fault_save_enospc;
+		t->shared = o->shared;
 		while (o->argv && o->argv[t->argc])
 			t->argc++;
 		if (t->argc && !(t->argv = calloc(t->argc, sizeof(*t->argv))))

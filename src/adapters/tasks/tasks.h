@@ -11,6 +11,7 @@ typedef struct cr_tasks_opts {
 	const char *const *argv;
 	cr_pool_faults faults; /* for the tests; zero: none */
 	bool fault_save_enospc; /* for the tests: every save fails as on a full disk */
+	int shared;             /* core.sharedRepository (util/fs.h): modes of what it writes */
 } cr_tasks_opts;
 
 /* The task manager on task files under DIR (e.g. $GIT_DIR/clean-release/tasks),
