@@ -266,6 +266,12 @@ int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage,
 	return cr_svc_violations(&f->svc, run_id, stage, severity, page, out, n, next);
 }
 
+int cr_facade_compliance_violations_each(cr_facade *f, const char *run_id, int stage, int severity,
+					 int (*fn)(const cr_violation *v, void *ctx), void *ctx)
+{
+	return cr_svc_violations_each(&f->svc, run_id, stage, severity, fn, ctx);
+}
+
 void cr_facade_violations_free(cr_violation *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

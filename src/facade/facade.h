@@ -163,6 +163,11 @@ int cr_facade_compliance_status(cr_facade *f, const char *run_id, cr_run *out);
  * all), paged as above. Free with cr_facade_violations_free. */
 int cr_facade_compliance_violations(cr_facade *f, const char *run_id, int stage, int severity,
 				    const cr_page_req *page, cr_violation **out, size_t *n, char *next);
+/* The whole list of violations in constant memory: FN(V, CTX) for each, in
+ * order (V borrowed for the call; a negative return stops with that
+ * error). */
+int cr_facade_compliance_violations_each(cr_facade *f, const char *run_id, int stage, int severity,
+					 int (*fn)(const cr_violation *v, void *ctx), void *ctx);
 /* Free what cr_facade_compliance_violations returned. */
 void cr_facade_violations_free(cr_violation *v, size_t n);
 /* The report of a finished run; CR_ERUN_NOT_FINISHED ("run run-001 is

@@ -175,15 +175,84 @@ static int violations_next(char *next, const char *run_id, int stage, int severi
  * chunk list (one tree) and then only the chunks it returns violations from
  * (at most CHUNK_MAX each), whatever the number of chunks before it.
  */
+/* Visit the violations of RUN_ID in append order, of STAGE / SEVERITY only
+ * (-1: any), from violation FROM_INDEX of chunk FROM_CHUNK on, one chunk in
+ * memory at a time. FN owns nothing it is given; it returns 0 to go on, 1
+ * to stop there (the cursor of that violation into *AT_CHUNK and *AT_INDEX),
+ * or an error. */
+static int violations_walk(cr_txn *t, const cr_svc *s, const char *run_id, int stage, int severity,
+			   uint64_t from_chunk, uint64_t from_index, int (*fn)(cr_violation *, void *), void *ctx,
+			   uint64_t *at_chunk, uint64_t *at_index)
+{
+	cr_strlist chunks = {0};
+	int rc;
+
+	if ((rc = s->ledger->list(t, CR_OBJ_VIOLATIONS, run_id, &chunks)) < 0)
+		return rc;
+	for (size_t i = 0; i < chunks.n && rc == 0; i++) {
+		cJSON *doc = NULL, *it;
+		uint64_t cnum = strtoull(chunks.v[i], NULL, 10), idx = 0;
+		if (cnum < from_chunk)
+			continue;
+		if ((rc = cr_svc_get_json(t, s, CR_OBJ_VIOLATIONS, run_id, chunks.v[i], &doc)) < 0)
+			break;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "violations"))
+		{
+			cr_violation one = {0};
+			if (cnum == from_chunk && idx < from_index) {
+				idx++;
+				continue;
+			}
+			if ((rc = cr_violation_from_json(it, &one)) < 0)
+				break;
+			if ((stage < 0 || (int)one.stage == stage) && (severity < 0 || (int)one.severity == severity))
+				rc = fn(&one, ctx);
+			cr_violation_clear(&one);
+			if (rc == 1) {
+				*at_chunk = cnum;
+				*at_index = idx;
+				break;
+			}
+			if (rc < 0)
+				break;
+			idx++;
+		}
+		cJSON_Delete(doc);
+	}
+	cr_strlist_clear(&chunks);
+	return rc < 0 ? rc : 0;
+}
+
+struct collect {
+	cr_violation *v;
+	size_t n, alloc, limit; /* limit 0: all */
+};
+
+static int collect_one(cr_violation *one, void *ctx)
+{
+	struct collect *c = ctx;
+	if (c->limit && c->n == c->limit)
+		return 1; /* one more matches: the next page starts at it */
+	if (c->n == c->alloc) {
+		size_t na = c->alloc ? c->alloc * 2 : 64;
+		cr_violation *nv = realloc(c->v, na * sizeof(*nv));
+		if (!nv)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		c->v = nv;
+		c->alloc = na;
+	}
+	c->v[c->n++] = *one;
+	memset(one, 0, sizeof(*one)); /* moved */
+	return 0;
+}
+
 int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity, const cr_page_req *pg,
 		      cr_violation **out, size_t *n, char *next)
 {
 	cr_txn *t = NULL;
-	cr_strlist chunks = {0};
-	cr_violation *v = NULL;
-	size_t m = 0, alloc = 0;
-	bool paged = cr_page_wanted(pg), more = false, orphaned;
-	uint64_t from_chunk = 1, from_index = 0;
+	struct collect c = {0};
+	bool paged = cr_page_wanted(pg), orphaned;
+	uint64_t from_chunk = 1, from_index = 0, at_chunk = 0, at_index = 0;
 	cr_run run;
 	int rc;
 
@@ -198,67 +267,51 @@ int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severi
 	if ((rc = cr_compliance_open_run(s, run_id, &t, &run, &orphaned)) < 0)
 		return rc;
 	cr_run_clear(&run);
-	if ((rc = s->ledger->list(t, CR_OBJ_VIOLATIONS, run_id, &chunks)) < 0)
-		goto cleanup;
-	for (size_t i = 0; i < chunks.n && !more; i++) {
-		cJSON *doc = NULL, *it;
-		uint64_t cnum = strtoull(chunks.v[i], NULL, 10), idx = 0;
-		if (paged && cnum < from_chunk)
-			continue;
-		if ((rc = cr_svc_get_json(t, s, CR_OBJ_VIOLATIONS, run_id, chunks.v[i], &doc)) < 0)
-			goto cleanup;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "violations"))
-		{
-			cr_violation one = {0};
-			if (paged && cnum == from_chunk && idx < from_index) {
-				idx++;
-				continue;
-			}
-			if ((rc = cr_violation_from_json(it, &one)) < 0) {
-				cJSON_Delete(doc);
-				goto cleanup;
-			}
-			if ((stage >= 0 && (int)one.stage != stage) || (severity >= 0 && (int)one.severity != severity)) {
-				cr_violation_clear(&one);
-				idx++;
-				continue;
-			}
-			if (paged && m == pg->limit) {
-				/* One more matches: the next page starts at it. */
-				cr_violation_clear(&one);
-				more = true;
-				if (next && (rc = violations_next(next, run_id, stage, severity, cnum, idx)) < 0) {
-					cJSON_Delete(doc);
-					goto cleanup;
-				}
-				break;
-			}
-			if (m == alloc) {
-				alloc = alloc ? alloc * 2 : 64;
-				cr_violation *nv = realloc(v, alloc * sizeof(*nv));
-				if (!nv) {
-					cr_violation_clear(&one);
-					cJSON_Delete(doc);
-					rc = cr_error_set(CR_EINTERNAL, "out of memory");
-					goto cleanup;
-				}
-				v = nv;
-			}
-			v[m++] = one;
-			idx++;
-		}
-		cJSON_Delete(doc);
+	c.limit = paged ? pg->limit : 0;
+	rc = violations_walk(t, s, run_id, stage, severity, from_chunk, from_index, collect_one, &c, &at_chunk,
+			     &at_index);
+	if (rc == 0 && at_chunk && next)
+		rc = violations_next(next, run_id, stage, severity, at_chunk, at_index);
+	s->ledger->end(t);
+	if (rc < 0) {
+		for (size_t i = 0; i < c.n; i++)
+			cr_violation_clear(&c.v[i]);
+		free(c.v);
+		return rc;
 	}
-	*out = v;
-	*n = m;
-	v = NULL;
-cleanup:
-	if (v) {
-		for (size_t i = 0; i < m; i++)
-			cr_violation_clear(&v[i]);
-		free(v);
-	}
-	cr_strlist_clear(&chunks);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+struct each {
+	int (*fn)(const cr_violation *v, void *ctx);
+	void *ctx;
+};
+
+static int each_one(cr_violation *v, void *vctx)
+{
+	const struct each *e = vctx;
+	int rc = e->fn(v, e->ctx);
+	return rc > 0 ? 0 : rc;
+}
+
+int cr_svc_violations_each(const cr_svc *s, const char *run_id, int stage, int severity,
+			   int (*fn)(const cr_violation *v, void *ctx), void *ctx)
+{
+	cr_txn *t = NULL;
+	cr_run run;
+	bool orphaned;
+	uint64_t ac = 0, ai = 0;
+	int rc;
+
+	if ((rc = cr_compliance_check_run_id(run_id)) < 0)
+		return rc;
+	if ((rc = cr_compliance_open_run(s, run_id, &t, &run, &orphaned)) < 0)
+		return rc;
+	cr_run_clear(&run);
+	struct each e = {fn, ctx};
+	rc = violations_walk(t, s, run_id, stage, severity, 1, 0, each_one, &e, &ac, &ai);
 	s->ledger->end(t);
 	return rc;
 }

@@ -93,6 +93,11 @@ int cr_svc_run_status(const cr_svc *s, const char *run_id, cr_run *out);
  * *OUT[0..*N) is the caller's (cr_violation_clear of each, then free). */
 int cr_svc_violations(const cr_svc *s, const char *run_id, int stage, int severity, const cr_page_req *pg,
 		      cr_violation **out, size_t *n, char *next);
+/* The same, whole, one chunk in memory at a time: FN(V, CTX) for each
+ * violation in order (V borrowed for the call); a negative return stops
+ * the walk with that error. */
+int cr_svc_violations_each(const cr_svc *s, const char *run_id, int stage, int severity,
+			   int (*fn)(const cr_violation *v, void *ctx), void *ctx);
 /* The report of a finished run (cr_report_clear of OUT); CR_ERUN_NOT_FINISHED before. */
 int cr_svc_report(const cr_svc *s, const char *run_id, cr_report *out);
 /* The task of a run; an orphaned run's task reported FAILED (cr_task_clear). */

@@ -70,6 +70,22 @@ test_expect_success 'setup: 23 candidates registered over three seconds, refusal
 	refs_snapshot >../refs-before
 '
 
+test_expect_success 'the whole violations list is streamed: the same bytes as one page holding everything, and the same lines' '
+	cd repo
+	clean-release compliance violations --run-id run-001 --json >../streamed.json
+	clean-release compliance violations --run-id run-001 --json --limit 1000 >../paged.json
+	test_cmp ../paged.json ../streamed.json
+	validate_openapi ViolationList ../streamed.json
+	clean-release compliance violations --run-id run-001 --stage DATA_PURITY --json >../streamed-dp.json
+	clean-release compliance violations --run-id run-001 --stage DATA_PURITY --json --limit 1000 >../paged-dp.json
+	test_cmp ../paged-dp.json ../streamed-dp.json
+	clean-release compliance violations --run-id run-001 >../streamed.txt
+	clean-release compliance violations --run-id run-001 --limit 1000 >../paged.txt
+	test_cmp ../paged.txt ../streamed.txt
+	test_exit 4 clean-release compliance violations --run-id run-999 --json
+	jq -e ".error.code == \"NOT_FOUND\"" "$TRASH/.cr-out" >/dev/null
+'
+
 test_expect_success 'candidate list pages at limits 1, 7 and 1000 are the whole list, in its order, each candidate once' '
 	'"$walk"'
 	cd repo
