@@ -276,6 +276,7 @@ typedef struct cr_policy_limits {
 	uint32_t depth_limit;  /* 0: PCRE2 default */
 	uint64_t per_artifact_timeout_ms; /* default 60000 */
 	uint64_t max_artifact_bytes;      /* 0: no limit */
+	uint64_t max_per_rule_artifact;   /* violations of one rule in one artifact recorded; default 1000 */
 } cr_policy_limits;
 
 typedef struct cr_policy {

@@ -27,7 +27,7 @@ typedef struct cr_pool_finding {
 typedef struct cr_pool_batch {
 	uint64_t chunk;
 	uint64_t first, count; /* its findings are numbered first … first+count-1 */
-	uint64_t by_stage[CR_STAGE__COUNT];
+	uint64_t by_stage[CR_STAGE__COUNT]; /* findings found: a cap's summary counts those it left out */
 	uint64_t blockers[CR_STAGE__COUNT]; /* BLOCKER findings per stage; the rest are WARNINGs */
 	char ref[CR_POOL_REF_MAX];          /* where seal() stored it */
 } cr_pool_batch;
@@ -48,6 +48,10 @@ typedef struct cr_pool_job {
 	const cr_rules *rules;    /* compiled once, before the workers fork */
 	unsigned jobs;            /* worker processes, >= 1 */
 	uint64_t timeout_ms;      /* per artifact; 0: none */
+	/* Findings of one rule in one artifact that are held; the rest are
+	 * counted in the batch counts and held as one summary finding at the
+	 * artifact's end (0: no cap). */
+	uint64_t max_per_rule_artifact;
 	/* Called in a worker when it holds BATCH_MAX findings, when it is
 	 * between artifacts and its oldest finding is SEAL_MS old (0: never
 	 * for age), and when it has checked all it was given: store F[0..N)

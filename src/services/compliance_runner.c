@@ -489,6 +489,7 @@ int cr_compliance_execute(struct exec *e)
 			.rules = e->rules,
 			.jobs = q->jobs,
 			.timeout_ms = e->pol.limits.per_artifact_timeout_ms,
+			.max_per_rule_artifact = e->pol.limits.max_per_rule_artifact,
 			.seal = seal_findings,
 			.batch_max = CHUNK_MAX,
 			.seal_ms = SEAL_MS,

@@ -60,3 +60,23 @@ test_expect_success 'a source that carries credentials is refused at import (exi
 	test "$(git count-objects -v | awk "/^count/ { print \$2 }")" = "$objects"
 	! git cat-file --batch-all-objects --batch | grep -aF SrcSecret42 >/dev/null
 '
+
+test_expect_success 'bounded evidence: 1,000,000 warnings of one rule in one 10 MB artifact record 1,000 and one summary; the totals stay true' '
+	cd repo
+	mkdir -p ../marker/dist
+	yes "XXX-DEBUG" | head -n 1000000 >../marker/dist/debug.log
+	printf "dist/debug.log build:acme-ci/web/1\n" | artifacts_doc >../marker/artifacts.json
+	clean-release -q candidate register --candidate-id m1 --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor release-bot
+	clean-release -q candidate import-artifacts --candidate-id m1 --input ../marker/artifacts.json --artifact-root ../marker \
+		--actor release-bot
+	mid=$(clean-release --json manifest build --candidate-id m1 --actor release-bot | jq -r .manifest_id)
+	test_exit 0 clean-release --json compliance run --candidate-id m1 --manifest-id $mid --actor release-bot
+	run=$(jq -r .run_id "$TRASH/.cr-out")
+	clean-release compliance report --run-id $run --json >../m1-report.json
+	test "$(jq -r ".violation_counts.total, .violation_counts.warning" ../m1-report.json | tr "\n" " ")" = "1000000 1000000 "
+	clean-release compliance violations --run-id $run --json >../m1-v.json
+	test "$(jq ".violations | length" ../m1-v.json)" = 1001
+	jq -r ".violations[-1].message" ../m1-v.json | grep "^999000 more violations of rule debug-marker in this artifact are not recorded (limits.max_violations_per_rule_artifact: 1000)"
+	test "$(jq -r "[.violations[] | select(.rule_id == \"debug-marker\")] | length" ../m1-v.json)" = 1001
+	test_exit 0 clean-release verify
+'

@@ -692,7 +692,7 @@ static cr_pool_seq seq;
 /* BATCH_MAX findings a batch, numbering from 0 again. */
 static cr_pool_job make_job_batched(unsigned jobs, uint64_t timeout_ms, size_t batch_max)
 {
-	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms, t_seal, batch_max, 0, &seq};
+	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms, 0, t_seal, batch_max, 0, &seq};
 
 	memset(&seq, 0, sizeof(seq));
 	return job;

@@ -233,7 +233,9 @@ static int handle_batch(pool *p, worker *w, rd *r)
 		b.blockers[s] = rd_u64(r);
 	has_current = rd_u8(r);
 	ref = rd_str(r, &rl);
-	if (r->bad || r->left || !ref || rl >= sizeof(b.ref) || b.count == 0 || total != b.count ||
+	/* The counts are of findings found: a summary held for those a cap
+	 * left out counts them all, so they are at least the findings held. */
+	if (r->bad || r->left || !ref || rl >= sizeof(b.ref) || b.count == 0 || total < b.count ||
 	    has_current > 1 || (has_current && w->ncur == 0))
 		return BAD_RECORD;
 	for (int s = 0; s < CR_STAGE__COUNT; s++)

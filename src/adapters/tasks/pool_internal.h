@@ -30,7 +30,8 @@
  *     DONE:  u32 index, u8 read_ok, u64 size, u8 stage_error bits
  *            (bit s: stage s), u32 unsealed (findings of it not yet in a
  *            batch), str sha256, str error
- *     BATCH: u64 chunk, u64 first, u64 count, u64 by_stage[4],
+ *     BATCH: u64 chunk, u64 first, u64 count (findings held), u64 by_stage[4]
+ *            (findings found: a summary of those a cap left out counts them),
  *            u64 blockers[4], u8 has_current (it holds findings of the
  *            artifact being checked, whose DONE is still to come), str ref
  *     FAIL:  i32 code, str message (seal() failed: the pool aborts)

@@ -1,5 +1,6 @@
 /* The worker side of the forked pool (pool_internal.h): what a forked
  * worker runs, and the records it writes. */
+#include <inttypes.h>
 #include "adapters/tasks/pool_internal.h"
 
 uint64_t cr_pool_now_ms(void)
@@ -37,7 +38,15 @@ typedef struct wfind {
 	bool has_location;
 	cr_location location;
 	uint32_t rule_id, message, excerpt; /* arena offsets; NO_STR: NULL */
+	uint64_t weight; /* findings it stands for: 1, or the count a summary left out */
 } wfind;
+
+/* Findings of one rule in the artifact being checked. */
+typedef struct rulecount {
+	const char *rule_id;
+	uint64_t n, dropped;
+	uint8_t stage, severity;
+} rulecount;
 
 #define NO_STR UINT32_MAX
 
@@ -60,6 +69,8 @@ typedef struct wout {
 	uint64_t last_flush;  /* ms */
 	const pool *p;
 	wbatch batch;
+	rulecount *rc; /* per rule, for the artifact being checked */
+	size_t nrc, arc;
 	char buf[WORKER_WBUF];
 } wout;
 
@@ -185,9 +196,9 @@ static void w_seal(wout *o)
 		f->f.rule_id = b_get(b, w->rule_id);
 		f->f.message = b_get(b, w->message);
 		f->f.excerpt = b_get(b, w->excerpt);
-		sealed.by_stage[w->stage]++;
+		sealed.by_stage[w->stage] += w->weight;
 		if (w->severity == CR_SEV_BLOCKER)
-			sealed.blockers[w->stage]++;
+			sealed.blockers[w->stage] += w->weight;
 	}
 	cr_error_clear();
 	rc = job->seal(b->out, b->n, &sealed, o->p->ctx);
@@ -221,9 +232,55 @@ static void w_seal(wout *o)
 	b->current = 0;
 }
 
+/* Hold finding F (its strings copied) standing for WEIGHT findings. */
+static void w_hold(wout *o, const cr_finding *f, uint64_t weight);
+
 static int w_on_finding(const cr_finding *f, void *ctx)
 {
 	wout *o = ctx;
+	uint64_t cap = o->p->job->max_per_rule_artifact;
+	rulecount *r = NULL;
+
+	/* Past the cap of its rule in this artifact a finding is counted, not
+	 * held: the artifact's end holds one summary for them. */
+	for (size_t i = 0; cap && f->rule_id && i < o->nrc && !r; i++)
+		if (!strcmp(o->rc[i].rule_id, f->rule_id))
+			r = &o->rc[i];
+	if (cap && f->rule_id && !r) {
+		o->rc = grow(o->rc, &o->arc, o->nrc + 1, sizeof(*o->rc));
+		r = &o->rc[o->nrc++];
+		*r = (rulecount){.rule_id = f->rule_id, .stage = (uint8_t)f->stage, .severity = (uint8_t)f->severity};
+	}
+	if (r && ++r->n > cap) {
+		r->dropped++;
+		return 0;
+	}
+	w_hold(o, f, 1);
+	return 0;
+}
+
+/* One summary finding per rule over its cap in the artifact just checked. */
+static void w_summaries(wout *o)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < o->nrc; i++) {
+		const rulecount *r = &o->rc[i];
+		if (!r->dropped)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "%" PRIu64 " more violations of rule %s in this artifact are not recorded "
+			 "(limits.max_violations_per_rule_artifact: %" PRIu64 "); the totals count them",
+			 r->dropped, r->rule_id, o->p->job->max_per_rule_artifact);
+		cr_finding f = {.stage = (cr_stage)r->stage, .severity = (cr_severity)r->severity,
+				.rule_id = r->rule_id, .message = msg};
+		w_hold(o, &f, r->dropped);
+	}
+	o->nrc = 0;
+}
+
+static void w_hold(wout *o, const cr_finding *f, uint64_t weight)
+{
 	wbatch *b = &o->batch;
 	wfind *w;
 
@@ -242,11 +299,11 @@ static int w_on_finding(const cr_finding *f, void *ctx)
 	w->rule_id = b_str(b, f->rule_id);
 	w->message = b_str(b, f->message);
 	w->excerpt = b_str(b, f->excerpt);
+	w->weight = weight;
 	b->n++;
 	b->current++;
 	if (b->n >= o->p->job->batch_max)
 		w_seal(o);
-	return 0;
 }
 
 static void w_done(wout *o, const cr_outcome *out)
@@ -356,7 +413,9 @@ static void worker_check(const pool *p, wstatus *st, cr_scanner *scanner, const 
 		cr_pool_msgf(out.error, sizeof(out.error), "artifact %s not checked: %s", a->path, scanner_error);
 	} else {
 		cr_error_clear();
+		o->nrc = 0;
 		rc = cr_engine_check(scanner, p->job->root_fd, a, w_on_finding, o, &out);
+		w_summaries(o);
 		if (rc < 0) {
 			out.read_ok = true;
 			cr_pool_content_errors(&out);
