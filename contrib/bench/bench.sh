@@ -16,7 +16,9 @@
 #      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
-#   6. 100,000 violations vs a clean run of the same size
+#   6. 100,000 violations vs a clean run of the same size; 6b. verify and
+#      compliance violations --json at 100,000 and 1,000,000 recorded
+#      violations (contrib/bench/evidence.sh)
 #   7. table on stdout, every figure in $CR_BENCH_DIR/bench.json
 #
 # Environment:
@@ -491,6 +493,12 @@ else
   echo '{}' >"$JS/synth-violation_counts.json"
 fi
 
+# ---------------------------------------------------------------- 6b. bounded evidence
+note "6b. verify and compliance violations --json at 100,000 and 1,000,000 recorded violations"
+quiet evidence
+"$HERE/evidence.sh" "$BIN" "$W/evidence" "$POLICY" "$REGISTRY" "$RUNS" >"$JS/evidence.json" \
+  || { BUGS+=("evidence.sh failed"); echo '{"sizes": []}' >"$JS/evidence.json"; }
+
 # ---------------------------------------------------------------- optional profile
 # perf with DWARF call graphs (the build has no frame pointers): the share of
 # samples per process (runner = the process started; workers = its children)
@@ -548,6 +556,7 @@ CPU_SPLIT=$(jq -s -c '[.[] | select((.candidate_id | startswith("bench-")) and .
   | def med: sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end;
   {runner_ms: ([.[].runner_cpu_us] | med / 1000 | floor), workers_ms: ([.[].workers_cpu_us] | med / 1000 | floor),
    runner_share_pct: ([.[] | if (.runner_cpu_us + .workers_cpu_us) > 0 then 100 * .runner_cpu_us / (.runner_cpu_us + .workers_cpu_us) else 0 end] | med * 10 | floor / 10)}' "$JS"/run-[0-9]*.json)
+EVID_RSS=$(jq '[.sizes[] | .verify.max_rss_kib, .violations_json.max_rss_kib] | max // null' "$JS/evidence.json")
 STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
 
 CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo unknown)
@@ -622,6 +631,7 @@ targets_json=$(jq -n \
   --arg a7 "$(met "$SCALING_MIN" ge "$T_SCALING")" --argjson v7 "$SCALING_MIN" \
   --arg a8 "$(met "$RSS_MAX" le "$T_RSS_KIB")" --argjson v8 "$RSS_MAX" \
   --arg a9 "$(met "$VIOL_DIFF_MIN" le "$T_VIOL_S")" --argjson v9 "$VIOL_DIFF_MIN" \
+  --arg a10 "$(met "$EVID_RSS" le "$T_RSS_KIB")" --argjson v10 "${EVID_RSS:-null}" \
   --argjson t1 "$T_APPEND_MS" --argjson t2 "$T_APPEND_RATIO" --argjson t4 "$T_SHOW_MS" --argjson t5 "$T_IMPORT_RATIO" \
   --argjson t6 "$T_RUN_RATIO" --argjson t7 "$T_SCALING" --argjson t8 "$T_RSS_KIB" --argjson t9 "$T_VIOL_S" '
   [{target: "ledger append in-process median <= \($t1) ms (worst size)", value: $v1, result: $a1},
@@ -636,7 +646,8 @@ targets_json=$(jq -n \
    {target: "compliance run --jobs 2 / rg -j2 (mins) <= \($t6)", value: $v6, result: $a6},
    {target: "jobs 1 -> 2 scaling (mins) >= \($t7)", value: $v7, result: $a7},
    {target: "peak RSS per process <= \($t8) KiB", value: $v8, result: $a8},
-   {target: "100,000 violations: run time - clean run time (mins) <= \($t9) s", value: $v9, result: $a9}]')
+   {target: "100,000 violations: run time - clean run time (mins) <= \($t9) s", value: $v9, result: $a9},
+   {target: "verify and violations --json at 1,000,000 recorded violations: peak RSS <= \($t8) KiB", value: $v10, result: $a10}]')
 
 jq -n \
   --arg date "$START" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
@@ -662,6 +673,7 @@ jq -n \
   --argjson hmn "$(us2s "$hmn")" --argjson hmd "$(us2s "$hmd")" --argjson cmn "$(us2s "$cmn")" --argjson cmd "$(us2s "$cmd")" \
   --argjson vdmin "$VIOL_DIFF_MIN" --argjson vdmed "$VIOL_DIFF_MED" --argjson synbytes "$SYN_BYTES" \
   --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
+  --slurpfile evidence "$JS/evidence.json" \
   --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
   --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
   {date: $date, finished: $finished, quick: $quick, runs: $runs,
@@ -684,6 +696,7 @@ jq -n \
    violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
                      hits: {min_s: $hmn, median_s: $hmd}, clean: {min_s: $cmn, median_s: $cmd},
                      extra_s_min: $vdmin, extra_s_median: $vdmed, violation_counts: $svc[0]},
+   recorded_violations: $evidence[0],
    targets: $targets, bugs: $bugs, runs_detail: $all_runs}' >"$C/bench.json"
 
 # ---------------------------------------------------------------- table
@@ -743,6 +756,10 @@ echo
 echo "100,000 violations (100 files x 1,000 lines, $SYN_BYTES bytes; rg: $HITS_RG vs $CLEAN_RG matching lines), --jobs 2:"
 echo "  with violations: min $(us2s "$hmn") s, median $(us2s "$hmd") s; clean: min $(us2s "$cmn") s, median $(us2s "$cmd") s"
 echo "  extra time: $VIOL_DIFF_MIN s (mins), $VIOL_DIFF_MED s (medians); recorded: $(jq -c '{total, by_stage}' "$JS/synth-violation_counts.json" 2>/dev/null)"
+echo "verify and compliance violations --json (--jobs 2 runs; min / median ms, peak RSS KiB):"
+jq -r '.sizes[] | "  \(.recorded) recorded (total \(.total)), run \(.run_s) s, \(.violations_json_bytes) bytes of JSON:
+    verify (whole ledger) \(.verify.min_ms) / \(.verify.median_ms) ms, \(.verify.max_rss_kib) KiB;
+    violations --json \(.violations_json.min_ms) / \(.violations_json.median_ms) ms, \(.violations_json.max_rss_kib) KiB"' "$JS/evidence.json"
 echo
 if [ -s "$W/perf-top.txt" ]; then echo "profile (perf record --call-graph dwarf, compliance run --jobs 2):"; sed 's/^/  /' "$W/perf-top.txt"; echo; fi
 echo "targets:"

@@ -108,6 +108,7 @@ int cr_policy_from_json(const cJSON *j, cr_policy *p)
 	}
 	p->limits.per_artifact_timeout_ms = 60000;
 	p->limits.max_per_rule_artifact = 1000;
+	p->limits.max_per_run = 100000;
 	TRY(get_obj(j, what, "limits", false, &limits));
 	if (limits) {
 		v = 0;
@@ -127,6 +128,9 @@ int cr_policy_from_json(const cJSON *j, cr_policy *p)
 			    &present));
 		if (present)
 			p->limits.max_per_rule_artifact = (uint64_t)v;
+		TRY(get_int(limits, "policy limits", "max_violations_per_run", false, 1, 4294967295.0, &v, &present));
+		if (present)
+			p->limits.max_per_run = (uint64_t)v;
 	}
 	return 0;
 cleanup:

@@ -359,6 +359,8 @@ cJSON *cr_violation_to_json(const cr_violation *v)
 		}
 		if (v->excerpt)
 			ok &= put_str(o, "excerpt", v->excerpt);
+		if (v->left_out)
+			ok &= put_u64(o, "left_out", v->left_out);
 	}
 	return done(o, ok, "violation");
 }
@@ -374,6 +376,10 @@ void cr_violation_canonical(cr_sbuf *b, const cr_violation *v)
 	if (v->excerpt) {
 		sb_key(b, ",", "excerpt");
 		cr_sb_json_str(b, v->excerpt);
+	}
+	if (v->left_out) {
+		sb_key(b, ",", "left_out");
+		sb_u64(b, v->left_out);
 	}
 	if (v->has_location) {
 		cr_sb_puts(b, ",\"location\":{\"column\":");
@@ -418,6 +424,7 @@ int cr_violation_from_json(const cJSON *j, cr_violation *v)
 {
 	static const char what[] = "violation";
 	const cJSON *loc;
+	int64_t left = 0;
 	int rc;
 
 	TRY(need_object(j, what));
@@ -441,6 +448,8 @@ int cr_violation_from_json(const cJSON *j, cr_violation *v)
 		v->location.offset = (uint64_t)offset;
 	}
 	TRY(get_dup(j, what, "excerpt", false, false, &v->excerpt));
+	TRY(get_int(j, what, "left_out", false, 1, MAX_SAFE_INT, &left, NULL));
+	v->left_out = (uint64_t)left;
 	return 0;
 cleanup:
 	cr_violation_clear(v);

@@ -188,6 +188,9 @@ typedef struct cr_violation {
 	bool has_location;
 	cr_location location;
 	char *excerpt; /* NULL when none; at most 120 bytes */
+	/* 0, or this is a summary standing for LEFT_OUT findings a cap kept
+	 * from being recorded: the totals count it as that many. */
+	uint64_t left_out;
 } cr_violation;
 
 typedef struct cr_report {
@@ -277,6 +280,7 @@ typedef struct cr_policy_limits {
 	uint64_t per_artifact_timeout_ms; /* default 60000 */
 	uint64_t max_artifact_bytes;      /* 0: no limit */
 	uint64_t max_per_rule_artifact;   /* violations of one rule in one artifact recorded; default 1000 */
+	uint64_t max_per_run;             /* violations of one run recorded; default 100000 */
 } cr_policy_limits;
 
 typedef struct cr_policy {

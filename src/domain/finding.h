@@ -32,6 +32,9 @@ typedef struct cr_outcome {
 	 * max_artifact_bytes); error says why, naming the rule and artifact. */
 	bool stage_error[CR_STAGE__COUNT];
 	char error[600];
+	/* Filled by the worker pool: findings of this artifact that the run's
+	 * cap counted instead of holding, per stage, and the BLOCKERs among them. */
+	uint64_t left_out[CR_STAGE__COUNT], left_out_blockers[CR_STAGE__COUNT];
 } cr_outcome;
 
 #endif

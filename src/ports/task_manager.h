@@ -17,6 +17,7 @@
 typedef struct cr_pool_finding {
 	size_t index; /* the artifact */
 	cr_finding f;
+	uint64_t left_out; /* 0, or a summary standing for this many findings a cap left out */
 } cr_pool_finding;
 
 #define CR_POOL_REF_MAX 72
@@ -32,9 +33,10 @@ typedef struct cr_pool_batch {
 	char ref[CR_POOL_REF_MAX];          /* where seal() stored it */
 } cr_pool_batch;
 
-/* The last batch and finding numbers taken (in: before the run; out: after). */
+/* The last batch and finding numbers taken, and the findings held
+ * against max_per_run (in: before the run; out: after). */
 typedef struct cr_pool_seq {
-	uint64_t chunk, finding;
+	uint64_t chunk, finding, held;
 } cr_pool_seq;
 
 /* What the pool checks: every artifact of a manifest against compiled rules.
@@ -52,6 +54,11 @@ typedef struct cr_pool_job {
 	 * counted in the batch counts and held as one summary finding at the
 	 * artifact's end (0: no cap). */
 	uint64_t max_per_rule_artifact;
+	/* Findings held in the whole run (summaries included); past it a
+	 * finding is counted in its artifact's outcome (left_out), not held
+	 * (0: no cap). A worker that dies does not give back what it held, so
+	 * a run with crashes may hold fewer. */
+	uint64_t max_per_run;
 	/* Called in a worker when it holds BATCH_MAX findings, when it is
 	 * between artifacts and its oldest finding is SEAL_MS old (0: never
 	 * for age), and when it has checked all it was given: store F[0..N)

@@ -121,6 +121,9 @@ struct exec {
 	/* per stage */
 	uint64_t checked[CR_STAGE__COUNT], count[CR_STAGE__COUNT], blockers[CR_STAGE__COUNT];
 	uint64_t warnings;
+	/* Violations limits.max_violations_per_run kept from being recorded,
+	 * per stage and severity: one summary each at the end. */
+	uint64_t left_out[CR_STAGE__COUNT][2];
 	bool error[CR_STAGE__COUNT];
 	char errmsg[CR_STAGE__COUNT][600];
 	uint64_t done;

@@ -12,6 +12,7 @@
 #include "domain/ids.h"
 #include "services/compliance_internal.h"
 #include "util/json.h"
+#include "util/mem.h"
 
 static const char *const stage_subs[CR_STAGE__COUNT] = {"stage-1", "stage-2", "stage-3", "stage-4"};
 
@@ -139,12 +140,16 @@ int cr_compliance_count_stored(cr_txn *t, const cr_svc *s, const char *run_id, s
 			const char *sn = cr_json_str(v, "stage"), *vn = cr_json_str(v, "severity");
 			if (!sn || !vn || cr_stage_parse(sn, &st) < 0 || cr_severity_parse(vn, &sev) < 0)
 				continue;
-			x->total++;
-			x->by_stage[st]++;
+			/* A summary counts as the findings it stands for. */
+			double left = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "left_out"));
+			uint64_t n = left >= 1 && left <= 9007199254740991.0 ? (uint64_t)left : 1;
+
+			x->total += n;
+			x->by_stage[st] += n;
 			if (sev == CR_SEV_BLOCKER)
-				x->blocker++;
+				x->blocker += n;
 			else
-				x->warning++;
+				x->warning += n;
 		}
 		cJSON_Delete(doc);
 	}
@@ -195,6 +200,7 @@ static int seal_findings(const cr_pool_finding *f, size_t n, cr_pool_batch *b, v
 		v[i].has_location = x->has_location;
 		v[i].location = x->location;
 		v[i].excerpt = (char *)x->excerpt;
+		v[i].left_out = f[i].left_out;
 	}
 	rc = store_chunk(e, v, n, b->chunk, b->ref, sizeof(b->ref));
 	free(v);
@@ -252,26 +258,9 @@ static int commit_chunks(struct exec *e)
 	return rc;
 }
 
-/* Room for one more element in *P (N used of *CAP, SIZE bytes each). */
-static int grow(void *p, size_t n, size_t *cap, size_t size)
-{
-	void **pp = p;
-	size_t na;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	na = *cap ? *cap * 2 : 16;
-	if (!(np = realloc(*pp, na * size)))
-		return cr_error_set(CR_EINTERNAL, "out of memory");
-	*pp = np;
-	*cap = na;
-	return 0;
-}
-
 static int add_stored(struct exec *e, uint64_t chunk, uint64_t count, const char *ref)
 {
-	int rc = grow(&e->pend, e->npend, &e->apend, sizeof(*e->pend));
+	int rc = cr_grow((void **)&e->pend, &e->apend, e->npend + 1, sizeof(*e->pend));
 
 	if (rc < 0)
 		return rc;
@@ -291,11 +280,11 @@ static void count_violations(struct exec *e, cr_stage stage, cr_severity sev, ui
 		e->warnings += n;
 }
 
-/* A violation the runner finds itself; stored by store_own. */
-static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
-			 const char *message)
+/* Keep a violation of the runner's own, or a summary of LEFT_OUT. */
+static int own_push(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
+		    const char *message, uint64_t left_out)
 {
-	int rc = grow(&e->own, e->nown, &e->aown, sizeof(*e->own));
+	int rc = cr_grow((void **)&e->own, &e->aown, e->nown + 1, sizeof(*e->own));
 
 	if (rc < 0)
 		return rc;
@@ -307,13 +296,52 @@ static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_se
 	v->severity = sev;
 	v->artifact_path = path ? strdup(path) : NULL;
 	v->message = strdup(message);
+	v->left_out = left_out;
 	if ((path && !v->artifact_path) || !v->message) {
 		cr_violation_clear(v);
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	}
 	e->nown++;
-	count_violations(e, stage, sev, 1);
 	return 0;
+}
+
+/* A violation the runner finds itself; stored by store_own, or counted
+ * only once the run holds limits.max_violations_per_run. */
+static int add_violation(struct exec *e, cr_stage stage, const char *rule, cr_severity sev, const char *path,
+			 const char *message)
+{
+	uint64_t cap = e->pol.limits.max_per_run;
+	int rc = 0;
+
+	if (cap && e->seq.held >= cap)
+		e->left_out[stage][sev]++;
+	else if ((rc = own_push(e, stage, rule, sev, path, message, 0)) == 0)
+		e->seq.held++;
+	if (rc == 0)
+		count_violations(e, stage, sev, 1);
+	return rc;
+}
+
+/* One summary per stage and severity for what the run's cap left out
+ * (already counted). */
+static int run_cap_summaries(struct exec *e)
+{
+	char msg[300];
+	int rc = 0;
+
+	for (int st = 0; st < CR_STAGE__COUNT && rc == 0; st++)
+		for (int sev = 0; sev < 2 && rc == 0; sev++) {
+			if (!e->left_out[st][sev])
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "%" PRIu64 " more %s violations of stage %s are not recorded "
+				 "(limits.max_violations_per_run: %" PRIu64 "); the totals count them",
+				 e->left_out[st][sev], cr_severity_name((cr_severity)sev), cr_stage_name((cr_stage)st),
+				 e->pol.limits.max_per_run);
+			rc = own_push(e, (cr_stage)st, "builtin:run-violations-not-recorded", (cr_severity)sev, NULL,
+				      msg, e->left_out[st][sev]);
+		}
+	return rc;
 }
 
 /* Store the runner's own violations as chunks after the workers'. */
@@ -359,6 +387,12 @@ static int on_done(size_t index, const cr_outcome *o, void *ctx)
 	struct exec *e = ctx;
 	(void)index;
 	for (int i = 0; i < CR_STAGE__COUNT; i++) {
+		uint64_t blockers = o->left_out_blockers[i], warnings = o->left_out[i] - blockers;
+
+		count_violations(e, (cr_stage)i, CR_SEV_BLOCKER, blockers);
+		count_violations(e, (cr_stage)i, CR_SEV_WARNING, warnings);
+		e->left_out[i][CR_SEV_BLOCKER] += blockers;
+		e->left_out[i][CR_SEV_WARNING] += warnings;
 		e->checked[i]++;
 		if (o->stage_error[i] && !e->error[i]) {
 			e->error[i] = true;
@@ -490,6 +524,7 @@ int cr_compliance_execute(struct exec *e)
 			.jobs = q->jobs,
 			.timeout_ms = e->pol.limits.per_artifact_timeout_ms,
 			.max_per_rule_artifact = e->pol.limits.max_per_rule_artifact,
+			.max_per_run = e->pol.limits.max_per_run,
 			.seal = seal_findings,
 			.batch_max = CHUNK_MAX,
 			.seal_ms = SEAL_MS,
@@ -505,7 +540,7 @@ int cr_compliance_execute(struct exec *e)
 		if (rc < 0)
 			goto abort;
 	}
-	if ((rc = manifest_checks(e)) < 0 || (rc = store_own(e)) < 0)
+	if ((rc = manifest_checks(e)) < 0 || (rc = run_cap_summaries(e)) < 0 || (rc = store_own(e)) < 0)
 		goto abort;
 
 	/* The stage results, in the fixed order, the last chunks, the report

@@ -78,5 +78,40 @@ test_expect_success 'bounded evidence: 1,000,000 warnings of one rule in one 10 
 	test "$(jq ".violations | length" ../m1-v.json)" = 1001
 	jq -r ".violations[-1].message" ../m1-v.json | grep "^999000 more violations of rule debug-marker in this artifact are not recorded (limits.max_violations_per_rule_artifact: 1000)"
 	test "$(jq -r "[.violations[] | select(.rule_id == \"debug-marker\")] | length" ../m1-v.json)" = 1001
+	test "$(jq -r ".violations[-1].left_out" ../m1-v.json)" = 999000
+	test "$(jq -r "[.violations[] | select(.left_out)] | length" ../m1-v.json)" = 1
+	test_exit 0 clean-release verify
+'
+
+test_expect_success 'bounded evidence per run: past limits.max_violations_per_run one summary per stage and severity, true totals, still BLOCKED' '
+	cd repo
+	publish_acme_policy ".version = 4 | .limits.max_violations_per_run = 50"
+	mkdir -p ../many/dist
+	i=0
+	while [ $i -lt 30 ]; do
+		{ yes "XXX-DEBUG" | head -n 5; printf "fetch(\"https://evil.example/%d\")\nfetch(\"https://evil.example/b\")\n" $i; } \
+			>../many/dist/f$i.js
+		printf "dist/f%d.js build:acme-ci/web/1\n" $i
+		i=$((i + 1))
+	done | artifacts_doc >../many/artifacts.json
+	clean-release -q candidate register --candidate-id m2 --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor release-bot
+	clean-release -q candidate import-artifacts --candidate-id m2 --input ../many/artifacts.json --artifact-root ../many \
+		--actor release-bot
+	mid=$(clean-release --json manifest build --candidate-id m2 --actor release-bot | jq -r .manifest_id)
+	test_exit 1 clean-release --json compliance run --candidate-id m2 --manifest-id $mid --jobs 4 --actor release-bot
+	run=$(jq -r .run_id "$TRASH/.cr-out")
+	test_exit 1 clean-release compliance report --run-id $run --json
+	cp "$TRASH/.cr-out" ../m2-report.json
+	test "$(jq -r ".final_status" ../m2-report.json)" = BLOCKED
+	test "$(jq -c ".violation_counts | [.total, .blocker, .warning]" ../m2-report.json)" = "[210,60,150]"
+	test "$(jq -c ".violation_counts.by_stage | [.DATA_PURITY, .NO_EXTERNAL_ENDPOINTS]" ../m2-report.json)" = "[150,60]"
+	clean-release compliance violations --run-id $run --json >../m2-v.json
+	validate_openapi ViolationList ../m2-v.json
+	test "$(jq "[.violations[] | select(.left_out | not)] | length" ../m2-v.json)" = 50
+	jq -e "[.violations[] | select(.left_out)] | length == 2 and all(.rule_id == \"builtin:run-violations-not-recorded\" and .artifact_path == null)" ../m2-v.json >/dev/null
+	jq -e "[.violations[] | .left_out // 1] | add == 210" ../m2-v.json >/dev/null
+	jq -e "[.violations[] | select(.severity == \"BLOCKER\") | .left_out // 1] | add == 60" ../m2-v.json >/dev/null
+	jq -r ".violations[] | select(.left_out and .severity == \"BLOCKER\") | .message" ../m2-v.json |
+		grep -E "^[0-9]+ more BLOCKER violations of stage NO_EXTERNAL_ENDPOINTS are not recorded \(limits.max_violations_per_run: 50\)"
 	test_exit 0 clean-release verify
 '

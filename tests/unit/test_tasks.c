@@ -692,7 +692,8 @@ static cr_pool_seq seq;
 /* BATCH_MAX findings a batch, numbering from 0 again. */
 static cr_pool_job make_job_batched(unsigned jobs, uint64_t timeout_ms, size_t batch_max)
 {
-	cr_pool_job job = {arts, nart, root_fd, rules, jobs, timeout_ms, 0, t_seal, batch_max, 0, &seq};
+	cr_pool_job job = {.artifacts = arts, .count = nart, .root_fd = root_fd, .rules = rules, .jobs = jobs,
+			   .timeout_ms = timeout_ms, .seal = t_seal, .batch_max = batch_max, .seq = &seq};
 
 	memset(&seq, 0, sizeof(seq));
 	return job;
@@ -1068,6 +1069,40 @@ static void test_pool_streams_many_findings(void **state)
 	nart = big;
 }
 
+/* With max_per_run, three workers hold exactly that many findings between
+ * them; each artifact's outcome counts the rest (by stage, BLOCKERs
+ * apart), so held + left out is every finding, per artifact. */
+static void test_pool_run_cap_counts_what_it_does_not_hold(void **state)
+{
+	collect c;
+	cr_pool_job job;
+	size_t held[NFILES] = {0}, expected = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	job = make_job_batched(3, 0, 2);
+	job.max_per_run = 5;
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), 0);
+	assert_int_equal(c.n, 5);
+	assert_true(seq.held >= 5);
+	for (size_t k = 0; k < c.n; k++)
+		held[c.f[k].index]++;
+	for (size_t i = 0; i < NFILES; i++) {
+		uint64_t left = 0;
+
+		for (int s = 0; s < CR_STAGE__COUNT; s++) {
+			assert_true(c.outcome[i].left_out_blockers[s] <= c.outcome[i].left_out[s]);
+			left += c.outcome[i].left_out[s];
+		}
+		assert_int_equal(held[i] + left, expected_findings(i));
+		expected += expected_findings(i);
+	}
+	assert_true(expected > 5);
+	assert_batches_numbered(&c);
+	assert_no_children();
+	free(c.f);
+}
+
 /* In a child that may not fork at all: every artifact gets an outcome with
  * stage errors, and the pool returns instead of waiting forever. */
 static void test_pool_without_workers_marks_every_artifact(void **state)
@@ -1146,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_pool_callback_abort_kills_workers),
 		cmocka_unit_test(test_pool_workers_do_not_hold_the_runner_lock),
 		cmocka_unit_test(test_pool_streams_many_findings),
+		cmocka_unit_test(test_pool_run_cap_counts_what_it_does_not_hold),
 		cmocka_unit_test(test_pool_without_workers_marks_every_artifact),
 		cmocka_unit_test(test_pool_empty_and_bad_jobs),
 	};

@@ -190,6 +190,11 @@ static int handle_done(pool *p, worker *w, rd *r, uint32_t index)
 	o.size = rd_u64(r);
 	bits = rd_u8(r);
 	unsealed = rd_u32(r);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		o.left_out[s] = rd_u64(r);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		if ((o.left_out_blockers[s] = rd_u64(r)) > o.left_out[s])
+			r->bad = true;
 	sha = rd_str(r, &sl);
 	err = rd_str(r, &el);
 	if (r->bad || r->left || !sha || !err || sl >= sizeof(o.sha256) || el >= sizeof(o.error) ||
@@ -693,7 +698,7 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx, 
 	p.retry = calloc(job->count, sizeof(*p.retry));
 	p.finished = calloc(job->count, sizeof(*p.finished));
 	p.seen = calloc(job->count, sizeof(*p.seen));
-	p.status = mmap(NULL, (p.nw + 1) * sizeof(*p.status), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p.status = mmap(NULL, (p.nw + 2) * sizeof(*p.status), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p.status == MAP_FAILED) {
 		p.status = NULL;
 		rc = cr_error_set(CR_EINTERNAL, "cannot map the workers' status words: %s", strerror(errno));
@@ -701,6 +706,8 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx, 
 	}
 	p.seq = &p.status[p.nw].word;
 	atomic_store(p.seq, job->seq->chunk << SEQ_FINDING_BITS | job->seq->finding);
+	p.held = &p.status[p.nw + 1].word;
+	atomic_store(p.held, job->seq->held);
 	if (!p.w || !p.order || !p.retry || !p.finished || !p.seen) {
 		rc = cr_error_set(CR_EINTERNAL, "out of memory");
 		goto cleanup;
@@ -743,6 +750,7 @@ cleanup:
 
 		job->seq->chunk = last >> SEQ_FINDING_BITS;
 		job->seq->finding = last & SEQ_FINDING_MASK;
+		job->seq->held = atomic_load(p.held);
 	}
 	if (masked) {
 		struct timespec zero = {0, 0};
@@ -756,7 +764,7 @@ cleanup:
 	free(p.finished);
 	free(p.seen);
 	if (p.status)
-		munmap(p.status, (p.nw + 1) * sizeof(*p.status));
+		munmap(p.status, (p.nw + 2) * sizeof(*p.status));
 	if (rc != 0)
 		return rc;
 done:

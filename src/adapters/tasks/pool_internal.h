@@ -17,7 +17,10 @@
  * them in batches with the job's seal() — which stores them (the violation
  * chunks: encoded, hashed, compressed) in parallel with the other workers —
  * and sends only what a batch holds and where it is. Batch and finding
- * numbers come from one shared counter that workers take from atomically.
+ * numbers come from one shared counter that workers take from atomically;
+ * a second one counts the findings held in the whole run, against the
+ * job's max_per_run (past it a worker counts a finding in its artifact's
+ * DONE instead).
  * An artifact is finished (on_done) once its outcome is in and every
  * finding of it is in a batch the parent has seen; if its worker dies
  * first, it is checked again, unless part of its findings are already
@@ -29,7 +32,9 @@
  *   worker -> parent: records [uint32 payload length][uint8 type][payload]
  *     DONE:  u32 index, u8 read_ok, u64 size, u8 stage_error bits
  *            (bit s: stage s), u32 unsealed (findings of it not yet in a
- *            batch), str sha256, str error
+ *            batch), u64 left_out[4] and u64 left_out_blockers[4]
+ *            (findings the run's cap counted, not held), str sha256,
+ *            str error
  *     BATCH: u64 chunk, u64 first, u64 count (findings held), u64 by_stage[4]
  *            (findings found: a summary of those a cap left out counts them),
  *            u64 blockers[4], u8 has_current (it holds findings of the
@@ -160,8 +165,8 @@ typedef struct pool {
 	size_t nretry;
 	bool *finished;
 	bool *seen;    /* some findings of this artifact are in a batch passed on */
-	wstatus *status; /* shared mapping, one per worker slot, then the counter */
-	_Atomic uint64_t *seq;
+	wstatus *status; /* shared mapping, one per worker slot, then the counters */
+	_Atomic uint64_t *seq, *held;
 	uint64_t t0;     /* pool clock origin */
 	uint64_t done;
 	uint64_t reported, last_progress_ms;

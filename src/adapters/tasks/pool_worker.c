@@ -38,7 +38,7 @@ typedef struct wfind {
 	bool has_location;
 	cr_location location;
 	uint32_t rule_id, message, excerpt; /* arena offsets; NO_STR: NULL */
-	uint64_t weight; /* findings it stands for: 1, or the count a summary left out */
+	uint64_t left_out; /* 0, or a summary standing for this many findings */
 } wfind;
 
 /* Findings of one rule in the artifact being checked. */
@@ -71,6 +71,8 @@ typedef struct wout {
 	wbatch batch;
 	rulecount *rc; /* per rule, for the artifact being checked */
 	size_t nrc, arc;
+	/* Findings of the artifact being checked that the run's cap counted. */
+	uint64_t left[CR_STAGE__COUNT], left_blockers[CR_STAGE__COUNT];
 	char buf[WORKER_WBUF];
 } wout;
 
@@ -196,9 +198,10 @@ static void w_seal(wout *o)
 		f->f.rule_id = b_get(b, w->rule_id);
 		f->f.message = b_get(b, w->message);
 		f->f.excerpt = b_get(b, w->excerpt);
-		sealed.by_stage[w->stage] += w->weight;
+		f->left_out = w->left_out;
+		sealed.by_stage[w->stage] += w->left_out ? w->left_out : 1;
 		if (w->severity == CR_SEV_BLOCKER)
-			sealed.blockers[w->stage] += w->weight;
+			sealed.blockers[w->stage] += w->left_out ? w->left_out : 1;
 	}
 	cr_error_clear();
 	rc = job->seal(b->out, b->n, &sealed, o->p->ctx);
@@ -232,8 +235,8 @@ static void w_seal(wout *o)
 	b->current = 0;
 }
 
-/* Hold finding F (its strings copied) standing for WEIGHT findings. */
-static void w_hold(wout *o, const cr_finding *f, uint64_t weight);
+/* Hold finding F (its strings copied), or a summary of LEFT_OUT findings. */
+static void w_hold(wout *o, const cr_finding *f, uint64_t left_out);
 
 static int w_on_finding(const cr_finding *f, void *ctx)
 {
@@ -255,7 +258,7 @@ static int w_on_finding(const cr_finding *f, void *ctx)
 		r->dropped++;
 		return 0;
 	}
-	w_hold(o, f, 1);
+	w_hold(o, f, 0);
 	return 0;
 }
 
@@ -279,10 +282,21 @@ static void w_summaries(wout *o)
 	o->nrc = 0;
 }
 
-static void w_hold(wout *o, const cr_finding *f, uint64_t weight)
+static void w_hold(wout *o, const cr_finding *f, uint64_t left_out)
 {
 	wbatch *b = &o->batch;
+	uint64_t cap = o->p->job->max_per_run;
 	wfind *w;
+
+	/* Past the run's cap, counted for the artifact's outcome instead (the
+	 * load first: once full, the shared line is only read). */
+	if (cap && (atomic_load_explicit(o->p->held, memory_order_relaxed) >= cap ||
+		    atomic_fetch_add_explicit(o->p->held, 1, memory_order_relaxed) >= cap)) {
+		o->left[f->stage] += left_out ? left_out : 1;
+		if (f->severity == CR_SEV_BLOCKER)
+			o->left_blockers[f->stage] += left_out ? left_out : 1;
+		return;
+	}
 
 	b->f = grow(b->f, &b->cap, b->n + 1, sizeof(*b->f));
 	w = &b->f[b->n];
@@ -299,7 +313,7 @@ static void w_hold(wout *o, const cr_finding *f, uint64_t weight)
 	w->rule_id = b_str(b, f->rule_id);
 	w->message = b_str(b, f->message);
 	w->excerpt = b_str(b, f->excerpt);
-	w->weight = weight;
+	w->left_out = left_out;
 	b->n++;
 	b->current++;
 	if (b->n >= o->p->job->batch_max)
@@ -317,13 +331,17 @@ static void w_done(wout *o, const cr_outcome *out)
 			bits |= (uint8_t)(1u << s);
 	ls = (int32_t)strnlen(out->sha256, sizeof(out->sha256) - 1);
 	le = (int32_t)strnlen(out->error, sizeof(out->error) - 1);
-	payload = 4 + 1 + 8 + 1 + 4 + str_bytes(ls) + str_bytes(le);
+	payload = 4 + 1 + 8 + 1 + 4 + 16 * CR_STAGE__COUNT + str_bytes(ls) + str_bytes(le);
 	w_begin(o, REC_DONE, payload);
 	w_u32(o, o->index);
 	w_u8(o, out->read_ok ? 1 : 0);
 	w_u64(o, out->size);
 	w_u8(o, bits);
 	w_u32(o, o->batch.current);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		w_u64(o, o->left[s]);
+	for (int s = 0; s < CR_STAGE__COUNT; s++)
+		w_u64(o, o->left_blockers[s]);
 	w_str(o, out->sha256, ls);
 	w_str(o, out->error, le);
 	o->batch.current = 0;
@@ -406,6 +424,8 @@ static void worker_check(const pool *p, wstatus *st, cr_scanner *scanner, const 
 			pause();
 
 	memset(&out, 0, sizeof(out));
+	memset(o->left, 0, sizeof(o->left));
+	memset(o->left_blockers, 0, sizeof(o->left_blockers));
 	o->index = index;
 	if (!scanner) {
 		out.read_ok = true;
