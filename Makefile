@@ -7,7 +7,7 @@ BUILD   ?= build
 SANITIZE ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs
+PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs libmicrohttpd
 CC   ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-fno-strict-aliasing -Isrc -I$(BUILD)/gen
@@ -36,12 +36,20 @@ BIN      := $(BUILD)/git-clean-release
 LIB      := $(BUILD)/libcleanrelease.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json contrib/demo/demo-registry.json
+# The OpenAPI document is embedded as JSON (the API validates request bodies
+# against its components), converted at build time by Debian's python3-yaml.
+OPENAPI_JSON := $(BUILD)/gen/clean-release-api.openapi.json
+EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json contrib/demo/demo-registry.json \
+	$(OPENAPI_JSON)
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 .PHONY: all deps test unit e2e demo demo-run bench FORCE install check-layers check-style clean
 all: $(BIN)
+
+$(OPENAPI_JSON): schemas/clean-release-api.openapi.yaml src/util/yaml2json.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 src/util/yaml2json.py $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/embedded.c: $(EMBED) src/util/embed.sh
 	@mkdir -p $(dir $@)

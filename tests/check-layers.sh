@@ -19,7 +19,8 @@ check() { # DIR ALLOWED-PREFIXES...
 	done
 }
 out=$(
-	check cli cli facade domain util
+	# The CLI is the program: it hands serve, tui and hook to their front ends' entry points.
+	check cli cli facade domain util api tui hooks
 	check api api facade domain util
 	check tui tui facade domain util
 	check hooks hooks facade domain util

@@ -29,6 +29,7 @@ enum cr_cli_opt_type {
 	CR_CLI_STRING = 'S', /* --name VALUE or --name=VALUE */
 	CR_CLI_FLAG = 'F',   /* --name */
 	CR_CLI_INT = 'I',    /* --name N, a whole number within [min, max] */
+	CR_CLI_LIST = 'L',   /* --name VALUE, repeatable (one such option a command) */
 };
 enum { CR_CLI_OPTIONAL = 0, CR_CLI_REQUIRED = 1 };
 
@@ -44,6 +45,8 @@ struct cr_cli_option {
 #define CR_OPT_STRING(name, req, arg, help) {name, CR_CLI_STRING, req, arg, help, 0, 0}
 #define CR_OPT_FLAG(name, help) {name, CR_CLI_FLAG, false, NULL, help, 0, 0}
 #define CR_OPT_INT(name, req, arg, min, max, help) {name, CR_CLI_INT, req, arg, help, min, max}
+#define CR_OPT_LIST(name, arg, help) {name, CR_CLI_LIST, false, arg, help, 0, 0}
+#define CR_CLI_LIST_MAX 16
 #define CR_OPT_END {NULL, 0, false, NULL, NULL, 0, 0}
 /* The actor of every state-changing command. */
 #define CR_OPT_ACTOR CR_OPT_STRING("actor", CR_CLI_OPTIONAL, "A", \
@@ -89,6 +92,7 @@ extern const struct cr_cli_group cr_cli_task;
 extern const struct cr_cli_group cr_cli_verify;
 extern const struct cr_cli_group cr_cli_repair;
 extern const struct cr_cli_group cr_cli_serve;
+extern const struct cr_cli_group cr_cli_token;
 extern const struct cr_cli_group cr_cli_tui;
 extern const struct cr_cli_group cr_cli_hook;
 extern const struct cr_cli_group cr_cli_ci;
@@ -105,6 +109,8 @@ struct cr_cli {
 	const char *vals[CR_CLI_MAX_OPTS]; /* by option index; NULL when absent */
 	long nums[CR_CLI_MAX_OPTS];
 	bool seen[CR_CLI_MAX_OPTS];
+	const char *list[CR_CLI_LIST_MAX]; /* the values of the CR_CLI_LIST option */
+	size_t nlist;
 	cr_facade *f;
 	const char *ledger_at; /* read the ledger at this commit (set before cr_cli_begin) */
 	char actor[1100]; /* 256 characters of UTF-8, at most */
@@ -149,6 +155,8 @@ void cr_cli_help_command(FILE *out, const struct cr_cli_group *g, const struct c
 
 /* Option values by name (the name must be declared for the command). */
 const char *cr_cli_str(const cr_cli *c, const char *name);
+/* The values of the repeatable option NAME, in order (*N of them). */
+const char *const *cr_cli_list(const cr_cli *c, const char *name, size_t *n);
 bool cr_cli_flag(const cr_cli *c, const char *name);
 long cr_cli_int(const cr_cli *c, const char *name, long absent);
 

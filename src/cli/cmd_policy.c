@@ -20,34 +20,6 @@ static const struct cr_cli_option publish_opts[] = {
 	CR_OPT_END,
 };
 
-/* PolicyView: namespace, both snapshots and both documents. */
-static int view_json(const cr_policy_view *v)
-{
-	cJSON *doc = cJSON_CreateObject(), *policy = NULL, *registry = NULL;
-	int rc;
-
-	if (!doc)
-		return cr_error_set(CR_EINTERNAL, "out of memory building the policy view");
-	if ((rc = cr_json_parse(&policy, v->policy_json, strlen(v->policy_json), "stored policy")) < 0 ||
-	    (rc = cr_json_parse(&registry, v->registry_json, strlen(v->registry_json), "stored registry")) < 0)
-		goto fail;
-	if (!cJSON_AddStringToObject(doc, "namespace", v->ns) ||
-	    !cJSON_AddItemToObject(doc, "policy_snapshot", cr_snapshot_to_json(&v->policy, false)) ||
-	    !cJSON_AddItemToObject(doc, "registry_snapshot", cr_snapshot_to_json(&v->registry, true))) {
-		rc = cr_error_last()->code ? cr_error_last()->code
-					   : cr_error_set(CR_EINTERNAL, "out of memory building the policy view");
-		goto fail;
-	}
-	cJSON_AddItemToObject(doc, "policy", policy);
-	cJSON_AddItemToObject(doc, "registry", registry);
-	return cr_cli_print_json(doc);
-fail:
-	cJSON_Delete(policy);
-	cJSON_Delete(registry);
-	cJSON_Delete(doc);
-	return rc;
-}
-
 static void view_text(const cr_cli *c, const cr_policy_view *v)
 {
 	char d1[32], d2[32], oid[32];
@@ -70,7 +42,7 @@ static int cmd_show(cr_cli *c)
 	if ((rc = cr_facade_policy_show(c->f, &v)) < 0)
 		goto cleanup;
 	if (c->json)
-		rc = view_json(&v);
+		rc = cr_cli_print_json(cr_policy_view_to_json(&v));
 	else
 		view_text(c, &v);
 cleanup:
@@ -94,7 +66,7 @@ static int cmd_publish(cr_cli *c)
 	if ((rc = cr_facade_policy_publish(c->f, pbuf, plen, ppath, rbuf, rlen, rpath, c->actor, &v)) < 0)
 		goto cleanup;
 	if (c->json) {
-		rc = view_json(&v);
+		rc = cr_cli_print_json(cr_policy_view_to_json(&v));
 	} else {
 		char oid[32];
 		cr_cli_out(c, "published policy %s version %" PRId64 " and registry %s version %" PRId64 " at %s\n",

@@ -13,6 +13,7 @@ const struct cr_cli_group *const cr_cli_groups[] = {
 	&cr_cli_verify,
 	&cr_cli_repair,
 	&cr_cli_serve,
+	&cr_cli_token,
 	&cr_cli_tui,
 	&cr_cli_hook,
 	&cr_cli_ci,

@@ -180,7 +180,7 @@ int cr_cli_parse(cr_cli *c, int argc, char **argv)
 						  (int)nlen, opt, name);
 		}
 		o = &cmd->options[idx];
-		if (c->seen[idx])
+		if (c->seen[idx] && o->type != CR_CLI_LIST)
 			return cr_cli_usage_error(c, "option --%s given twice", o->name);
 		c->seen[idx] = true;
 		if (o->type == CR_CLI_FLAG) {
@@ -198,6 +198,12 @@ int cr_cli_parse(cr_cli *c, int argc, char **argv)
 		if (!v || !*v)
 			return cr_cli_usage_error(c, "option --%s needs a value", o->name);
 		c->vals[idx] = v;
+		if (o->type == CR_CLI_LIST) {
+			if (c->nlist >= CR_CLI_LIST_MAX)
+				return cr_cli_usage_error(c, "option --%s given more than %d times", o->name,
+							  CR_CLI_LIST_MAX);
+			c->list[c->nlist++] = v;
+		}
 		if (o->type == CR_CLI_INT && (rc = parse_int(c, o, v, &c->nums[idx])) < 0)
 			return rc;
 	}
@@ -223,6 +229,12 @@ static int declared(const cr_cli *c, const char *name)
 
 const char *cr_cli_str(const cr_cli *c, const char *name) { return c->vals[declared(c, name)]; }
 bool cr_cli_flag(const cr_cli *c, const char *name) { return c->seen[declared(c, name)]; }
+
+const char *const *cr_cli_list(const cr_cli *c, const char *name, size_t *n)
+{
+	*n = c->seen[declared(c, name)] ? c->nlist : 0;
+	return c->list;
+}
 
 long cr_cli_int(const cr_cli *c, const char *name, long absent)
 {

@@ -28,6 +28,54 @@ cJSON *cr_manifest_summary_to_json(const cr_manifest *m)
 	return cr_manifest_head_to_json(m);
 }
 
+cJSON *cr_manifest_list_to_json(const char *candidate_id, const cr_manifest *m, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = NULL;
+	bool ok = o && put_str(o, "candidate_id", candidate_id) && (arr = cJSON_AddArrayToObject(o, "manifests"));
+
+	for (size_t i = 0; ok && i < n; i++) {
+		cJSON *one = cr_manifest_summary_to_json(&m[i]);
+		ok = one && cJSON_AddItemToArray(arr, one);
+		if (!ok)
+			cJSON_Delete(one);
+	}
+	return done(o, ok, "manifest list");
+}
+
+cJSON *cr_run_accepted_to_json(const cr_run *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+
+	if (o) {
+		ok &= put_str(o, "run_id", r->run_id);
+		ok &= put_str(o, "task_id", r->task_id);
+		ok &= put_str(o, "status", cr_run_status_name(r->status));
+	}
+	return done(o, ok, "accepted run");
+}
+
+cJSON *cr_policy_view_to_json(const cr_policy_view *v)
+{
+	cJSON *o = cJSON_CreateObject(), *policy = NULL, *registry = NULL;
+	bool ok = o != NULL;
+
+	if (ok && (cr_json_parse(&policy, v->policy_json, strlen(v->policy_json), "stored policy") < 0 ||
+		   cr_json_parse(&registry, v->registry_json, strlen(v->registry_json), "stored registry") < 0)) {
+		cJSON_Delete(policy);
+		cJSON_Delete(o);
+		return NULL; /* the parse's error stands */
+	}
+	if (ok) {
+		ok &= put_str(o, "namespace", v->ns);
+		ok &= put_item(o, "policy_snapshot", cr_snapshot_to_json(&v->policy, false));
+		ok &= put_item(o, "registry_snapshot", cr_snapshot_to_json(&v->registry, true));
+	}
+	ok &= put_item(o, "policy", policy);
+	ok &= put_item(o, "registry", registry);
+	return done(o, ok, "policy view");
+}
+
 cJSON *cr_run_to_json(const cr_run *r)
 {
 	cJSON *o = cJSON_CreateObject();

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include "domain/codec.h"
 #include "domain/entities.h"
+#include "facade/facade.h"
 
 /* OpenAPI Candidate: the stored record plus its derived status and latest ids. */
 cJSON *cr_candidate_view_to_json(const cr_candidate_view *v);
@@ -29,6 +30,12 @@ cJSON *cr_task_dto_to_json(const cr_task *t);
 cJSON *cr_candidate_list_to_json(const cr_candidate_view *v, size_t n, const char *next);
 cJSON *cr_audit_log_to_json(const cr_audit_event *e, size_t n, const char *next);
 cJSON *cr_violation_list_to_json(const char *run_id, const cr_violation *v, size_t n, const char *next);
+/* OpenAPI ManifestList: every manifest of CANDIDATE_ID, as summaries. */
+cJSON *cr_manifest_list_to_json(const char *candidate_id, const cr_manifest *m, size_t n);
+/* OpenAPI RunAccepted: {run_id, task_id, status} of a run just queued. */
+cJSON *cr_run_accepted_to_json(const cr_run *r);
+/* OpenAPI PolicyView: the namespace, both snapshots and both documents. */
+cJSON *cr_policy_view_to_json(const cr_policy_view *v);
 /* OpenAPI Error: {"error":{"code":…,"message":…[,"details":{status, allowed[]}]}};
  * STATUS ("" or NULL: no details) and ALLOWED_CSV as cr_lifecycle_allowed() gives them. */
 cJSON *cr_error_to_json(int code, const char *message, const char *status, const char *allowed_csv);

@@ -139,6 +139,11 @@ const char *cr_facade_repo_path(const cr_facade *f)
 	return f->path;
 }
 
+const char *cr_facade_work_tree(const cr_facade *f)
+{
+	return cr_git_is_bare(f->repo) ? NULL : f->path;
+}
+
 int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)
 {
 	const char *why;

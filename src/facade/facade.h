@@ -69,6 +69,8 @@ void cr_facade_close(cr_facade *f);
 const char *cr_facade_namespace(const cr_facade *f);
 /* The repository's work tree (or git dir when bare), for display. */
 const char *cr_facade_repo_path(const cr_facade *f);
+/* The repository's work tree; NULL for a bare repository. */
+const char *cr_facade_work_tree(const cr_facade *f);
 
 /* The actor of a state-changing call: GIVEN (--actor) if non-NULL, else
  * `git config user.email`; CR_EINVALID_ARGUMENT when neither (or invalid). */

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "util/error.h"
 #include "util/sha256.h"
@@ -83,6 +84,8 @@ void cr_sha256_hex(const void *buf, size_t len, char out[65])
 	}
 	to_hex(md, n, out);
 }
+
+bool cr_ct_equal(const void *a, const void *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }
 
 static int read_error(const char *name, int err)
 {

@@ -1,6 +1,7 @@
 #ifndef CR_UTIL_SHA256_H
 #define CR_UTIL_SHA256_H
 /* SHA-256 through OpenSSL EVP (which picks the SHA-NI path itself). */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,9 @@ void cr_sha256_free(cr_sha256 *c);
 
 /* One-shot digest of a buffer. */
 void cr_sha256_hex(const void *buf, size_t len, char out[65]);
+/* true when A and B (N bytes each) are equal, in time that depends on N
+ * only (for comparing secrets' digests). */
+bool cr_ct_equal(const void *a, const void *b, size_t n);
 
 /* Digest and size of the regular file at PATH, read in constant memory
  * (read() into a reused buffer for small files, mmap in windows for large).

@@ -78,6 +78,10 @@ validate_schema() {
 cr_finish() {
 	rc=$?
 	if [ -z "${CR_IN_CASE:-}" ]; then
+		# Servers the cases started and left running.
+		if [ -f "$TRASH/.kill-at-exit" ]; then
+			for p in $(cat "$TRASH/.kill-at-exit"); do kill "$p" 2>/dev/null || true; done
+		fi
 		# Every repository left behind must be clean for git fsck --strict.
 		for g in $(find "$TRASH" -type f -name HEAD 2>/dev/null | sort); do
 			d=$(dirname "$g")
@@ -481,3 +485,86 @@ cache_of() {
 
 # pack OP FILE ARGS... — tests/e2e/manifest_pack.py: read or edit a packed manifest.
 pack() { /usr/bin/python3 "$CR_TESTS_DIR/manifest_pack.py" "$@"; }
+
+# ---- the REST API (t40..) --------------------------------------------------
+
+# serve_start [ARGS...] — `clean-release serve --listen 127.0.0.1:0 ARGS` in
+# the current directory's repository, in the background, until it says
+# where it listens: its base URL in $TRASH/.serve-url, its pid in
+# $TRASH/.serve-pid, its log (start-up line, access log) in $TRASH/serve.log.
+serve_start() {
+	rm -f "$TRASH/.serve-url"
+	clean-release serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$TRASH/serve.log" &
+	echo $! >"$TRASH/.serve-pid"
+	echo $! >>"$TRASH/.kill-at-exit"
+	cr_i=0
+	while [ $cr_i -lt 200 ]; do
+		cr_u=$(sed -n 's|^clean-release serve: \(http://[^ ]*\) namespace.*|\1|p' "$TRASH/serve.log")
+		if [ -n "$cr_u" ]; then
+			echo "$cr_u" >"$TRASH/.serve-url"
+			return 0
+		fi
+		kill -0 "$(cat "$TRASH/.serve-pid")" 2>/dev/null || break
+		sleep 0.05
+		cr_i=$((cr_i + 1))
+	done
+	echo "serve did not start:" >&2
+	cat "$TRASH/serve.log" >&2
+	return 1
+}
+
+# serve_stop [SIGNAL] — stop the server (TERM by default) and wait until it is gone.
+serve_stop() {
+	cr_pid=$(cat "$TRASH/.serve-pid")
+	kill -"${1:-TERM}" "$cr_pid" 2>/dev/null || true
+	cr_i=0
+	while kill -0 "$cr_pid" 2>/dev/null; do
+		[ $cr_i -lt 300 ] || { echo "serve $cr_pid did not stop" >&2; return 1; }
+		sleep 0.05
+		cr_i=$((cr_i + 1))
+	done
+}
+
+# api METHOD PATH [CURL-ARGS...] — one request to the server (PATH below the
+# base), with $TOKEN as the bearer token when set. The body answered is in
+# $TRASH/.api-out, the status in $TRASH/.api-status (and printed); every
+# answer is listed in $TRASH/.api-log for api_validate_all.
+api() {
+	cr_m=$1
+	cr_p=$2
+	shift 2
+	mkdir -p "$TRASH/.api"
+	cr_k=$(( $(cat "$TRASH/.api-n" 2>/dev/null || echo 0) + 1 ))
+	echo "$cr_k" >"$TRASH/.api-n"
+	if [ -n "${TOKEN:-}" ]; then
+		set -- -H "Authorization: Bearer $TOKEN" "$@"
+	fi
+	cr_s=$(curl -sS -o "$TRASH/.api/$cr_k" -w '%{http_code}' -X "$cr_m" "$@" "$(cat "$TRASH/.serve-url")$cr_p") || cr_s=000
+	printf '%s\t%s\t%s\t%s\n' "$cr_m" "/api/clean-release$cr_p" "$cr_s" "$TRASH/.api/$cr_k" >>"$TRASH/.api-log"
+	cp "$TRASH/.api/$cr_k" "$TRASH/.api-out"
+	echo "$cr_s" >"$TRASH/.api-status"
+	echo "$cr_s"
+}
+
+# api_expect STATUS METHOD PATH [CURL-ARGS...] — api, answered STATUS (the
+# body is shown when not).
+api_expect() {
+	cr_want=$1
+	shift
+	cr_got=$(api "$@")
+	if [ "$cr_got" != "$cr_want" ]; then
+		echo "$1 $2: want HTTP $cr_want, got $cr_got:" >&2
+		cat "$TRASH/.api-out" >&2
+		echo >&2
+		return 1
+	fi
+}
+
+# api_code — the error code of the last answer.
+api_code() { jq -r .error.code "$TRASH/.api-out"; }
+
+# api_validate_all — every answer so far matches the contract's response
+# for its path, method and status.
+api_validate_all() {
+	/usr/bin/python3 "$CR_TESTS_DIR/validate.py" responses "$TRASH/.api-log"
+}

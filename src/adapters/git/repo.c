@@ -147,6 +147,8 @@ void cr_git_session_close(git_repository *repo)
 	git_repository_free(repo);
 }
 
+bool cr_git_is_bare(git_repository *repo) { return git_repository_is_bare(repo) != 0; }
+
 int cr_git_config_email(git_repository *repo, char *out, size_t len)
 {
 	git_config *cfg = NULL;
