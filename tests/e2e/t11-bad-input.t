@@ -397,9 +397,9 @@ test_expect_success 'an unknown command is exit 2 and writes nothing' '
 	validate_error "$TRASH/.cr-out"
 '
 
-test_expect_success 'serve, tui, hook pre-receive and ci say they are not available and exit non-zero' '
+test_expect_success 'tui, hook pre-receive and ci say they are not available and exit non-zero' '
 	cd repo
-	for cmd in "serve" "tui" "hook pre-receive" "ci"; do
+	for cmd in "tui" "hook pre-receive" "ci"; do
 		set +e
 		clean-release $cmd </dev/null >../na.out 2>../na.err
 		rc=$?
@@ -408,7 +408,6 @@ test_expect_success 'serve, tui, hook pre-receive and ci say they are not availa
 		check_one_error ../na.err
 		grep "not available" ../na.err
 	done
-	test_refuses 2 clean-release serve --listen 127.0.0.1:0
 	test_refuses 2 clean-release ci --tag refs/tags/v1.2.0-rc1 --input in/good.json
 '
 
