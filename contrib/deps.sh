@@ -11,12 +11,26 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-if [ -z "$missing" ]; then
-	echo "deps: all packages present"
-	exit 0
-fi
+# npm (for the tools below) from Debian's nodejs and npm, unless a node
+# install that brings its own npm is there already.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-echo "deps: installing$missing"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -z "$missing" ]; then
+	echo "deps: all Debian packages present"
+else
+	echo "deps: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# From the npm registry, pinned: the OpenAPI linter the API tests run.
+NPM_TOOLS="@redocly/cli@2.77.0:redocly"
+for t in $NPM_TOOLS; do
+	pkg=${t%:*} bin=${t##*:} want=${pkg##*@}
+	if command -v "$bin" >/dev/null 2>&1 && [ "$("$bin" --version 2>/dev/null)" = "$want" ]; then
+		continue
+	fi
+	echo "deps: npm install -g $pkg"
+	$SUDO npm install -g --no-fund --no-audit "$pkg"
+done

@@ -171,3 +171,8 @@ test_expect_success 'SIGTERM: the server stops accepting, exits 0, says so' '
 test_expect_success 'every answer above is the contract response for its path, method and status' '
 	api_validate_all
 '
+
+test_expect_success 'the shipped OpenAPI document passes a real OpenAPI linter (redocly lint, no warning beyond the three the contract makes on purpose)' '
+	redocly lint --format stylish --config "$CR_TESTS_DIR/redocly.yaml" "$CR_TESTS_DIR/../../schemas/clean-release-api.openapi.yaml" >../lint.out 2>&1
+	! grep -i "warning\|error" ../lint.out | grep -v "Deprecation warning\|Node.js"
+'
