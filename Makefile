@@ -24,6 +24,18 @@ ifeq ($(SANITIZE),1)
   export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 endif
 
+# ThreadSanitizer: the server's tests (t4*), in their own build directory.
+TSAN ?=
+E2E_TESTS := tests/e2e/*.t
+ifeq ($(TSAN),1)
+  BUILD := build-tsan
+  CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=thread -Isrc -I$(BUILD)/gen
+  LDFLAGS_SAN := -fsanitize=thread
+  E2E_TESTS := tests/e2e/t4*.t
+  export TSAN_OPTIONS := halt_on_error=1 exitcode=66 suppressions=$(abspath tests/tsan.supp)
+endif
+
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) $(LDFLAGS_SAN)
 
@@ -95,8 +107,8 @@ unit: $(UNIT_BINS)
 # End-to-end tests run the installed binary: install into a staging prefix.
 STAGE := $(abspath $(BUILD))/stage
 e2e: $(BIN)
-	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE) SANITIZE=$(SANITIZE)
-	CR_PREFIX=$(STAGE) prove -j$(JOBS) -e sh tests/e2e/*.t
+	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE) SANITIZE=$(SANITIZE) TSAN=$(TSAN)
+	CR_PREFIX=$(STAGE) prove -j$(JOBS) -e sh $(E2E_TESTS)
 
 test: check-style check-layers unit e2e
 
@@ -126,4 +138,4 @@ install: $(BIN)
 	install -m 644 docs/git-clean-release.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan

@@ -22,12 +22,13 @@ static int page_query(cr_api_req *r, cr_page_req *page, char *cursor, size_t cle
 	page->limit = CR_PAGE_LIMIT_DEFAULT;
 	page->cursor = NULL;
 	if ((got = cr_api_query(r, "limit", lim, sizeof(lim))) != 0) {
-		char *end;
-		long v;
+		char *end = lim;
+		long v = 0;
 
 		errno = 0;
-		v = got > 0 && lim[0] >= '0' && lim[0] <= '9' ? strtol(lim, &end, 10) : 0;
-		if (got < 0 || errno || *end || v < 1 || v > CR_PAGE_LIMIT_MAX) {
+		if (got > 0 && lim[0] >= '0' && lim[0] <= '9')
+			v = strtol(lim, &end, 10);
+		if (got < 0 || errno || end == lim || *end || v < 1 || v > CR_PAGE_LIMIT_MAX) {
 			cr_api_reply_error(r, CR_EINVALID_ARGUMENT, "limit must be a whole number from 1 to 1000", false);
 			return -1;
 		}

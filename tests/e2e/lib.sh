@@ -523,6 +523,12 @@ serve_stop() {
 		sleep 0.05
 		cr_i=$((cr_i + 1))
 	done
+	# A sanitizer build reports into the log: a report fails the case.
+	if grep -q "WARNING: ThreadSanitizer\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$TRASH/serve.log"; then
+		echo "sanitizer report in the server log:" >&2
+		cat "$TRASH/serve.log" >&2
+		return 1
+	fi
 }
 
 # api METHOD PATH [CURL-ARGS...] — one request to the server (PATH below the
