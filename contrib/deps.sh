@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config git ca-certificates \
  libgit2-dev libcjson-dev libpcre2-dev libssl-dev libmicrohttpd-dev libncurses-dev \
  libvectorscan-dev libcmocka-dev \
  python3 python3-jsonschema python3-yaml \
- bats perl tmux jq curl procps util-linux ripgrep hyperfine"
+ bats perl tmux jq curl procps util-linux ripgrep hyperfine wrk nginx"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

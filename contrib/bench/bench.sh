@@ -14,6 +14,7 @@
 #      facade) and per process (the CLI), at 100 / 1,000 / 10,000 candidates
 #   3. candidate show / list --json at the largest ledger size; 3b. one page
 #      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size
+#   3c. the REST API under wrk at the largest size (contrib/bench/api.sh)
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
 #   6. 100,000 violations vs a clean run of the same size; 6b. verify and
@@ -331,6 +332,10 @@ for ((k = 0; k < 20; k++)); do "$LB" startup "$LAST_REPO" "$SHOW_ID"; done \
             facade_open_ms: (map(.facade_open_ms) | sort | .[length / 2 | floor]),
             first_show_ms: (map(.show_ms) | sort | .[length / 2 | floor])}' >"$JS/startup.json"
 
+note "3c. the REST API at $LAST_SIZE candidates (wrk, beside the nginx anchor)"
+quiet api
+"$HERE/api.sh" "$BIN" "$LAST_REPO" "$POLICY" "$REGISTRY" >"$JS/api.json" || { BUGS+=("api.sh failed"); echo '{}' >"$JS/api.json"; }
+
 # ---------------------------------------------------------------- 4. + 5. import and compliance
 note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"
 REPO=$W/repo
@@ -556,6 +561,12 @@ CPU_SPLIT=$(jq -s -c '[.[] | select((.candidate_id | startswith("bench-")) and .
   | def med: sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end;
   {runner_ms: ([.[].runner_cpu_us] | med / 1000 | floor), workers_ms: ([.[].workers_cpu_us] | med / 1000 | floor),
    runner_share_pct: ([.[] | if (.runner_cpu_us + .workers_cpu_us) > 0 then 100 * .runner_cpu_us / (.runner_cpu_us + .workers_cpu_us) else 0 end] | med * 10 | floor / 10)}' "$JS"/run-[0-9]*.json)
+NGINX_RPS=$(aj '.http.req_s // 0')
+API_RATIO=$(jq --argjson n "$NGINX_RPS" '[.show[]?.req_s] | if length > 0 and $n > 0 then (min / $n * 100 | round / 100) else null end' "$JS/api.json")
+API_P99=$(jq '[.show[]?.p99_ms, .run[]?.p99_ms] | max // null' "$JS/api.json")
+API_PAGE=$(jq '.list_page_100.median_ms // null' "$JS/api.json")
+API_RSS=$(jq '.rss_kib | if . then ([.after_round1.rss, .after_round2.rss] | max) else null end' "$JS/api.json")
+API_FLAT=$(jq -r '.rss_kib | if . and .after_round2.rss <= .after_round1.rss then "met" elif . then "NOT met" else "n/a" end' "$JS/api.json")
 EVID_RSS=$(jq '[.sizes[] | .verify.max_rss_kib, .violations_json.max_rss_kib] | max // null' "$JS/evidence.json")
 STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
 
@@ -632,6 +643,9 @@ targets_json=$(jq -n \
   --arg a8 "$(met "$RSS_MAX" le "$T_RSS_KIB")" --argjson v8 "$RSS_MAX" \
   --arg a9 "$(met "$VIOL_DIFF_MIN" le "$T_VIOL_S")" --argjson v9 "$VIOL_DIFF_MIN" \
   --arg a10 "$(met "$EVID_RSS" le "$T_RSS_KIB")" --argjson v10 "${EVID_RSS:-null}" \
+  --arg a11 "$(met "$API_RATIO" ge 0.5)" --argjson v11 "${API_RATIO:-null}" --arg a12 "$(met "$API_P99" le 10)" \
+  --argjson v12 "${API_P99:-null}" --arg a13 "$(met "$API_PAGE" le 5)" --argjson v13 "${API_PAGE:-null}" \
+  --arg a14 "$(met "$API_RSS" le "$T_RSS_KIB")" --argjson v14 "${API_RSS:-null}" --arg a15 "$API_FLAT" \
   --argjson t1 "$T_APPEND_MS" --argjson t2 "$T_APPEND_RATIO" --argjson t4 "$T_SHOW_MS" --argjson t5 "$T_IMPORT_RATIO" \
   --argjson t6 "$T_RUN_RATIO" --argjson t7 "$T_SCALING" --argjson t8 "$T_RSS_KIB" --argjson t9 "$T_VIOL_S" '
   [{target: "ledger append in-process median <= \($t1) ms (worst size)", value: $v1, result: $a1},
@@ -647,7 +661,12 @@ targets_json=$(jq -n \
    {target: "jobs 1 -> 2 scaling (mins) >= \($t7)", value: $v7, result: $a7},
    {target: "peak RSS per process <= \($t8) KiB", value: $v8, result: $a8},
    {target: "100,000 violations: run time - clean run time (mins) <= \($t9) s", value: $v9, result: $a9},
-   {target: "verify and violations --json at 1,000,000 recorded violations: peak RSS <= \($t8) KiB", value: $v10, result: $a10}]')
+   {target: "verify and violations --json at 1,000,000 recorded violations: peak RSS <= \($t8) KiB", value: $v10, result: $a10},
+   {target: "API GET /candidates/{id} req/s / nginx req/s (worse round) >= 0.5", value: $v11, result: $a11},
+   {target: "API p99 of GET /candidates/{id} and /compliance-runs/{id} <= 10 ms", value: $v12, result: $a12},
+   {target: "API GET /candidates?limit=100 median <= 5 ms", value: $v13, result: $a13},
+   {target: "API server RSS after two load rounds <= \($t8) KiB", value: $v14, result: $a14},
+   {target: "API server RSS after round 2 <= after round 1", value: null, result: $a15}]')
 
 jq -n \
   --arg date "$START" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
@@ -673,7 +692,7 @@ jq -n \
   --argjson hmn "$(us2s "$hmn")" --argjson hmd "$(us2s "$hmd")" --argjson cmn "$(us2s "$cmn")" --argjson cmd "$(us2s "$cmd")" \
   --argjson vdmin "$VIOL_DIFF_MIN" --argjson vdmed "$VIOL_DIFF_MED" --argjson synbytes "$SYN_BYTES" \
   --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
-  --slurpfile evidence "$JS/evidence.json" \
+  --slurpfile evidence "$JS/evidence.json" --slurpfile api "$JS/api.json" \
   --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
   --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
   {date: $date, finished: $finished, quick: $quick, runs: $runs,
@@ -696,7 +715,7 @@ jq -n \
    violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
                      hits: {min_s: $hmn, median_s: $hmd}, clean: {min_s: $cmn, median_s: $cmd},
                      extra_s_min: $vdmin, extra_s_median: $vdmed, violation_counts: $svc[0]},
-   recorded_violations: $evidence[0],
+   recorded_violations: $evidence[0], api: $api[0],
    targets: $targets, bugs: $bugs, runs_detail: $all_runs}' >"$C/bench.json"
 
 # ---------------------------------------------------------------- table

@@ -103,6 +103,9 @@ static enum MHD_Result h_candidate_list(cr_api_req *r, cr_facade *f)
 		return MHD_YES;
 	if (cr_facade_candidate_list(f, (cr_status)status, &page, &v, &n, next) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
+	for (size_t i = 0; i < n; i++)
+		r->cacheable &= !v[i].run_unfinished; /* its runner's liveness is not evidence */
 	ok = cr_api_reply_json(r, 200, cr_candidate_list_to_json(v, n, next), NULL);
 	cr_facade_candidates_free(v, n);
 	return ok;
@@ -130,6 +133,7 @@ static enum MHD_Result h_candidate_show(cr_api_req *r, cr_facade *f)
 
 	if (cr_facade_candidate_show(f, r->params[0], &v) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = !v.run_unfinished;
 	ok = cr_api_reply_json(r, 200, cr_candidate_view_to_json(&v), NULL);
 	cr_candidate_view_clear(&v);
 	return ok;
@@ -211,6 +215,7 @@ static enum MHD_Result h_manifest_list(cr_api_req *r, cr_facade *f)
 
 	if (cr_facade_manifest_list(f, r->params[0], &m, &n) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
 	ok = cr_api_reply_json(r, 200, cr_manifest_list_to_json(r->params[0], m, n), NULL);
 	cr_facade_manifests_free(m, n);
 	return ok;
@@ -223,6 +228,7 @@ static enum MHD_Result h_manifest_show(cr_api_req *r, cr_facade *f)
 
 	if (cr_facade_manifest_show(f, r->params[0], &m) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
 	ok = cr_api_reply_json(r, 200, cr_manifest_to_json(&m), NULL);
 	cr_manifest_clear(&m);
 	return ok;
@@ -254,6 +260,7 @@ static enum MHD_Result run_view(cr_api_req *r, cr_facade *f, bool stages)
 
 	if (cr_facade_compliance_status(f, r->params[0], &run) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = run.finished_at[0] != '\0'; /* its finish recorded: nothing of it is live */
 	ok = cr_api_reply_json(r, 200, stages ? cr_run_stages_to_json(&run) : cr_run_to_json(&run), NULL);
 	cr_run_clear(&run);
 	return ok;
@@ -276,6 +283,7 @@ static enum MHD_Result h_violations(cr_api_req *r, cr_facade *f)
 		return MHD_YES;
 	if (cr_facade_compliance_violations(f, r->params[0], stage, sev, &page, &v, &n, next) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
 	ok = cr_api_reply_json(r, 200, cr_violation_list_to_json(r->params[0], v, n, next), NULL);
 	cr_facade_violations_free(v, n);
 	return ok;
@@ -288,6 +296,7 @@ static enum MHD_Result h_report(cr_api_req *r, cr_facade *f)
 
 	if (cr_facade_compliance_report(f, r->params[0], &rep) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
 	ok = cr_api_reply_json(r, 200, cr_report_to_json(&rep), NULL);
 	cr_report_clear(&rep);
 	return ok;
@@ -359,6 +368,7 @@ static enum MHD_Result h_audit(cr_api_req *r, cr_facade *f)
 		return MHD_YES;
 	if (cr_facade_audit_log(f, got > 0 ? cid : NULL, &page, &e, &n, next) < 0)
 		return cr_api_reply_last(r);
+	r->cacheable = true;
 	ok = cr_api_reply_json(r, 200, cr_audit_log_to_json(e, n, next), NULL);
 	cr_facade_audit_free(e, n);
 	return ok;
@@ -408,28 +418,28 @@ static const char *const q_violations[] = {"stage", "severity", "limit", "cursor
 static const char *const q_audit[] = {"candidate_id", "limit", "cursor", NULL};
 
 const cr_api_route cr_api_routes[] = {
-	{"GET", "/candidates", CR_ROLE_VIEWER, CR_BODY_NONE, q_candidates, h_candidate_list},
-	{"POST", "/candidates", CR_ROLE_RELEASER, CR_BODY_REGISTER, NULL, h_register},
-	{"GET", "/candidates/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_candidate_show},
-	{"POST", "/candidates/{}/artifacts/import", CR_ROLE_RELEASER, CR_BODY_ARTIFACTS, NULL, h_import},
-	{"POST", "/candidates/{}/manifest", CR_ROLE_RELEASER, CR_BODY_MANIFEST, NULL, h_manifest_build},
-	{"GET", "/candidates/{}/manifests", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_manifest_list},
-	{"GET", "/manifests/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_manifest_show},
-	{"POST", "/candidates/{}/compliance-runs", CR_ROLE_RELEASER, CR_BODY_START_RUN, NULL, h_run_start},
-	{"GET", "/compliance-runs/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_run_status},
-	{"GET", "/compliance-runs/{}/stages", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_run_stages},
-	{"GET", "/compliance-runs/{}/violations", CR_ROLE_VIEWER, CR_BODY_NONE, q_violations, h_violations},
-	{"GET", "/compliance-runs/{}/report", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_report},
-	{"POST", "/candidates/{}/approve", CR_ROLE_APPROVER, CR_BODY_DECISION, NULL, h_approve},
-	{"POST", "/candidates/{}/reject", CR_ROLE_APPROVER, CR_BODY_DECISION, NULL, h_reject},
-	{"POST", "/candidates/{}/publish", CR_ROLE_APPROVER, CR_BODY_PUBLISH, NULL, h_publish},
-	{"POST", "/candidates/{}/revoke", CR_ROLE_APPROVER, CR_BODY_REVOKE, NULL, h_revoke},
-	{"GET", "/audit", CR_ROLE_VIEWER, CR_BODY_NONE, q_audit, h_audit},
-	{"GET", "/tasks/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_task},
-	{"GET", "/policy", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_policy},
-	{"GET", "/healthz", CR_ROLE_NONE, CR_BODY_NONE, NULL, h_health},
+	{"GET", "/candidates", CR_ROLE_VIEWER, CR_BODY_NONE, q_candidates, h_candidate_list, true},
+	{"POST", "/candidates", CR_ROLE_RELEASER, CR_BODY_REGISTER, NULL, h_register, false},
+	{"GET", "/candidates/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_candidate_show, true},
+	{"POST", "/candidates/{}/artifacts/import", CR_ROLE_RELEASER, CR_BODY_ARTIFACTS, NULL, h_import, false},
+	{"POST", "/candidates/{}/manifest", CR_ROLE_RELEASER, CR_BODY_MANIFEST, NULL, h_manifest_build, false},
+	{"GET", "/candidates/{}/manifests", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_manifest_list, true},
+	{"GET", "/manifests/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_manifest_show, true},
+	{"POST", "/candidates/{}/compliance-runs", CR_ROLE_RELEASER, CR_BODY_START_RUN, NULL, h_run_start, false},
+	{"GET", "/compliance-runs/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_run_status, true},
+	{"GET", "/compliance-runs/{}/stages", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_run_stages, true},
+	{"GET", "/compliance-runs/{}/violations", CR_ROLE_VIEWER, CR_BODY_NONE, q_violations, h_violations, true},
+	{"GET", "/compliance-runs/{}/report", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_report, true},
+	{"POST", "/candidates/{}/approve", CR_ROLE_APPROVER, CR_BODY_DECISION, NULL, h_approve, false},
+	{"POST", "/candidates/{}/reject", CR_ROLE_APPROVER, CR_BODY_DECISION, NULL, h_reject, false},
+	{"POST", "/candidates/{}/publish", CR_ROLE_APPROVER, CR_BODY_PUBLISH, NULL, h_publish, false},
+	{"POST", "/candidates/{}/revoke", CR_ROLE_APPROVER, CR_BODY_REVOKE, NULL, h_revoke, false},
+	{"GET", "/audit", CR_ROLE_VIEWER, CR_BODY_NONE, q_audit, h_audit, true},
+	{"GET", "/tasks/{}", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_task, false},
+	{"GET", "/policy", CR_ROLE_VIEWER, CR_BODY_NONE, NULL, h_policy, false},
+	{"GET", "/healthz", CR_ROLE_NONE, CR_BODY_NONE, NULL, h_health, false},
 	/* Removed: every method, answered 410 before anything else. */
-	{NULL, "/checks", CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL},
-	{NULL, "/checks/{}", CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL},
-	{NULL, NULL, CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL},
+	{NULL, "/checks", CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL, false},
+	{NULL, "/checks/{}", CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL, false},
+	{NULL, NULL, CR_ROLE_NONE, CR_BODY_NONE, NULL, NULL, false},
 };

@@ -62,7 +62,24 @@ enum MHD_Result cr_api_reply_json(cr_api_req *r, unsigned status, cJSON *doc, co
 	if (!s)
 		return cr_api_reply_error(r, CR_EINTERNAL, "out of memory encoding the answer", false);
 	s[len++] = '\n'; /* the canonical text's NUL, as the CLI ends its line */
+	/* Kept only if the tip did not move while it was made (then it is
+	 * the answer at that tip). */
+	if (r->cache && r->cacheable && status == 200 && r->key[0]) {
+		char now[48];
+		if (cr_facade_ledger_tip(r->f, now) == 0 && !strcmp(now, r->tip))
+			cr_api_cache_put(r->cache, r->tip, r->key, s, len);
+	}
 	return queue(r, status, s, len, location, false);
+}
+
+enum MHD_Result cr_api_reply_bytes(cr_api_req *r, unsigned status, const char *body, size_t len)
+{
+	char *s = malloc(len ? len : 1);
+
+	if (!s)
+		return cr_api_reply_error(r, CR_EINTERNAL, "out of memory", false);
+	memcpy(s, body, len);
+	return queue(r, status, s, len, NULL, false);
 }
 
 enum MHD_Result cr_api_reply_error(cr_api_req *r, int code, const char *message, bool details)

@@ -66,6 +66,17 @@ enum cr_api_body {
 	CR_BODY__COUNT
 };
 
+/* ---- cache.c: answers kept by each thread, keyed by the ledger tip ---- */
+
+typedef struct cr_api_cache cr_api_cache;
+cr_api_cache *cr_api_cache_new(void);
+void cr_api_cache_free(cr_api_cache *c);
+/* The answer kept for KEY at TIP (a tip other than the kept one drops
+ * everything): true with BODY and LEN (borrowed until the next call). */
+bool cr_api_cache_get(cr_api_cache *c, const char *tip, const char *key, const char **body, size_t *len);
+/* Keep a copy of BODY as the answer for KEY, if TIP is still the kept one. */
+void cr_api_cache_put(cr_api_cache *c, const char *tip, const char *key, const char *body, size_t len);
+
 /* ---- server.c -------------------------------------------------------- */
 
 typedef struct cr_api_srv {
@@ -80,13 +91,20 @@ typedef struct cr_api_srv {
 	bool auth;               /* tokens given */
 	char actor[1100];        /* without tokens: who writes ("" if none) */
 	cr_schema *body_schema[CR_BODY__COUNT];
-	pthread_key_t facade_key;
+	pthread_key_t thread_key;
 	_Atomic long inflight;   /* requests between their first call and their end */
 	struct MHD_Daemon *d;
 } cr_api_srv;
 
-/* This thread's facade handle (opened on first use), or NULL with the error set. */
-cr_facade *cr_api_facade(cr_api_srv *s);
+/* What each server thread has of its own: a facade handle (opened on
+ * first use) and the answers it keeps. */
+typedef struct cr_api_thread {
+	cr_facade *f;
+	cr_api_cache *cache;
+} cr_api_thread;
+
+/* This thread's state, or NULL with the error set. */
+cr_api_thread *cr_api_thread_get(cr_api_srv *s);
 
 /* ---- http.c: one request and its answer ------------------------------ */
 
@@ -107,6 +125,11 @@ typedef struct cr_api_req {
 	bool answered;       /* a response is queued */
 	uint64_t t0_us;
 	const char *actor;   /* who the request acts as (the token's) */
+	cr_api_cache *cache; /* this thread's, for a GET of a route that keeps answers */
+	cr_facade *f;        /* this thread's */
+	char tip[48];        /* the ledger tip the answer is made at */
+	char key[640];       /* path and query, the answer's key */
+	bool cacheable;      /* set by the handler: the answer is a function of the tip */
 	unsigned status;     /* for the log */
 	size_t bytes;
 	cJSON *json;         /* the parsed body */
@@ -116,6 +139,8 @@ uint64_t cr_api_now_us(void);
 /* Answer STATUS with DOC (taken; canonical JSON as the CLI prints it) and
  * LOCATION (may be NULL). MHD_YES or MHD_NO. */
 enum MHD_Result cr_api_reply_json(cr_api_req *r, unsigned status, cJSON *doc, const char *location);
+/* Answer STATUS with a copy of BODY (JSON already encoded). */
+enum MHD_Result cr_api_reply_bytes(cr_api_req *r, unsigned status, const char *body, size_t len);
 /* Answer the error CODE with MESSAGE (and the gate details of the thread's
  * error when DETAILS). */
 enum MHD_Result cr_api_reply_error(cr_api_req *r, int code, const char *message, bool details);
@@ -138,6 +163,7 @@ struct cr_api_route {
 	enum cr_api_body body;
 	const char *const *query;    /* the query parameters it takes, NULL-terminated; NULL: none */
 	cr_api_handler fn;
+	bool cache;                  /* a GET whose answer may be kept (the handler says when) */
 };
 
 /* The access callback's work for one call (see the top of this file). */

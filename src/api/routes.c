@@ -183,6 +183,39 @@ static const char *param_invalid(const char *pattern, const cr_api_req *r)
 	return NULL;
 }
 
+/* The answer's key: the path and the query as sent. */
+struct keyb {
+	char *p;
+	size_t n, cap;
+};
+
+static enum MHD_Result key_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct keyb *b = cls;
+	int k = snprintf(b->p + b->n, b->cap - b->n, "%c%s=%s", b->n && strchr(b->p, '?') ? '&' : '?', key,
+			 value ? value : "");
+
+	(void)kind;
+	if (k < 0 || (size_t)k >= b->cap - b->n) {
+		b->n = b->cap; /* too long: not kept */
+		return MHD_NO;
+	}
+	b->n += (size_t)k;
+	return MHD_YES;
+}
+
+static void make_key(cr_api_req *r)
+{
+	struct keyb b = {r->key, 0, sizeof(r->key)};
+	int k = snprintf(r->key, sizeof(r->key), "%s", r->path);
+
+	b.n = k > 0 && (size_t)k < sizeof(r->key) ? (size_t)k : sizeof(r->key);
+	if (b.n < b.cap)
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, key_iter, &b);
+	if (b.n >= b.cap)
+		r->key[0] = '\0';
+}
+
 /* The last call: the whole request is in. */
 static enum MHD_Result finish(cr_api_req *r)
 {
@@ -220,9 +253,23 @@ static enum MHD_Result finish(cr_api_req *r)
 						  "git config user.email, or use --tokens",
 						  false);
 	}
-	if (!(f = cr_api_facade(r->srv)))
+	cr_api_thread *th = cr_api_thread_get(r->srv);
+	if (!th)
 		return cr_api_reply_last(r);
+	f = th->f;
 	cr_error_clear();
+	if (rt->cache) {
+		const char *body;
+		size_t len;
+
+		if (cr_facade_ledger_tip(f, r->tip) < 0)
+			return cr_api_reply_last(r);
+		make_key(r);
+		if (cr_api_cache_get(th->cache, r->tip, r->key, &body, &len))
+			return cr_api_reply_bytes(r, 200, body, len);
+		r->cache = th->cache;
+		r->f = f;
+	}
 	return rt->fn(r, f);
 }
 

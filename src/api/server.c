@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,22 +32,36 @@ static const char *const body_components[CR_BODY__COUNT] = {
 
 /* ---- the facade of each thread ---------------------------------------- */
 
-static void close_facade(void *f) { cr_facade_close(f); }
-
-cr_facade *cr_api_facade(cr_api_srv *s)
+static void thread_free(void *p)
 {
-	cr_facade *f = pthread_getspecific(s->facade_key);
+	cr_api_thread *t = p;
 
-	if (f)
-		return f;
-	if (cr_facade_open(&f, &s->fo) < 0)
+	cr_facade_close(t->f);
+	cr_api_cache_free(t->cache);
+	free(t);
+}
+
+cr_api_thread *cr_api_thread_get(cr_api_srv *s)
+{
+	cr_api_thread *t = pthread_getspecific(s->thread_key);
+
+	if (t)
+		return t;
+	if (!(t = calloc(1, sizeof(*t))) || !(t->cache = cr_api_cache_new())) {
+		free(t);
+		cr_error_set(CR_EINTERNAL, "out of memory");
 		return NULL;
-	if (pthread_setspecific(s->facade_key, f) != 0) {
-		cr_facade_close(f);
+	}
+	if (cr_facade_open(&t->f, &s->fo) < 0) {
+		thread_free(t);
+		return NULL;
+	}
+	if (pthread_setspecific(s->thread_key, t) != 0) {
+		thread_free(t);
 		cr_error_set(CR_EINTERNAL, "cannot keep this thread's repository handle");
 		return NULL;
 	}
-	return f;
+	return t;
 }
 
 /* ---- start-up --------------------------------------------------------- */
@@ -213,15 +228,22 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the loop --------------------------------------------------------- */
 
-static void reap(cr_api_srv *s, cr_facade *f)
+static void reap(cr_api_srv *s)
 {
 	cr_reap_result rr = {0};
+	cr_facade *f = NULL;
 
-	if (cr_facade_task_reap(f, s->actor[0] ? s->actor : NULL, &rr) < 0)
+	/* A handle of its own each time: what the reap read (every
+	 * candidate's view, its objects in libgit2's cache) goes with it. */
+	if (cr_facade_open(&f, &s->fo) < 0 || cr_facade_task_reap(f, s->actor[0] ? s->actor : NULL, &rr) < 0)
 		fprintf(s->o.log, "clean-release serve: task reap: %s\n", cr_error_last()->message);
 	for (size_t i = 0; i < rr.n; i++)
 		fprintf(s->o.log, "clean-release serve: recorded the end of orphaned run %s\n", rr.run_ids[i]);
 	cr_reap_result_clear(&rr);
+	cr_facade_close(f);
+	/* The reap holds every candidate's view for a moment: give what it
+	 * freed back to the system, or a long-lived server keeps its peak. */
+	malloc_trim(0);
 }
 
 static void srv_free(cr_api_srv *s)
@@ -261,7 +283,7 @@ int cr_api_serve(const cr_api_opts *o)
 	s->auth = o->tokens_path != NULL;
 
 	/* The main thread's facade: it resolves the repository for the
-	 * others, and reaps. */
+	 * others. */
 	s->fo.demo = o->demo;
 	s->fo.repo = o->repo;
 	if ((rc = cr_facade_open(&f, &s->fo)) < 0)
@@ -284,7 +306,7 @@ int cr_api_serve(const cr_api_opts *o)
 	}
 	if ((rc = load_body_schemas(s)) < 0 || (rc = resolve_roots(s)) < 0)
 		goto done;
-	if ((rc = pthread_key_create(&s->facade_key, close_facade)) != 0) {
+	if ((rc = pthread_key_create(&s->thread_key, thread_free)) != 0) {
 		rc = cr_error_set(CR_EINTERNAL, "pthread_key_create: %s", strerror(rc));
 		goto done;
 	}
@@ -336,7 +358,7 @@ int cr_api_serve(const cr_api_opts *o)
 		if ((sig = sigtimedwait(&stop, NULL, &ts)) > 0)
 			break;
 		if (errno == EAGAIN)
-			reap(s, f);
+			reap(s);
 	}
 	fprintf(s->o.log, "clean-release serve: SIG%s: no new connections; finishing %ld request%s in flight\n",
 		sigabbrev_np(sig), atomic_load(&s->inflight), atomic_load(&s->inflight) == 1 ? "" : "s");
@@ -346,6 +368,7 @@ int cr_api_serve(const cr_api_opts *o)
 		nanosleep(&t, NULL);
 	}
 	MHD_stop_daemon(s->d);
+	pthread_key_delete(s->thread_key);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	fprintf(s->o.log, "clean-release serve: stopped\n");
 	rc = 0;

@@ -31,6 +31,7 @@ struct cr_facade {
 	cr_svc svc;
 	char path[PATH_MAX];
 	char program[PATH_MAX];
+	char ledger_ref[96];
 };
 
 int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
@@ -55,6 +56,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		return rc;
 	}
 	cr_git_refs_for(&refs, ns);
+	snprintf(f->ledger_ref, sizeof(f->ledger_ref), "%s", refs.ledger);
 	const struct cr_embedded_file *dp = NULL, *dr = NULL;
 	if (f->demo) {
 		dp = cr_embedded_find("demo-policy.json");
@@ -142,6 +144,11 @@ const char *cr_facade_repo_path(const cr_facade *f)
 const char *cr_facade_work_tree(const cr_facade *f)
 {
 	return cr_git_is_bare(f->repo) ? NULL : f->path;
+}
+
+int cr_facade_ledger_tip(cr_facade *f, char *out)
+{
+	return cr_git_ref_tip(f->repo, f->ledger_ref, out);
 }
 
 int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)

@@ -71,6 +71,11 @@ const char *cr_facade_namespace(const cr_facade *f);
 const char *cr_facade_repo_path(const cr_facade *f);
 /* The repository's work tree; NULL for a bare repository. */
 const char *cr_facade_work_tree(const cr_facade *f);
+/* The ledger ref's tip commit now (hex, OUT of 41 bytes; "" for no ledger
+ * yet; a handle opened at ledger_at reads that commit instead):
+ * every read of the evidence is a function of it, so a front end may keep
+ * answers keyed by it. Cheap: one ref read, no object. */
+int cr_facade_ledger_tip(cr_facade *f, char *out);
 
 /* The actor of a state-changing call: GIVEN (--actor) if non-NULL, else
  * `git config user.email`; CR_EINVALID_ARGUMENT when neither (or invalid). */

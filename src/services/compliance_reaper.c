@@ -94,22 +94,23 @@ int cr_svc_reap_candidate(const cr_svc *s, const char *cid, const char *actor)
 int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped)
 {
 	cr_txn *t = NULL;
-	cr_strlist ids = {0}, orphans = {0};
+	cr_strlist orphans = {0};
+	cr_candidate_view *v = NULL;
+	size_t nv = 0;
 	int rc;
 
 	memset(reaped, 0, sizeof(*reaped));
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
-	if ((rc = s->ledger->list(t, CR_OBJ_CANDIDATE, NULL, &ids)) < 0)
+	/* The views of the whole list (from the local cache where nothing
+	 * changed): only a candidate whose run is unfinished is derived again,
+	 * with its runner's liveness, so a server reaping every few seconds
+	 * does not derive every candidate each time. */
+	if ((rc = cr_svc_all_views(t, s, &v, &nv)) < 0)
 		goto cleanup;
-	for (size_t i = 0; i < ids.n; i++) {
-		cr_candidate_view v;
-		if ((rc = cr_svc_candidate_view(t, s, ids.v[i], &v)) < 0)
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].run_orphaned && (rc = cr_strlist_push(&orphans, v[i].latest_run_id)) < 0)
 			goto cleanup;
-		cr_candidate_clear(&v.c);
-		if (v.run_orphaned && (rc = cr_strlist_push(&orphans, v.latest_run_id)) < 0)
-			goto cleanup;
-	}
 	s->ledger->end(t);
 	t = NULL;
 	/* Each in its own commit, as the next write to its candidate would;
@@ -124,7 +125,9 @@ int cr_svc_reap_all(const cr_svc *s, const char *actor, cr_strlist *reaped)
 	rc = 0;
 cleanup:
 	s->ledger->end(t);
-	cr_strlist_clear(&ids);
+	for (size_t i = 0; i < nv; i++)
+		cr_candidate_clear(&v[i].c);
+	free(v);
 	cr_strlist_clear(&orphans);
 	if (rc < 0)
 		cr_strlist_clear(reaped);

@@ -135,6 +135,21 @@ test_expect_success 'a run started by the CLI is seen over HTTP, and a detached 
 	test "$(jq -r ".candidates[0].candidate_id" "$TRASH/.api-out")" = c2
 '
 
+test_expect_success 'answers the server keeps never outlive a write by another process: a CLI approve shows at the next GET' '
+	cd repo
+	api_expect 200 GET /candidates/c2
+	api_expect 200 GET /candidates/c2
+	test "$(jq -r .status "$TRASH/.api-out")" = CHECK_PASSED
+	rpt=$(jq -r .latest_report_id "$TRASH/.api-out")
+	api_expect 200 GET "/audit?candidate_id=c2&limit=1000"
+	n=$(jq ".events | length" "$TRASH/.api-out")
+	clean-release -q release approve --candidate-id c2 --report-id $rpt --actor release-owner
+	api_expect 200 GET /candidates/c2
+	test "$(jq -r .status "$TRASH/.api-out")" = APPROVED
+	api_expect 200 GET "/audit?candidate_id=c2&limit=1000"
+	test "$(jq ".events | length" "$TRASH/.api-out")" = $((n + 1))
+'
+
 test_expect_success 'the legacy /checks routes answer every method 410 with Deprecation and Link, and write nothing' '
 	cd repo
 	refs_snapshot >../refs

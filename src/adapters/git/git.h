@@ -24,6 +24,9 @@ int cr_git_session_open(git_repository **out, const char *path, char *workdir, s
 			size_t slen);
 void cr_git_session_close(git_repository *repo);
 /* `git config user.email` of REPO into OUT; CR_ENOT_FOUND when unset. */
+/* The commit REF points at, as hex into OUT (41 bytes); "" when REF does
+ * not exist. */
+int cr_git_ref_tip(git_repository *repo, const char *ref, char *out);
 /* true for a bare repository (no work tree). */
 bool cr_git_is_bare(git_repository *repo);
 int cr_git_config_email(git_repository *repo, char *out, size_t len);

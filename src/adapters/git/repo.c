@@ -127,6 +127,13 @@ static void libgit2_setup(void)
 	 * manifest costs 8 ms more, and zlib's checksum still catches a
 	 * damaged object); verify hashes what it reads for itself. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* The evidence is small JSON blobs, read again and again by a
+	 * long-lived process (the server): keep those up to 16 KiB in
+	 * libgit2's object cache (by default it keeps no blob), and the whole
+	 * cache, for every repository of the process, within 8 MiB (by
+	 * default 256 MiB). */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)16 * 1024);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)8 * 1024 * 1024);
 }
 
 int cr_git_session_open(git_repository **out, const char *path, char *workdir, size_t wlen, char *statedir,
@@ -145,6 +152,20 @@ int cr_git_session_open(git_repository **out, const char *path, char *workdir, s
 void cr_git_session_close(git_repository *repo)
 {
 	git_repository_free(repo);
+}
+
+int cr_git_ref_tip(git_repository *repo, const char *ref, char *out)
+{
+	git_oid id;
+	int rc = git_reference_name_to_id(&id, repo, ref);
+
+	out[0] = '\0';
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return cr_git_error("cannot read the ledger ref");
+	git_oid_tostr(out, GIT_OID_HEXSZ + 1, &id);
+	return 0;
 }
 
 bool cr_git_is_bare(git_repository *repo) { return git_repository_is_bare(repo) != 0; }
