@@ -329,7 +329,7 @@ int cr_api_serve(const cr_api_opts *o)
 				o->max_connections ? o->max_connections : 256u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+				MHD_OPTION_END);
 	if (!s->d) {
 		rc = cr_error_set(CR_EINVALID_ARGUMENT, "cannot listen on %s: %s", o->listen ? o->listen : "127.0.0.1:8080",
 				  errno ? strerror(errno) : "the server could not start");

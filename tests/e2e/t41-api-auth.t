@@ -44,7 +44,7 @@ test_expect_success 'setup: the acme policy, three tokens (viewer, releaser, app
 	grep "tokens from ../tokens (3)" "$TRASH/serve.log"
 '
 
-test_expect_success 'a tokens file others can read, a malformed line, --actor with tokens, a non-loopback address without tokens: refused at start (exit 2)' '
+test_expect_success 'a tokens file others can read, a malformed line, --actor with tokens, a non-loopback address without tokens, a port another server holds: refused at start (exit 2)' '
 	cd repo
 	cp ../tokens ../open-tokens && chmod 644 ../open-tokens
 	test_exit 2 clean-release serve --listen 127.0.0.1:0 --tokens ../open-tokens
@@ -58,6 +58,9 @@ test_expect_success 'a tokens file others can read, a malformed line, --actor wi
 	grep "is not a loopback address: give --tokens FILE" "$TRASH/.cr-err"
 	test_exit 2 clean-release serve --listen nowhere
 	grep "invalid --listen nowhere" "$TRASH/.cr-err"
+	port=$(sed "s|^http://127.0.0.1:||; s|/api/clean-release$||" "$TRASH/.serve-url")
+	test_exit 2 clean-release serve --listen 127.0.0.1:$port --tokens ../tokens
+	grep "cannot listen on 127.0.0.1:$port: Address already in use" "$TRASH/.cr-err"
 '
 
 test_expect_success 'no token or an unknown one is 401 with WWW-Authenticate: Bearer; healthz needs none' '
