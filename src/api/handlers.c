@@ -153,9 +153,14 @@ static int import_root(cr_api_req *r, char *out)
 				   "artifact_root is required: the repository is bare (no work tree to default to)", false);
 		return -1;
 	}
+	if (given && given[0] != '/' && !s->work_tree[0]) {
+		cr_api_reply_error(r, CR_EINVALID_INPUT,
+				   "artifact_root must be absolute: the repository is bare (no work tree to start from)", false);
+		return -1;
+	}
 	if (!given)
 		snprintf(joined, sizeof(joined), "%s", s->work_tree);
-	else if (given[0] == '/' || !s->work_tree[0])
+	else if (given[0] == '/')
 		snprintf(joined, sizeof(joined), "%s", given);
 	else
 		snprintf(joined, sizeof(joined), "%s/%s", s->work_tree, given);

@@ -81,6 +81,10 @@ int cr_api_tokens_load(cr_api_tokens *out, const char *path)
 				    (unsigned)(st.st_mode & 07777), path);
 	if ((rc = cr_fs_read_input(path, "tokens file", TOKENS_FILE_MAX, &buf, &len)) < 0)
 		return rc;
+	if (memchr(buf, '\0', len)) {
+		free(buf);
+		return cr_error_set(CR_EINVALID_ARGUMENT, "tokens file %s holds a NUL byte: not a text file", path);
+	}
 	/* Lines, split in place: the buffer is NUL-terminated by the reader. */
 	for (char *p = buf; p && *p; p = line) {
 		char *end = strchr(p, '\n');

@@ -52,6 +52,9 @@ test_expect_success 'a tokens file others can read, a malformed line, --actor wi
 	{ cat ../tokens; echo "abc viewer-bot viewer"; } >../bad-tokens && chmod 600 ../bad-tokens
 	test_exit 2 clean-release serve --listen 127.0.0.1:0 --tokens ../bad-tokens
 	grep "bad-tokens:4: the digest is not 64 lowercase hex" "$TRASH/.cr-err"
+	{ cat ../tokens; printf "\0\n"; } >../nul-tokens && chmod 600 ../nul-tokens
+	test_exit 2 clean-release serve --listen 127.0.0.1:0 --tokens ../nul-tokens
+	grep "holds a NUL byte" "$TRASH/.cr-err"
 	test_exit 2 clean-release serve --listen 127.0.0.1:0 --tokens ../tokens --actor someone
 	grep "with --tokens, each token names its actor" "$TRASH/.cr-err"
 	test_exit 2 clean-release serve --listen 0.0.0.0:0
@@ -187,6 +190,22 @@ test_expect_success 'artifact roots: an import beneath the server roots works; o
 	api_expect 422 POST /candidates/r1/artifacts/import --data "{\"artifacts\":[{\"path\":\"README\"}]}"
 	check_refs_unchanged ../refs
 	api_expect 201 POST /candidates/r1/artifacts/import --data "{\"artifact_root\":\"$(cd ../art && pwd)\",\"artifacts\":[{\"path\":\"dist/a.txt\"}]}"
+'
+
+test_expect_success 'a bare repository: an import needs an absolute artifact_root beneath the server roots (a relative one is 422)' '
+	cd repo
+	serve_stop
+	git clone -q --bare . ../bare.git
+	git push -q ../bare.git "refs/clean-release/*:refs/clean-release/*"
+	cd ../bare.git
+	serve_start --tokens ../tokens --artifact-root ../art
+	export TOKEN=$(cat ../releaser.token)
+	api_expect 201 POST /candidates --data "{\"candidate_id\":\"b1\",\"version\":\"1\",\"source_snapshot\":\"HEAD\"}"
+	api_expect 422 POST /candidates/b1/artifacts/import --data "{\"artifact_root\":\"art\",\"artifacts\":[{\"path\":\"dist/a.txt\"}]}"
+	grep "must be absolute: the repository is bare" "$TRASH/.api-out"
+	api_expect 422 POST /candidates/b1/artifacts/import --data "{\"artifacts\":[{\"path\":\"dist/a.txt\"}]}"
+	api_expect 201 POST /candidates/b1/artifacts/import --data "{\"artifact_root\":\"$(cd ../art && pwd)\",\"artifacts\":[{\"path\":\"dist/a.txt\"}]}"
+	serve_stop
 '
 
 test_expect_success 'no answer and no log line holds a token' '
