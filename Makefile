@@ -81,7 +81,8 @@ $(BUILD)/gen/version.h: FORCE
 	@mkdir -p $(dir $@)
 	@v='#define CR_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
 
-$(MAIN_OBJ): $(BUILD)/gen/version.h
+VERSION_USERS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(shell grep -rl '^\#include <version.h>' src))
+$(VERSION_USERS): $(BUILD)/gen/version.h
 FORCE:
 
 $(LIB): $(LIB_OBJS)
