@@ -280,3 +280,29 @@ test_expect_success 'a status note that fails does not fail the write, and the n
 	grep "^n2: DRAFT version=1" ../n2.note
 	git notes --ref=clean-release show HEAD~1 | grep "^n3: DRAFT"
 '
+
+test_expect_success 'git -c user.email and GIT_CONFIG_COUNT set the actor, above every config file, the last one winning' '
+	new_repo gitc
+	cd gitc
+	git config user.email from-file@example.org
+	reg() { clean-release candidate register --candidate-id "$1" --version 1 --source-snapshot HEAD --json | jq -r .created_by; }
+	test "$(reg c1)" = from-file@example.org
+	test "$(git -c user.email=from-dash-c@example.org clean-release candidate register --candidate-id c2 --version 1 --source-snapshot HEAD --json | jq -r .created_by)" = from-dash-c@example.org
+	test "$(GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=user.email GIT_CONFIG_VALUE_0=from-count@example.org reg c3)" = from-count@example.org
+	test "$(GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=user.email GIT_CONFIG_VALUE_0=from-count@example.org git -c User.Email=dash-c-wins@example.org clean-release candidate register --candidate-id c4 --version 1 --source-snapshot HEAD --json | jq -r .created_by)" = dash-c-wins@example.org
+	test "$(git -c user.email=first@x -c "user.email=it'"'"'s !last@x" clean-release candidate register --candidate-id c5 --version 1 --source-snapshot HEAD --json | jq -r .created_by)" = "it'"'"'s !last@x"
+	git log -1 --format=%ae refs/clean-release/ledger | grep -x "it'"'"'s !last@x"
+	# An empty user.email given by -c hides the file: no actor.
+	test_exit 2 git -c user.email= clean-release candidate register --candidate-id c6 --version 1 --source-snapshot HEAD
+	grep "no actor" "$TRASH/.cr-err"
+'
+
+test_expect_success 'a malformed GIT_CONFIG_PARAMETERS or GIT_CONFIG_COUNT is one error line and nothing is written' '
+	cd gitc
+	test_refuses 2 env GIT_CONFIG_PARAMETERS="'"'"'user.email" clean-release candidate register --candidate-id c7 --version 1 --source-snapshot HEAD
+	grep "bogus format in GIT_CONFIG_PARAMETERS" "$TRASH/.cr-err"
+	test_refuses 2 env GIT_CONFIG_COUNT=two clean-release candidate register --candidate-id c7 --version 1 --source-snapshot HEAD
+	grep "bogus count in GIT_CONFIG_COUNT" "$TRASH/.cr-err"
+	test_refuses 2 env GIT_CONFIG_COUNT=1 clean-release candidate register --candidate-id c7 --version 1 --source-snapshot HEAD
+	grep "missing config key GIT_CONFIG_KEY_0" "$TRASH/.cr-err"
+'

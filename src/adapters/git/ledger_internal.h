@@ -74,6 +74,10 @@ struct cr_txn {
 
 /* layout.c */
 extern const char *const cr_gl_candidate_dir[CR_OBJ__COUNT];
+/* Add git -c's configuration (GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT) to
+ * REPO as its highest level (config_env.c). */
+int cr_git_config_env(git_repository *repo);
+
 void cr_gl_fanout(const char *key, char out[8]);
 void cr_gl_parse_counters(const char *msg, uint64_t c[CR_ID__COUNT]);
 void cr_gl_format_counters(char *buf, size_t len, const uint64_t c[CR_ID__COUNT]);

@@ -99,7 +99,9 @@ int cr_git_open(git_repository **out, const char *path)
 	*out = NULL;
 	if (!getenv("GIT_WORK_TREE") && !getenv("GIT_COMMON_DIR")) {
 		rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
-		return rc < 0 ? open_failed(path, rc) : 0;
+		if (rc < 0)
+			return open_failed(path, rc);
+		goto config;
 	}
 	/* libgit2 1.5 refuses GIT_WORK_TREE with OPEN_FROM_ENV; the tool needs
 	 * no work tree, so the repository is found as git would find it and
@@ -109,10 +111,15 @@ int cr_git_open(git_repository **out, const char *path)
 				     getenv("GIT_CEILING_DIRECTORIES"));
 	if (rc < 0)
 		return open_failed(path, rc);
-	if ((rc = env_objects(*out)) < 0) {
-		git_repository_free(*out);
-		*out = NULL;
-	}
+	if ((rc = env_objects(*out)) < 0)
+		goto fail;
+config:
+	if ((rc = cr_git_config_env(*out)) < 0)
+		goto fail;
+	return 0;
+fail:
+	git_repository_free(*out);
+	*out = NULL;
 	return rc;
 }
 
