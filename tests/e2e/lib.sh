@@ -34,7 +34,8 @@ test_expect_success() {
 		echo "ok $cr_n - $1"
 	else
 		echo "not ok $cr_n - $1"
-		sed 's/^/# /' "$TRASH/.case.out"
+		# On stderr, so that prove shows why without -v (CI logs).
+		sed "s/^/# $cr_n: /" "$TRASH/.case.out" >&2
 		cr_failed=$((cr_failed + 1))
 	fi
 }
