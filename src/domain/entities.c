@@ -331,3 +331,9 @@ void cr_audit_detail(cr_audit_event *e, const char *key, const char *value)
 {
 	(void)cr_audit_detail_set(e, key, value);
 }
+
+void cr_push_verdict_clear(cr_push_verdict *v)
+{
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}

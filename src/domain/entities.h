@@ -306,6 +306,28 @@ typedef struct cr_registry {
 	size_t host_count;
 } cr_registry;
 
+/* One ref update of a push: the ref, its old and new commit ids (hex; ""
+ * for none: a creation, a deletion). */
+typedef struct cr_push_update {
+	const char *ref;
+	char old[CR_OID_MAX], new_[CR_OID_MAX];
+} cr_push_update;
+/* What a check of a push found about one ref: a refusal (the push is
+ * refused) or a note (it passes, and the pusher is told). */
+typedef struct cr_push_finding {
+	bool refused;
+	char ref[256];
+	char why[1024];
+	char hint[1024]; /* what to do next, commands included; "" when none */
+} cr_push_finding;
+typedef struct cr_push_verdict {
+	cr_push_finding *v;
+	size_t n, cap;
+	size_t refused;            /* of v[0..n) */
+	uint64_t commits, objects; /* ledger commits and objects verified */
+} cr_push_verdict;
+void cr_push_verdict_clear(cr_push_verdict *v);
+
 void cr_candidate_clear(cr_candidate *c);
 void cr_candidate_view_clear(cr_candidate_view *v);
 void cr_artifact_clear(cr_artifact *a);

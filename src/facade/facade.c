@@ -12,27 +12,10 @@
 #include "adapters/system/system.h"
 #include "adapters/tasks/tasks.h"
 #include "domain/ids.h"
-#include "facade/facade.h"
+#include "facade/internal.h"
 #include "services/services.h"
 #include "util/embedded.h"
 #include "util/error.h"
-
-struct cr_facade {
-	git_repository *repo;
-	bool demo;
-	bool read_only;
-	bool ledger_at; /* reads a given ledger commit, not the ref's tip */
-	cr_ledger_port ledger;
-	cr_policy_port policy;
-	cr_task_port tasks;
-	cr_clock_port clock;
-	cr_cache_port cache;
-	cr_rules_port rules;
-	cr_svc svc;
-	char path[PATH_MAX];
-	char program[PATH_MAX];
-	char ledger_ref[96];
-};
 
 int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 {
@@ -129,6 +112,16 @@ static int writable(const cr_facade *f, const char *op)
 	if (!f->read_only)
 		return 0;
 	return cr_error_set(CR_EFORBIDDEN, "%s writes evidence, and the repository was opened read-only", op);
+}
+
+int cr_facade_hooks_dir(cr_facade *f, char *out, size_t len)
+{
+	return cr_git_hooks_dir(f->repo, out, len);
+}
+
+bool cr_facade_is_bare(cr_facade *f)
+{
+	return cr_git_is_bare(f->repo);
 }
 
 const char *cr_facade_namespace(const cr_facade *f)

@@ -249,4 +249,31 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out);
  * nothing. OUT->commits: the commits verified at TO. */
 int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out);
 
+/* ---- a push (the git hooks) ---------------------------------------- */
+
+/* The directory git runs the repository's hooks from (core.hooksPath,
+ * else $GIT_DIR/hooks), into OUT. */
+int cr_facade_hooks_dir(cr_facade *f, char *out, size_t len);
+/* true for a bare repository. */
+bool cr_facade_is_bare(cr_facade *f);
+
+/* Parse one "<old> <new> <ref>" line as git's pre-receive reads them (an
+ * all-zero id is "": a creation or deletion) into OUT, the ref copied into
+ * REF (REFLEN bytes) which OUT->ref points at. CR_EINVALID_ARGUMENT when
+ * the line is not one. */
+int cr_facade_push_updates_parse(const char *line, cr_push_update *out, char *ref, size_t reflen);
+/* Check the push U[0..N) as the server's gate (repository REPO, NULL: the
+ * environment's, which is how a hook sees git's quarantined objects),
+ * every namespace read at the ledger tip the push would leave, nothing
+ * written: clean-release refs only move forward, the ledger commits it
+ * adds verify (old tip to new, in time proportional to them), the policy
+ * ref moves only to a valid policy the ledger records, nothing else is
+ * pushed under the evidence namespaces, and a release tag (the trusted
+ * policy's release_tag_pattern) names the source commit of an APPROVED or
+ * PUBLISHED candidate. TAGS_ONLY: the release tags only, against the
+ * ledger as it is (a client's pre-push). OUT: the findings
+ * (cr_push_verdict_clear); OUT->refused > 0 refuses the push. */
+int cr_facade_push_check(const char *repo, const cr_push_update *u, size_t n, bool tags_only,
+			 cr_push_verdict *out);
+
 #endif

@@ -112,6 +112,9 @@ typedef struct cr_ledger_port {
 	int (*resolve)(void *impl, const char *rev, char *hex, size_t hexlen);
 	/* 1 if OID (hex) is a commit of that repository, else 0. */
 	int (*commit_exists)(void *impl, const char *hex);
+	/* 1 if commit NEW (hex) is OLD or descends from it, 0 if not, or an
+	 * error (CR_EINVALID_INPUT when either is no commit). */
+	int (*descends)(void *impl, const char *old_hex, const char *new_hex);
 	/* Verification of the ledger's commits after FROM (a revision naming
 	 * a ledger commit; NULL: from the root) up to the tip: every commit
 	 * only adds, every object it adds hashes to its id and is valid

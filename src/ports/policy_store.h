@@ -31,9 +31,11 @@ typedef struct cr_policy_port {
 	/* Move the ref to COMMIT (hex), whatever it points at now (the
 	 * ledger decided it). */
 	int (*advance)(void *impl, const char *commit);
-	/* The ref's history is linear (no merge): 0, or CR_EINTEGRITY naming
-	 * the first merge. *COMMITS gets the commits read. */
-	int (*linear)(void *impl, uint64_t *commits);
+	/* The history from TO (hex; NULL: the ref's tip) back to FROM (hex,
+	 * excluded; NULL: the root) is linear (no merge) and reaches FROM: 0,
+	 * or CR_EINTEGRITY naming the first merge (or TO not descending from
+	 * FROM). *COMMITS gets the commits read. */
+	int (*linear)(void *impl, const char *from, const char *to, uint64_t *commits);
 	/* 1 if COMMIT (hex) is the built-in policy's commit (demo), else 0. */
 	int (*is_builtin)(void *impl, const char *commit);
 	/* The ref name (for messages). */

@@ -180,7 +180,7 @@ static int verify_policy(const cr_svc *s)
 	uint64_t n = 0;
 	int rc;
 
-	if ((rc = s->policy->linear(s->policy->impl, &n)) < 0 || (rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+	if ((rc = s->policy->linear(s->policy->impl, NULL, NULL, &n)) < 0 || (rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		return rc;
 	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0)
 		goto cleanup;

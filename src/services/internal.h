@@ -44,6 +44,9 @@ int cr_svc_policy_binding(cr_txn *t, const cr_svc *s, cr_policy_binding *b);
  * is the one the ledger at T records as in force, or, with no policy.publish
  * recorded, the built-in policy of the demo namespace. */
 int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *snap);
+/* Validate POLICY and REGISTRY as a publish does (schemas, every rule
+ * compiles, unique source ids), POL getting the policy (cr_policy_clear). */
+int cr_svc_policy_validate(const cr_svc *s, const char *policy, const char *registry, cr_policy *pol);
 int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t *n);
 /* One page of cr_svc_list (services/candidate_page.c). */
 int cr_svc_list_page(const cr_svc *s, cr_status filter, const cr_page_req *pg, cr_candidate_view **out, size_t *n,

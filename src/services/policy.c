@@ -145,29 +145,56 @@ static int publish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	return rc;
 }
 
+/* Both documents parsed, schema-checked and canonical (*PC, *RC_), every
+ * rule compiled, source ids unique: what a publish accepts. */
+static int validate_docs(const cr_svc *s, const char *policy, size_t plen, const char *pwhat, const char *registry,
+			 size_t rlen, const char *rwhat, cr_policy *p, cr_registry *r, char **pc, char **rc_)
+{
+	cJSON *pdoc = NULL, *rdoc = NULL;
+	int rc;
+
+	if ((rc = load_doc(policy, plen, pwhat, "policy.schema.json", &pdoc, pc)) < 0 ||
+	    (rc = load_doc(registry, rlen, rwhat, "registry.schema.json", &rdoc, rc_)) < 0)
+		goto cleanup;
+	if ((rc = cr_policy_from_json(pdoc, p)) < 0 || (rc = cr_registry_from_json(rdoc, r)) < 0)
+		goto cleanup;
+	/* Every regex must compile (byte mode), naming the rule that does not. */
+	if ((rc = s->rules->check(s->rules->impl, p)) < 0)
+		goto cleanup;
+	for (size_t i = 0; i < r->source_count; i++)
+		for (size_t j = i + 1; j < r->source_count; j++)
+			if (!strcmp(r->sources[i].id, r->sources[j].id)) {
+				rc = cr_error_set(CR_EINVALID_INPUT, "%s: duplicate allowed source id \"%s\"", rwhat, r->sources[i].id);
+				goto cleanup;
+			}
+cleanup:
+	cJSON_Delete(pdoc);
+	cJSON_Delete(rdoc);
+	return rc;
+}
+
+int cr_svc_policy_validate(const cr_svc *s, const char *policy, const char *registry, cr_policy *p)
+{
+	cr_registry r = {0};
+	char *pc = NULL, *rc_ = NULL;
+	int rc = validate_docs(s, policy, strlen(policy), "policy.json", registry, strlen(registry), "registry.json", p,
+			       &r, &pc, &rc_);
+	cr_registry_clear(&r);
+	free(pc);
+	free(rc_);
+	return rc;
+}
+
 int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, const char *pwhat,
 			  const char *registry, size_t rlen, const char *rwhat, const char *actor)
 {
-	cJSON *pdoc = NULL, *rdoc = NULL;
 	char *pc = NULL, *rc_ = NULL;
 	cr_policy p = {0};
 	cr_registry r = {0};
 	int rc;
 
-	if ((rc = load_doc(policy, plen, pwhat, "policy.schema.json", &pdoc, &pc)) < 0 ||
-	    (rc = load_doc(registry, rlen, rwhat, "registry.schema.json", &rdoc, &rc_)) < 0)
+	if ((rc = validate_docs(s, policy, plen, pwhat, registry, rlen, rwhat, &p, &r, &pc, &rc_)) < 0)
 		goto cleanup;
-	if ((rc = cr_policy_from_json(pdoc, &p)) < 0 || (rc = cr_registry_from_json(rdoc, &r)) < 0)
-		goto cleanup;
-	/* Every regex must compile (byte mode), naming the rule that does not. */
-	if ((rc = s->rules->check(s->rules->impl, &p)) < 0)
-		goto cleanup;
-	for (size_t i = 0; i < r.source_count; i++)
-		for (size_t j = i + 1; j < r.source_count; j++)
-			if (!strcmp(r.sources[i].id, r.sources[j].id)) {
-				rc = cr_error_set(CR_EINVALID_INPUT, "%s: duplicate allowed source id \"%s\"", rwhat, r.sources[i].id);
-				goto cleanup;
-			}
 
 	char message[512];
 	snprintf(message, sizeof(message), "%s %s v%lld, %s v%lld", CR_AUDIT_POLICY_PUBLISH, p.policy_id, (long long)p.version,
@@ -188,8 +215,6 @@ cleanup:
 	cr_registry_clear(&r);
 	free(pc);
 	free(rc_);
-	cJSON_Delete(pdoc);
-	cJSON_Delete(rdoc);
 	return rc;
 }
 

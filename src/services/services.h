@@ -124,6 +124,28 @@ int cr_svc_verify(const cr_svc *s, const char *from, bool policy, uint64_t *comm
  * verifies, when the current tip does not (ledger port repair). */
 int cr_svc_repair(const cr_svc *s, const char *to, uint64_t *commits);
 
+/* ---- a push, as a git server's pre-receive hook sees it ---- */
+
+/* The refs of the namespace being checked, and those of every namespace. */
+typedef struct cr_push_names {
+	const char *ledger, *policy, *notes;    /* this namespace's; NULL: not checked */
+	const char *const *known;               /* every namespace's refs, NULL-terminated */
+	/* A ref under one of these (NULL-terminated; may be NULL) that is
+	 * none of KNOWN is refused: the evidence namespaces hold nothing else. */
+	const char *const *evidence_prefixes;
+	bool tags;                              /* check release tags (refs/tags/...) */
+} cr_push_names;
+/* Check the updates U[0..N) against the evidence as the ledger port sees
+ * it (opened at the ledger tip the push leaves): clean-release refs only
+ * move forward, the ledger commits the push adds verify (from the old tip
+ * to the new), the policy ref moves to a valid policy on its own history
+ * that the ledger records, and a release tag (the trusted policy's
+ * release_tag_pattern) names the source commit of an APPROVED or PUBLISHED
+ * candidate. Refs of no concern pass. OUT gets what was found
+ * (cr_push_verdict_clear); an error only when the check itself failed. */
+int cr_svc_push_check(const cr_svc *s, const cr_push_names *nm, const cr_push_update *u, size_t n,
+		      cr_push_verdict *out);
+
 /* Approve (APPROVE) or reject CID on its latest report REPORT_ID (cr_approval_clear). */
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,
 		  const char *actor, const char *comment, cr_approval *out);

@@ -27,6 +27,9 @@ void cr_git_session_close(git_repository *repo);
 /* The commit REF points at, as hex into OUT (41 bytes); "" when REF does
  * not exist. */
 int cr_git_ref_tip(git_repository *repo, const char *ref, char *out);
+/* The directory git runs REPO's hooks from (core.hooksPath, else
+ * $GIT_DIR/hooks) into OUT. */
+int cr_git_hooks_dir(git_repository *repo, char *out, size_t len);
 /* true for a bare repository (no work tree). */
 bool cr_git_is_bare(git_repository *repo);
 int cr_git_config_email(git_repository *repo, char *out, size_t len);

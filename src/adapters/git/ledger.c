@@ -11,6 +11,19 @@ static int ledger_commit_exists(void *impl, const char *hex)
 	return cr_git_commit_exists(((struct ledger *)impl)->repo, hex);
 }
 
+static int ledger_descends(void *impl, const char *old_hex, const char *new_hex)
+{
+	git_repository *repo = ((struct ledger *)impl)->repo;
+	git_oid o, n;
+
+	if (git_oid_fromstr(&o, old_hex) < 0 || git_oid_fromstr(&n, new_hex) < 0)
+		return cr_error_set(CR_EINVALID_INPUT, "not a commit id: %.80s / %.80s", old_hex, new_hex);
+	if (git_oid_equal(&o, &n))
+		return 1;
+	int rc = git_graph_descendant_of(repo, &n, &o);
+	return rc < 0 ? cr_git_error("cannot walk the history") : rc;
+}
+
 /* ---- open ------------------------------------------------------------- */
 
 int cr_gl_writable(const struct ledger *l, const char *what)
@@ -67,6 +80,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->repair = cr_gl_ledger_repair;
 	out->resolve = ledger_resolve;
 	out->commit_exists = ledger_commit_exists;
+	out->descends = ledger_descends;
 	return 0;
 }
 

@@ -133,20 +133,28 @@ static int store_advance(void *impl, const char *commit_hex)
 	return rc == CR_ERETRY ? cr_error_set(CR_ECONFLICT, "the policy ref kept moving; try again") : rc;
 }
 
-static int store_linear(void *impl, uint64_t *commits)
+static int store_linear(void *impl, const char *from, const char *to, uint64_t *commits)
 {
 	struct store *s = impl;
-	git_oid id;
-	int rc = git_reference_name_to_id(&id, s->repo, s->refs.policy);
+	git_oid id, stop;
+	int rc;
 
 	*commits = 0;
-	if (rc == GIT_ENOTFOUND)
+	if (from && git_oid_fromstr(&stop, from) < 0)
+		return cr_error_set(CR_EINVALID_ARGUMENT, "\"%.80s\" is not a commit id", from);
+	if (to) {
+		if (git_oid_fromstr(&id, to) < 0)
+			return cr_error_set(CR_EINVALID_ARGUMENT, "\"%.80s\" is not a commit id", to);
+	} else if ((rc = git_reference_name_to_id(&id, s->repo, s->refs.policy)) == GIT_ENOTFOUND) {
 		return 0;
-	if (rc < 0)
+	} else if (rc < 0) {
 		return cr_git_error("cannot read the policy ref");
+	}
 	for (;;) {
 		git_commit *c = NULL;
 		char hex[GIT_OID_HEXSZ + 1];
+		if (from && git_oid_equal(&id, &stop))
+			return 0;
 		git_oid_tostr(hex, sizeof(hex), &id);
 		if (git_commit_lookup(&c, s->repo, &id) < 0)
 			return cr_error_set(CR_EINTEGRITY, "policy commit %.12s is missing", hex);
@@ -160,12 +168,12 @@ static int store_linear(void *impl, uint64_t *commits)
 			git_oid_cpy(&id, git_commit_parent_id(c, 0));
 		git_commit_free(c);
 		if (np == 0)
-			return 0;
+			return from ? cr_error_set(CR_EINTEGRITY, "policy commit %.12s does not descend from %.12s: "
+							       "the policy history was rewritten", to ? to : "tip", from)
+				    : 0;
 	}
 }
 
-/* The built-in policy as a commit that is the same in every clone: fixed
- * signatures and time, no parent. Only objects are written here. */
 static int builtin_commit(struct store *s, git_oid *out)
 {
 	char *cp = NULL, *cr = NULL;

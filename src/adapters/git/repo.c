@@ -385,3 +385,29 @@ void cr_git_share_ref(git_repository *repo, int shared, const char *ref)
 	snprintf(path, sizeof(path), "%slogs/%s", common, ref);
 	cr_fs_share_up(path, common, shared);
 }
+
+int cr_git_hooks_dir(git_repository *repo, char *out, size_t len)
+{
+	git_config *cfg = NULL;
+	git_buf b = {0};
+	int rc = 0;
+
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_path(&b, cfg, "core.hookspath") == 0 && b.ptr && b.ptr[0]) {
+		/* Relative to where git runs hooks: the work tree, or the git dir when bare. */
+		const char *base = git_repository_workdir(repo) ? git_repository_workdir(repo) : git_repository_path(repo);
+		if (b.ptr[0] == '/')
+			snprintf(out, len, "%s", b.ptr);
+		else
+			snprintf(out, len, "%s%s", base, b.ptr);
+	} else {
+		git_buf_dispose(&b);
+		if (git_repository_item_path(&b, repo, GIT_REPOSITORY_ITEM_HOOKS) < 0)
+			rc = cr_git_error("cannot find the hooks directory");
+		else
+			snprintf(out, len, "%s", b.ptr);
+	}
+	git_buf_dispose(&b);
+	git_config_free(cfg);
+	return rc;
+}
