@@ -52,7 +52,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # against its components), converted at build time by Debian's python3-yaml.
 OPENAPI_JSON := $(BUILD)/gen/clean-release-api.openapi.json
 EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json contrib/demo/demo-registry.json \
-	$(OPENAPI_JSON)
+	hooks/pre-receive hooks/pre-push $(OPENAPI_JSON)
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 

@@ -397,9 +397,9 @@ test_expect_success 'an unknown command is exit 2 and writes nothing' '
 	validate_error "$TRASH/.cr-out"
 '
 
-test_expect_success 'tui, hook pre-receive and ci say they are not available and exit non-zero' '
+test_expect_success 'tui and ci say they are not available and exit non-zero' '
 	cd repo
-	for cmd in "tui" "hook pre-receive" "ci"; do
+	for cmd in "tui" "ci"; do
 		set +e
 		clean-release $cmd </dev/null >../na.out 2>../na.err
 		rc=$?
