@@ -96,6 +96,9 @@ extern const struct cr_cli_group cr_cli_token;
 extern const struct cr_cli_group cr_cli_tui;
 extern const struct cr_cli_group cr_cli_hook;
 extern const struct cr_cli_group cr_cli_ci;
+extern const struct cr_cli_group cr_cli_remote;
+extern const struct cr_cli_group cr_cli_fetch;
+extern const struct cr_cli_group cr_cli_push;
 
 /* All groups, NULL-terminated, in help order (groups.c). */
 extern const struct cr_cli_group *const cr_cli_groups[];
@@ -210,5 +213,15 @@ void cr_cli_next_line(const cr_cli *c, const char *next);
 /* Refuse VALUE for --OPT: "unknown --OPT 'VALUE'" with the CHOICES as hint
  * (CR_EINVALID_ARGUMENT). */
 int cr_cli_bad_choice(const char *opt, const char *value, const char *choices);
+
+/* ---- cmd_remote.c: the evidence between clones ----------------------- */
+
+/* git fetch REMOTE's evidence and take what only adds (cr_facade_adopt),
+ * for both namespaces: RES[0] real, RES[1] demo. */
+int cr_cli_fetch_adopt(cr_cli *c, const char *remote, cr_adopt_result res[2]);
+/* git push --atomic of every clean-release ref to REMOTE, fast-forward
+ * only. REJECTED NULL: a refused push is CR_ECONFLICT; else *REJECTED says
+ * whether it was refused (and 0 is returned). */
+int cr_cli_push_evidence(const cr_cli *c, const char *remote, bool *rejected);
 
 #endif

@@ -107,7 +107,7 @@ void cr_facade_close(cr_facade *f)
 
 /* Every call that writes starts here: a read-only handle refuses it before
  * anything is read (the adapters refuse a write too, should one slip by). */
-static int writable(const cr_facade *f, const char *op)
+int cr_facade_writable(const cr_facade *f, const char *op)
 {
 	if (!f->read_only)
 		return 0;
@@ -165,7 +165,7 @@ int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)
 int cr_facade_candidate_register(cr_facade *f, const char *candidate_id, const char *version,
 				 const char *source_snapshot, const char *actor, cr_candidate_view *out)
 {
-	int rc = writable(f, "candidate register");
+	int rc = cr_facade_writable(f, "candidate register");
 	if (rc < 0)
 		return rc;
 	return cr_svc_register(&f->svc, candidate_id, version, source_snapshot, actor, out);
@@ -175,7 +175,7 @@ int cr_facade_candidate_import(cr_facade *f, const char *candidate_id, const cha
 			       const char *what, const char *base_dir, const char *root_override, const char *actor,
 			       cr_import *out)
 {
-	int rc = writable(f, "candidate import-artifacts");
+	int rc = cr_facade_writable(f, "candidate import-artifacts");
 	if (rc < 0)
 		return rc;
 	return cr_svc_import(&f->svc, candidate_id, input, len, what, base_dir, root_override, actor, out);
@@ -201,7 +201,7 @@ void cr_facade_candidates_free(cr_candidate_view *v, size_t n)
 
 int cr_facade_manifest_build(cr_facade *f, const char *candidate_id, const char *actor, cr_manifest *out)
 {
-	int rc = writable(f, "manifest build");
+	int rc = cr_facade_writable(f, "manifest build");
 	if (rc < 0)
 		return rc;
 	return cr_svc_manifest_build(&f->svc, candidate_id, actor, out);
@@ -244,7 +244,7 @@ int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, cons
 			     const char *registry, size_t rlen, const char *registry_what, const char *actor,
 			     cr_policy_view *out)
 {
-	int rc = writable(f, "policy publish");
+	int rc = cr_facade_writable(f, "policy publish");
 	if (rc < 0 ||
 	    (rc = cr_svc_policy_publish(&f->svc, policy, plen, policy_what, registry, rlen, registry_what, actor)) < 0)
 		return rc;
@@ -254,7 +254,7 @@ int cr_facade_policy_publish(cr_facade *f, const char *policy, size_t plen, cons
 int cr_facade_compliance_run(cr_facade *f, const char *candidate_id, const char *manifest_id, const char *actor,
 			     unsigned jobs, bool detach, cr_progress_fn progress, void *progress_ctx, cr_run *out)
 {
-	int rc = writable(f, "compliance run");
+	int rc = cr_facade_writable(f, "compliance run");
 	if (rc < 0)
 		return rc;
 	return cr_svc_run(&f->svc, candidate_id, manifest_id, actor, jobs, detach, progress, progress_ctx, out);
@@ -291,7 +291,7 @@ int cr_facade_compliance_report(cr_facade *f, const char *run_id, cr_report *out
 
 int cr_facade_task_run(cr_facade *f, const char *task_id, unsigned jobs, int lock_fd)
 {
-	int rc = writable(f, "task run");
+	int rc = cr_facade_writable(f, "task run");
 	if (rc < 0)
 		return rc;
 	return cr_svc_task_run(&f->svc, task_id, jobs, lock_fd);
@@ -318,7 +318,7 @@ int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = writable(f, "task reap")) < 0)
+	if ((rc = cr_facade_writable(f, "task reap")) < 0)
 		return rc;
 	if (actor || cr_facade_actor(f, NULL, out->actor, sizeof(out->actor)) < 0) {
 		if (!actor)
@@ -337,7 +337,7 @@ int cr_facade_task_reap(cr_facade *f, const char *actor, cr_reap_result *out)
 int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
 			      const char *comment, cr_approval *out)
 {
-	int rc = writable(f, "release approve");
+	int rc = cr_facade_writable(f, "release approve");
 	if (rc < 0)
 		return rc;
 	return cr_svc_decide(&f->svc, candidate_id, report_id, true, actor, comment, out);
@@ -346,7 +346,7 @@ int cr_facade_release_approve(cr_facade *f, const char *candidate_id, const char
 int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char *report_id, const char *actor,
 			     const char *comment, cr_approval *out)
 {
-	int rc = writable(f, "release reject");
+	int rc = cr_facade_writable(f, "release reject");
 	if (rc < 0)
 		return rc;
 	return cr_svc_decide(&f->svc, candidate_id, report_id, false, actor, comment, out);
@@ -355,7 +355,7 @@ int cr_facade_release_reject(cr_facade *f, const char *candidate_id, const char 
 int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char *report_id, const char *channel,
 			      const char *tag, const char *actor, cr_publication *out)
 {
-	int rc = writable(f, "release publish");
+	int rc = cr_facade_writable(f, "release publish");
 	if (rc < 0)
 		return rc;
 	return cr_svc_publish(&f->svc, candidate_id, report_id, channel, tag, actor, out);
@@ -364,7 +364,7 @@ int cr_facade_release_publish(cr_facade *f, const char *candidate_id, const char
 int cr_facade_release_revoke(cr_facade *f, const char *candidate_id, const char *publication_id,
 			     const char *reason, const char *actor, cr_publication *out)
 {
-	int rc = writable(f, "release revoke");
+	int rc = cr_facade_writable(f, "release revoke");
 	if (rc < 0)
 		return rc;
 	return cr_svc_revoke(&f->svc, candidate_id, publication_id, reason, actor, out);
@@ -392,7 +392,7 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out)
 
 int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out)
 {
-	int rc = writable(f, "repair");
+	int rc = cr_facade_writable(f, "repair");
 	memset(out, 0, sizeof(*out));
 	if (rc < 0)
 		return rc;

@@ -249,6 +249,37 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out);
  * nothing. OUT->commits: the commits verified at TO. */
 int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out);
 
+/* ---- evidence between clones ---------------------------------------- */
+
+/* CR_EINVALID_ARGUMENT unless REMOTE is a usable remote name (it becomes a
+ * ref name component). */
+int cr_facade_remote_name_check(const char *remote);
+/* The remote-tracking ref of REMOTE for the namespace (DEMO) that a fetch
+ * fills: WHICH "ledger", "policy" (refs/clean-release-remotes/<remote>/
+ * <ns>/<which>) or "notes" (refs/clean-release-remotes/<remote>/notes/<ns>). */
+void cr_facade_remote_ref(const char *remote, bool demo, const char *which, char *out, size_t len);
+
+enum {
+	CR_ADOPT_ABSENT = 0,   /* the remote has none */
+	CR_ADOPT_UP_TO_DATE,   /* the same on both */
+	CR_ADOPT_AHEAD,        /* the local ref holds more: for push */
+	CR_ADOPT_CREATED,      /* taken: there was none here */
+	CR_ADOPT_FAST_FORWARD, /* taken: the local ref was behind */
+	CR_ADOPT_DIVERGED,     /* both moved: for sync */
+};
+/* "fast-forward", "diverged", … */
+const char *cr_facade_adopt_state(int state);
+typedef struct cr_adopt_result {
+	int ledger, policy, notes; /* CR_ADOPT_* */
+	uint64_t commits;          /* ledger commits verified and taken */
+} cr_adopt_result;
+/* Take what a fetch of REMOTE brought (its remote-tracking refs) into the
+ * namespace O opens, where nothing is lost: each ref absent here or behind
+ * the remote's fast-forwards (by compare-and-swap; the ledger only once
+ * the commits it gains verify, CR_EINTEGRITY otherwise, nothing moved). A
+ * ref ahead or diverged is left as it is. */
+int cr_facade_adopt(const cr_facade_opts *o, const char *remote, cr_adopt_result *out);
+
 /* ---- a push (the git hooks) ---------------------------------------- */
 
 /* The directory git runs the repository's hooks from (core.hooksPath,

@@ -24,4 +24,7 @@ struct cr_facade {
 	char ledger_ref[96];
 };
 
+/* CR_EFORBIDDEN naming OP when F was opened read-only (before anything is read). */
+int cr_facade_writable(const cr_facade *f, const char *op);
+
 #endif
