@@ -99,6 +99,7 @@ extern const struct cr_cli_group cr_cli_ci;
 extern const struct cr_cli_group cr_cli_remote;
 extern const struct cr_cli_group cr_cli_fetch;
 extern const struct cr_cli_group cr_cli_push;
+extern const struct cr_cli_group cr_cli_sync;
 
 /* All groups, NULL-terminated, in help order (groups.c). */
 extern const struct cr_cli_group *const cr_cli_groups[];

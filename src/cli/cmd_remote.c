@@ -255,6 +255,45 @@ static int cmd_push(cr_cli *c)
 	return cr_cli_push_evidence(c, remote, NULL);
 }
 
+#define SYNC_ATTEMPTS 5
+
+static int cmd_sync(cr_cli *c)
+{
+	const char *remote;
+	cr_adopt_result res[2];
+	int rc;
+
+	if ((rc = the_remote(c, &remote)) < 0)
+		return rc;
+	for (int attempt = 1; attempt <= SYNC_ATTEMPTS; attempt++) {
+		bool rejected = false;
+		if ((rc = cr_cli_fetch_adopt(c, remote, res)) < 0)
+			return rc;
+		for (int demo = 0; demo < 2; demo++) {
+			cr_facade_opts o = {.demo = demo == 1};
+			cr_sync_result sr;
+			if ((rc = cr_facade_sync_replay(&o, remote, &sr)) < 0)
+				return rc;
+			if (sr.ledger == CR_ADOPT_DIVERGED)
+				cr_cli_out(c, "%s: %zu local commits replayed on %s's ledger: %zu operations replayed, %zu "
+					   "recorded REFUSED, %zu run commits dropped, %zu ids renumbered\n",
+					   demo ? "demo" : "real", sr.commits, remote, sr.replayed, sr.refused, sr.dropped,
+					   sr.renumbered);
+		}
+		if ((rc = cr_cli_push_evidence(c, remote, &rejected)) < 0)
+			return rc;
+		if (!rejected) {
+			cr_cli_out(c, "in sync with %s\n", remote);
+			return 0;
+		}
+		fprintf(stderr, "clean-release: %s moved meanwhile; fetching again (attempt %d of %d)\n", remote,
+			attempt + 1, SYNC_ATTEMPTS);
+		usleep((useconds_t)(100000 * attempt + (getpid() % 97) * 1000));
+	}
+	cr_error_set(CR_ECONFLICT, "%s kept moving: the evidence is not pushed after %d attempts", remote, SYNC_ATTEMPTS);
+	return cr_error_hint("run git clean-release sync again; the local operations are kept");
+}
+
 static const struct cr_cli_command setup_cmds[] = {
 	{"setup", cmd_remote_setup, remote_opts, "make plain git fetch / push carry the evidence",
 	 "Adds to remote.NAME.fetch the refspecs that fetch the evidence into\n"
@@ -278,6 +317,17 @@ static const struct cr_cli_command push_cmds[] = {
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+static const struct cr_cli_command sync_cmds[] = {
+	{NULL, cmd_sync, remote_opts, "fetch, replay the local operations on the remote's, push",
+	 "For a clone whose local appends raced with another's: fetch, replay each local\n"
+	 "operation on top of the fetched ledger through its gate again (one the merge\n"
+	 "made invalid is recorded REFUSED), renumber the ids, rebuild the status notes\n"
+	 "on the fetched ones, push atomically, and start over when the remote moved\n"
+	 "meanwhile. Nothing is lost or recorded twice. See docs/distributed.md.", 0},
+	{NULL, NULL, NULL, NULL, NULL, 0},
+};
+
 const struct cr_cli_group cr_cli_remote = {"remote", setup_cmds};
+const struct cr_cli_group cr_cli_sync = {"sync", sync_cmds};
 const struct cr_cli_group cr_cli_fetch = {"fetch", fetch_cmds};
 const struct cr_cli_group cr_cli_push = {"push", push_cmds};

@@ -15,6 +15,7 @@ const struct cr_cli_group *const cr_cli_groups[] = {
 	&cr_cli_remote,
 	&cr_cli_fetch,
 	&cr_cli_push,
+	&cr_cli_sync,
 	&cr_cli_serve,
 	&cr_cli_token,
 	&cr_cli_tui,

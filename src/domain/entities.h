@@ -242,7 +242,7 @@ typedef struct cr_audit_event {
 	/* details: a flat list of string key/values (ids, status, final_status),
 	 * plus the error of a refusal. */
 	size_t ndetails;
-	struct { char key[32]; char *value; } details[8];
+	struct { char key[32]; char *value; } details[12];
 	int error_code;       /* 0 when none */
 	char *error_message;  /* NULL when none */
 } cr_audit_event;
@@ -344,11 +344,11 @@ void cr_task_clear(cr_task *t);
 void cr_policy_clear(cr_policy *p);
 void cr_registry_clear(cr_registry *r);
 
-/* Add a detail key/value to an audit event (copied; at most 8). */
+/* Add a detail key/value to an audit event (copied; at most 12). */
 void cr_audit_detail(cr_audit_event *e, const char *key, const char *value);
 /* The same, reporting failure: a repeated key replaces its value; "error"
  * (the refusal's ErrorInfo, set through error_code/error_message), a key of
- * 32 bytes or more, a ninth key, or no memory is CR_EINVALID_ARGUMENT /
+ * 32 bytes or more, a thirteenth key, or no memory is CR_EINVALID_ARGUMENT /
  * CR_EINTERNAL. cr_audit_detail() ignores those failures. */
 int cr_audit_detail_set(cr_audit_event *e, const char *key, const char *value);
 

@@ -280,6 +280,23 @@ typedef struct cr_adopt_result {
  * ref ahead or diverged is left as it is. */
 int cr_facade_adopt(const cr_facade_opts *o, const char *remote, cr_adopt_result *out);
 
+typedef struct cr_sync_result {
+	int ledger;                 /* CR_ADOPT_*: only DIVERGED replays */
+	size_t commits;             /* local commits replayed (read) */
+	size_t replayed, refused, dropped, renumbered;
+	char tip[CR_OID_MAX];       /* the local ledger's tip after it */
+} cr_sync_result;
+/* After a fetch of REMOTE (cr_facade_adopt took what only adds): when the
+ * namespace's local ledger and the remote's diverged, replay the local
+ * operations on top of the remote's ledger (services/sync.c: each through
+ * its gate again, REFUSED when the merged ledger refuses it, ids
+ * renumbered), verify the chain, and move the local ledger to it; the
+ * policy ref to the policy the merged ledger records; the notes to the
+ * fetched notes with the replayed candidates' lines rewritten on top.
+ * CR_ECONFLICT, nothing moved, while a run of the local operations is
+ * unfinished. Nothing to do (OUT->ledger says why) otherwise. */
+int cr_facade_sync_replay(const cr_facade_opts *o, const char *remote, cr_sync_result *out);
+
 /* ---- a push (the git hooks) ---------------------------------------- */
 
 /* The directory git runs the repository's hooks from (core.hooksPath,

@@ -143,3 +143,97 @@ cleanup:
 	cr_facade_close(f);
 	return rc;
 }
+
+/* Move REF from its tip now to TO (hex), whatever that tip is (sync's
+ * reset of a derived or superseded ref); a no-op when it is there. */
+static int reset_ref(cr_facade *f, const char *ref, const char *to, const char *why)
+{
+	char now[CR_OID_MAX];
+	git_oid t, n;
+	int rc;
+
+	if ((rc = cr_git_ref_tip(f->repo, ref, now)) < 0 || !strcmp(now, to))
+		return rc;
+	git_oid_fromstr(&t, to);
+	if (now[0])
+		git_oid_fromstr(&n, now);
+	rc = cr_git_ref_cas(f->repo, ref, &t, now[0] ? &n : NULL, why);
+	return rc == CR_ERETRY ? cr_error_set(CR_ECONFLICT, "%s moved during sync; run it again", ref) : rc;
+}
+
+int cr_facade_sync_replay(const cr_facade_opts *o, const char *remote, cr_sync_result *out)
+{
+	cr_facade *f = NULL, *at = NULL;
+	cr_ledger_port detached = {0};
+	cr_git_refs refs;
+	char rl[300], rn[300], l[CR_OID_MAX], r[CR_OID_MAX], base[CR_OID_MAX], rnotes[CR_OID_MAX];
+	cr_replay_result rr = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = cr_facade_remote_name_check(remote)) < 0 || (rc = cr_facade_open(&f, o)) < 0)
+		return rc;
+	if ((rc = cr_facade_writable(f, "sync")) < 0)
+		goto cleanup;
+	cr_git_refs_for(&refs, f->demo ? "clean-release-demo" : "clean-release");
+	cr_facade_remote_ref(remote, f->demo, "ledger", rl, sizeof(rl));
+	cr_facade_remote_ref(remote, f->demo, "notes", rn, sizeof(rn));
+	if ((rc = cr_git_ref_tip(f->repo, refs.ledger, l)) < 0 || (rc = cr_git_ref_tip(f->repo, rl, r)) < 0 ||
+	    (rc = compare(f, l, r, &out->ledger)) < 0 || out->ledger != CR_ADOPT_DIVERGED)
+		goto cleanup;
+	if ((rc = f->ledger.merge_base(f->ledger.impl, l, r, base, sizeof(base))) < 0)
+		goto cleanup;
+
+	/* The fetched ledger verifies from where the two part. */
+	cr_facade_opts ao = *o;
+	cr_verify_result v;
+	ao.ledger_at = r;
+	ao.read_only = true;
+	if ((rc = cr_facade_open(&at, &ao)) < 0)
+		goto cleanup;
+	if ((rc = cr_facade_verify(at, base[0] ? base : NULL, &v)) < 0) {
+		char why[CR_ERROR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
+		cr_error_set(rc, "the ledger fetched from %s does not verify, so nothing was replayed: %s", remote, why);
+		goto cleanup;
+	}
+
+	/* The replay: a chain on the fetched tip, no ref moved until it verifies. */
+	cr_git_ledger_opts lo = {.at = r, .detached = true};
+	if ((rc = cr_git_ledger_open(&detached, f->repo, &refs, &lo)) < 0)
+		goto cleanup;
+	cr_svc onto = f->svc;
+	onto.ledger = &detached;
+	onto.cache = NULL;
+	if ((rc = cr_svc_replay(&onto, &f->ledger, base, l, remote, &rr)) < 0)
+		goto cleanup;
+	uint64_t nc, no;
+	if ((rc = detached.head(detached.impl, out->tip, sizeof(out->tip))) < 0 ||
+	    (rc = cr_svc_verify(&onto, r, false, &nc, &no)) < 0)
+		goto cleanup;
+	rc = reset_ref(f, refs.ledger, out->tip, "clean-release sync: local operations replayed on the fetched ledger");
+	if (rc < 0)
+		goto cleanup;
+
+	/* The policy in force is the one the merged ledger records. */
+	char pc[CR_OID_MAX];
+	if ((rc = cr_svc_policy_in_force(&f->svc, pc, sizeof(pc))) == 0 && pc[0])
+		rc = reset_ref(f, refs.policy, pc, "clean-release sync: the policy the merged ledger records");
+	/* The notes: the fetched ones, and the lines of what was replayed on top. */
+	if (rc == 0 && (rc = cr_git_ref_tip(f->repo, rn, rnotes)) == 0 && rnotes[0])
+		rc = reset_ref(f, refs.notes, rnotes, "clean-release sync: the fetched notes");
+	if (rc == 0)
+		cr_svc_notes_refresh(&f->svc, &rr.touched);
+	out->commits = rr.commits;
+	out->replayed = rr.replayed;
+	out->refused = rr.refused;
+	out->dropped = rr.dropped;
+	out->renumbered = rr.renumbered;
+cleanup:
+	cr_strlist_clear(&rr.touched);
+	if (detached.impl)
+		cr_git_ledger_close(&detached);
+	cr_facade_close(at);
+	cr_facade_close(f);
+	return rc;
+}

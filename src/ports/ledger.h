@@ -39,6 +39,20 @@ void cr_strlist_clear(cr_strlist *l);
 
 typedef struct cr_txn cr_txn; /* adapter-defined */
 
+/* One object a ledger commit adds (commit_objects): borrowed for the call. */
+typedef struct cr_ledger_object {
+	cr_objkind kind;
+	const char *cid; /* owning candidate; NULL for an event of no candidate */
+	const char *key, *sub;
+	const char *buf; /* as stored (canonical JSON) */
+	size_t len;
+} cr_ledger_object;
+/* A ledger commit's message (subject and trailer) and author (the actor). */
+typedef struct cr_commit_info {
+	char message[4096];
+	char actor[300];
+} cr_commit_info;
+
 typedef struct cr_ledger_port {
 	void *impl;
 	/* Snapshot the tip (an empty ledger is a valid snapshot): the ref's,
@@ -128,6 +142,22 @@ typedef struct cr_ledger_port {
 	 * or the ledger verifies; CR_EINTEGRITY when TO does not verify.
 	 * *COMMITS: the commits verified at TO. */
 	int (*repair)(void *impl, const char *to, uint64_t *commits);
+
+	/* ---- history, for sync ---- */
+	/* The commits after FROM (hex, excluded; NULL: from the root) up to TO
+	 * (hex), oldest first, appended to OUT; CR_EINTEGRITY when the chain
+	 * from TO has a merge or does not reach FROM. */
+	int (*history)(void *impl, const char *from, const char *to, cr_strlist *out);
+	/* The last commit A and B (hex) share, into OUT ("" when none). */
+	int (*merge_base)(void *impl, const char *a, const char *b, char *out, size_t len);
+	/* INFO and every object commit HEX adds, FN(O, CTX) for each (once:
+	 * not its index copies); a negative FN return stops with it. */
+	int (*commit_objects)(void *impl, const char *hex, cr_commit_info *info,
+			      int (*fn)(const cr_ledger_object *o, void *ctx), void *ctx);
+	/* The tip this port reads now, hex into OUT ("" for none): the ref's,
+	 * or the commit it was opened at (a detached port's moves with each
+	 * commit it makes). */
+	int (*head)(void *impl, char *out, size_t len);
 } cr_ledger_port;
 
 /* Run FN(txn, ctx) in a transaction and commit with the message FN left in

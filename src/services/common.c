@@ -290,3 +290,9 @@ done:
 	/* The note is a derived view: its failure never fails the operation. */
 	cr_error_restore(&saved);
 }
+
+void cr_svc_notes_refresh(const cr_svc *s, const cr_strlist *cids)
+{
+	for (size_t i = 0; i < cids->n; i++)
+		cr_svc_note(s, cids->v[i]);
+}

@@ -224,3 +224,18 @@ int cr_svc_policy_show(const cr_svc *s, char **policy_json, char **registry_json
 	/* Not pinned: showing the built-in demo policy writes nothing. */
 	return s->policy->resolve(s->policy->impl, policy_json, registry_json, policy, registry, false);
 }
+
+int cr_svc_policy_in_force(const cr_svc *s, char *out, size_t len)
+{
+	cr_policy_binding b;
+	cr_txn *t = NULL;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
+		return rc;
+	if ((rc = cr_svc_policy_binding(t, s, &b)) == 0 && b.found)
+		snprintf(out, len, "%s", b.commit);
+	s->ledger->end(t);
+	return rc;
+}

@@ -146,6 +146,31 @@ typedef struct cr_push_names {
 int cr_svc_push_check(const cr_svc *s, const cr_push_names *nm, const cr_push_update *u, size_t n,
 		      cr_push_verdict *out);
 
+/* ---- sync: local operations replayed onto a fetched ledger ---- */
+
+typedef struct cr_replay_result {
+	size_t commits;    /* local commits read */
+	size_t replayed;   /* replayed, through their gates */
+	size_t refused;    /* recorded as REFUSED: the merged ledger refuses them */
+	size_t dropped;    /* violation or start commits of a run that was refused */
+	size_t renumbered; /* ids allocated again under another number */
+	cr_strlist touched; /* the candidates the replay appended to (the caller's) */
+} cr_replay_result;
+/* Replay the local ledger's commits after BASE (hex; "" from the root) up
+ * to LOCAL_TIP, read through LOCAL, onto the ledger S writes to (detached
+ * at the fetched tip of REMOTE, a name for messages): each through its
+ * gate on the merged ledger (REFUSED when it no longer passes), ids
+ * allocated again and every reference rewritten, each replayed audit
+ * event naming the event and commit it replays. */
+int cr_svc_replay(const cr_svc *s, const cr_ledger_port *local, const char *base, const char *local_tip,
+		  const char *remote, cr_replay_result *out);
+
+/* The policy commit the ledger's tip records as in force, hex into OUT
+ * ("" when none is recorded). */
+int cr_svc_policy_in_force(const cr_svc *s, char *out, size_t len);
+/* Write the status note of each candidate of CIDS again (best effort). */
+void cr_svc_notes_refresh(const cr_svc *s, const cr_strlist *cids);
+
 /* Approve (APPROVE) or reject CID on its latest report REPORT_ID (cr_approval_clear). */
 int cr_svc_decide(const cr_svc *s, const char *cid, const char *report_id, bool approve,
 		  const char *actor, const char *comment, cr_approval *out);

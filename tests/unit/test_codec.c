@@ -461,17 +461,17 @@ static void rt_audit_variants(void **s)
 	free(text);
 	cJSON_Delete(j);
 
-	/* Refusal with an error; details limited to 8. */
+	/* Refusal with an error; details limited to 12. */
 	e.accepted = false;
 	e.error_code = CR_EGATE_REFUSED;
 	e.error_message = dup("report rpt-001 is not the report of the latest run");
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < 14; i++) {
 		char key[16];
 		snprintf(key, sizeof(key), "k%d", i);
 		cr_audit_detail(&e, key, "v");
 	}
-	assert_int_equal(e.ndetails, 8);
-	assert_int_equal(cr_audit_detail_set(&e, "k9", "v"), CR_EINVALID_ARGUMENT);
+	assert_int_equal(e.ndetails, 12);
+	assert_int_equal(cr_audit_detail_set(&e, "k13", "v"), CR_EINVALID_ARGUMENT);
 	assert_int_equal(cr_audit_detail_set(&e, "a-key-that-is-far-too-long-for-32", "v"), CR_EINVALID_ARGUMENT);
 	STRUCT_ROUND_TRIP(cr_audit_event, &e, cr_audit_event_from_json, cr_audit_event_to_json,
 			  cr_audit_event_clear);

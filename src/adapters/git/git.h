@@ -63,6 +63,11 @@ typedef struct cr_git_ledger_opts {
 	/* Read this commit (a revision naming one: a ref need not point at
 	 * it) as the ledger's tip instead of the ref's; implies read_only. */
 	const char *at;
+	/* With AT: writable, but detached from the ref: each commit goes on
+	 * top of the last one this port made (starting at AT), no ref moves
+	 * and no note is written. Sync replays onto a fetched ledger so, and
+	 * moves the ref once at the end. */
+	bool detached;
 } cr_git_ledger_opts;
 
 /* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed; O

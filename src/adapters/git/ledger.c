@@ -48,7 +48,8 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	l->refs = *refs;
 	l->owner = getpid();
 	l->shared = cr_git_shared(repo);
-	l->read_only = o && (o->read_only || o->at);
+	l->detached = o && o->at && o->detached && !o->read_only;
+	l->read_only = o && (o->read_only || (o->at && !l->detached));
 	if (o && o->at) {
 		char hex[GIT_OID_HEXSZ + 1];
 		int rc = cr_git_resolve_commit(repo, o->at, hex, sizeof(hex));
@@ -81,6 +82,10 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->resolve = ledger_resolve;
 	out->commit_exists = ledger_commit_exists;
 	out->descends = ledger_descends;
+	out->history = cr_gl_ledger_history;
+	out->merge_base = cr_gl_ledger_merge_base;
+	out->commit_objects = cr_gl_ledger_commit_objects;
+	out->head = cr_gl_ledger_head;
 	return 0;
 }
 

@@ -46,6 +46,7 @@ struct ledger {
 	bool read_only;     /* every write is CR_EFORBIDDEN */
 	int shared;         /* core.sharedRepository (util/fs.h) */
 	bool pinned;        /* read AT as the tip, not the ref's */
+	bool detached;      /* writable at AT: commits move AT, not the ref */
 	git_oid at;
 };
 
@@ -81,6 +82,12 @@ int cr_git_config_env(git_repository *repo);
 void cr_gl_fanout(const char *key, char out[8]);
 void cr_gl_parse_counters(const char *msg, uint64_t c[CR_ID__COUNT]);
 void cr_gl_format_counters(char *buf, size_t len, const uint64_t c[CR_ID__COUNT]);
+/* history.c */
+int cr_gl_ledger_history(void *impl, const char *from, const char *to, cr_strlist *out);
+int cr_gl_ledger_merge_base(void *impl, const char *a, const char *b, char *out, size_t len);
+int cr_gl_ledger_head(void *impl, char *out, size_t len);
+int cr_gl_ledger_commit_objects(void *impl, const char *hex, cr_commit_info *info,
+				int (*fn)(const cr_ledger_object *o, void *ctx), void *ctx);
 /* txn.c */
 int cr_gl_txn_begin(void *impl, cr_txn **out);
 void cr_gl_txn_end(cr_txn *t);

@@ -527,6 +527,12 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 		rc = cr_git_error("cannot write a ledger commit");
 		goto cleanup;
 	}
+	/* Detached (sync's replay): the chain grows, no ref moves. */
+	if (t->l->detached) {
+		git_oid_cpy(&t->l->at, &commit_id);
+		share_written(t, &commit_id, newtree);
+		goto cleanup;
+	}
 	/* The ref moves only forward, by compare-and-swap from the tip we read. */
 	rc = cr_git_ref_cas(repo, t->l->refs.ledger, &commit_id, t->has_tip ? &t->tip : NULL, message);
 	/* A prune running meanwhile (git prune --expire=now) may have taken
