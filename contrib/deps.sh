@@ -24,12 +24,15 @@ else
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# From the npm registry, pinned: the OpenAPI linter the API tests run.
-NPM_TOOLS="@redocly/cli@2.77.0:redocly"
+# From the npm registry, pinned: the OpenAPI linter the API tests run, and
+# the SARIF validator the CI tests run (a self-contained binary).
+NPM_TOOLS="@redocly/cli@2.77.0:redocly @microsoft/sarif-multitool@5.7.0:sarif-multitool"
 for t in $NPM_TOOLS; do
 	pkg=${t%:*} bin=${t##*:} want=${pkg##*@}
-	if command -v "$bin" >/dev/null 2>&1 && [ "$("$bin" --version 2>/dev/null)" = "$want" ]; then
-		continue
+	if command -v "$bin" >/dev/null 2>&1; then
+		case " $("$bin" --version 2>&1) " in
+		*[!0-9.]"$want"[!0-9.]*) continue ;;
+		esac
 	fi
 	echo "deps: npm install -g $pkg"
 	$SUDO npm install -g --no-fund --no-audit "$pkg"

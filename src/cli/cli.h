@@ -215,8 +215,20 @@ void cr_cli_next_line(const cr_cli *c, const char *next);
  * (CR_EINVALID_ARGUMENT). */
 int cr_cli_bad_choice(const char *opt, const char *value, const char *choices);
 
+/* ---- cmd_compliance.c: a run's verdict -------------------------------- */
+
+/* The exit status of a finished run: 0 PASSED, 1 BLOCKED, 6 ERROR. */
+int cr_cli_verdict_exit(cr_final f);
+/* A report's lines (verdict, stages, counts), unless -q. */
+void cr_cli_report_lines(const cr_cli *c, const cr_report *r);
+
 /* ---- cmd_remote.c: the evidence between clones ----------------------- */
 
+/* The remote --remote names (default origin), which must exist. */
+int cr_cli_the_remote(const cr_cli *c, const char **out);
+/* sync with REMOTE: fetch, replay the local operations on its ledger,
+ * push; again while the remote moves meanwhile. */
+int cr_cli_sync_with(cr_cli *c, const char *remote);
 /* git fetch REMOTE's evidence and take what only adds (cr_facade_adopt),
  * for both namespaces: RES[0] real, RES[1] demo. */
 int cr_cli_fetch_adopt(cr_cli *c, const char *remote, cr_adopt_result res[2]);

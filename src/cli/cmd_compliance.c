@@ -36,7 +36,7 @@ static const struct cr_cli_option violations_opts[] = {
 
 /* The exit status of a finished run: 0 PASSED, 1 BLOCKED, 6 ERROR. A run
  * that finished without a verdict could not be evaluated: ERROR. */
-static int verdict_exit(cr_final f)
+int cr_cli_verdict_exit(cr_final f)
 {
 	switch (f) {
 	case CR_FINAL_PASSED:
@@ -116,7 +116,7 @@ static int cmd_run(cr_cli *c)
 	}
 	if (!c->json)
 		run_lines(c, &run);
-	rc = verdict_exit(run.final_status);
+	rc = cr_cli_verdict_exit(run.final_status);
 cleanup:
 	cr_run_clear(&run);
 	return rc;
@@ -291,7 +291,7 @@ static int cmd_violations(cr_cli *c)
 	return rc;
 }
 
-static void report_lines(const cr_cli *c, const cr_report *r)
+void cr_cli_report_lines(const cr_cli *c, const cr_report *r)
 {
 	char digest[32];
 
@@ -317,8 +317,8 @@ static int cmd_report(cr_cli *c)
 	if (c->json && (rc = cr_cli_print_json(cr_report_to_json(&r))) < 0)
 		goto cleanup;
 	if (!c->json)
-		report_lines(c, &r);
-	rc = verdict_exit(r.final_status);
+		cr_cli_report_lines(c, &r);
+	rc = cr_cli_verdict_exit(r.final_status);
 cleanup:
 	cr_report_clear(&r);
 	return rc;

@@ -4,7 +4,9 @@
  * ledger only moves forward, so a fetch never overwrites local entries
  * and a push never rewinds the remote's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,9 @@ static const struct cr_cli_option remote_opts[] = {
 };
 
 /* Run git with ARGV (NULL-terminated, without "git"); its exit status, or
- * a negative error when it could not run. OUT_LINE (may be NULL) gets the
- * first line it prints on stdout. */
+ * a negative error when it could not run. OUT_LINE (may be NULL: git
+ * reports on our stderr) gets the first line it prints on stdout, and its
+ * stderr is dropped. */
 static int git(const char *const *argv, char *out_line, size_t len)
 {
 	const char *full[ARGV_MAX + 2] = {"git"};
@@ -41,8 +44,13 @@ static int git(const char *const *argv, char *out_line, size_t len)
 		if (pipe(pipefd) < 0)
 			return cr_error_set(CR_ESTORAGE, "cannot run git: %s", strerror(errno));
 		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+		/* A probe: its complaints are ours to word. */
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 		posix_spawn_file_actions_addclose(&fa, pipefd[0]);
 		posix_spawn_file_actions_addclose(&fa, pipefd[1]);
+	} else {
+		/* git's own report goes where ours does not: stdout stays --json's. */
+		posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	}
 	rc = posix_spawnp(&pid, "git", &fa, NULL, (char *const *)full, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -73,8 +81,7 @@ static int git(const char *const *argv, char *out_line, size_t len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-/* The remote --remote names (default origin), which must exist. */
-static int the_remote(const cr_cli *c, const char **out)
+int cr_cli_the_remote(const cr_cli *c, const char **out)
 {
 	const char *r = cr_cli_str(c, "remote");
 	char url[1024];
@@ -143,7 +150,7 @@ static int cmd_remote_setup(cr_cli *c)
 	char key[200], specs[3][400], line[8];
 	int rc;
 
-	if ((rc = the_remote(c, &remote)) < 0)
+	if ((rc = cr_cli_the_remote(c, &remote)) < 0)
 		return rc;
 	snprintf(key, sizeof(key), "remote.%s.fetch", remote);
 	for (size_t i = 0; i < sizeof(forcing_specs) / sizeof(forcing_specs[0]); i++) {
@@ -191,14 +198,26 @@ static int fetch(const cr_cli *c, const char *remote)
 	return rc;
 }
 
+/* A progress line: on stdout, or on stderr when stdout is --json's. */
+static void note(const cr_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const cr_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(c->json ? stderr : stdout, fmt, ap);
+	va_end(ap);
+}
+
 static void say_adopt(const cr_cli *c, const char *ns, const cr_adopt_result *a)
 {
 	if (a->ledger == CR_ADOPT_ABSENT && a->policy == CR_ADOPT_ABSENT && a->notes == CR_ADOPT_ABSENT)
 		return;
-	cr_cli_out(c, "%s: ledger %s", ns, cr_facade_adopt_state(a->ledger));
+	note(c, "%s: ledger %s", ns, cr_facade_adopt_state(a->ledger));
 	if (a->commits)
-		cr_cli_out(c, " (%llu commits verified)", (unsigned long long)a->commits);
-	cr_cli_out(c, ", policy %s, notes %s\n", cr_facade_adopt_state(a->policy), cr_facade_adopt_state(a->notes));
+		note(c, " (%llu commits verified)", (unsigned long long)a->commits);
+	note(c, ", policy %s, notes %s\n", cr_facade_adopt_state(a->policy), cr_facade_adopt_state(a->notes));
 }
 
 int cr_cli_fetch_adopt(cr_cli *c, const char *remote, cr_adopt_result res[2])
@@ -221,7 +240,7 @@ static int cmd_fetch(cr_cli *c)
 	cr_adopt_result res[2];
 	int rc;
 
-	if ((rc = the_remote(c, &remote)) < 0 || (rc = cr_cli_fetch_adopt(c, remote, res)) < 0)
+	if ((rc = cr_cli_the_remote(c, &remote)) < 0 || (rc = cr_cli_fetch_adopt(c, remote, res)) < 0)
 		return rc;
 	for (int demo = 0; demo < 2; demo++)
 		if (res[demo].ledger == CR_ADOPT_DIVERGED || res[demo].notes == CR_ADOPT_DIVERGED ||
@@ -250,21 +269,18 @@ static int cmd_push(cr_cli *c)
 {
 	const char *remote;
 	int rc;
-	if ((rc = the_remote(c, &remote)) < 0)
+	if ((rc = cr_cli_the_remote(c, &remote)) < 0)
 		return rc;
 	return cr_cli_push_evidence(c, remote, NULL);
 }
 
 #define SYNC_ATTEMPTS 5
 
-static int cmd_sync(cr_cli *c)
+int cr_cli_sync_with(cr_cli *c, const char *remote)
 {
-	const char *remote;
 	cr_adopt_result res[2];
 	int rc;
 
-	if ((rc = the_remote(c, &remote)) < 0)
-		return rc;
 	for (int attempt = 1; attempt <= SYNC_ATTEMPTS; attempt++) {
 		bool rejected = false;
 		if ((rc = cr_cli_fetch_adopt(c, remote, res)) < 0)
@@ -275,7 +291,7 @@ static int cmd_sync(cr_cli *c)
 			if ((rc = cr_facade_sync_replay(&o, remote, &sr)) < 0)
 				return rc;
 			if (sr.ledger == CR_ADOPT_DIVERGED)
-				cr_cli_out(c, "%s: %zu local commits replayed on %s's ledger: %zu operations replayed, %zu "
+				note(c, "%s: %zu local commits replayed on %s's ledger: %zu operations replayed, %zu "
 					   "recorded REFUSED, %zu run commits dropped, %zu ids renumbered\n",
 					   demo ? "demo" : "real", sr.commits, remote, sr.replayed, sr.refused, sr.dropped,
 					   sr.renumbered);
@@ -283,7 +299,7 @@ static int cmd_sync(cr_cli *c)
 		if ((rc = cr_cli_push_evidence(c, remote, &rejected)) < 0)
 			return rc;
 		if (!rejected) {
-			cr_cli_out(c, "in sync with %s\n", remote);
+			note(c, "in sync with %s\n", remote);
 			return 0;
 		}
 		fprintf(stderr, "clean-release: %s moved meanwhile; fetching again (attempt %d of %d)\n", remote,
@@ -292,6 +308,13 @@ static int cmd_sync(cr_cli *c)
 	}
 	cr_error_set(CR_ECONFLICT, "%s kept moving: the evidence is not pushed after %d attempts", remote, SYNC_ATTEMPTS);
 	return cr_error_hint("run git clean-release sync again; the local operations are kept");
+}
+
+static int cmd_sync(cr_cli *c)
+{
+	const char *remote;
+	int rc = cr_cli_the_remote(c, &remote);
+	return rc < 0 ? rc : cr_cli_sync_with(c, remote);
 }
 
 static const struct cr_cli_command setup_cmds[] = {

@@ -114,6 +114,16 @@ int cr_facade_writable(const cr_facade *f, const char *op)
 	return cr_error_set(CR_EFORBIDDEN, "%s writes evidence, and the repository was opened read-only", op);
 }
 
+int cr_facade_release_tag(cr_facade *f, const char *ref, bool *is_release, char *pattern, size_t len)
+{
+	return cr_svc_release_tag(&f->svc, ref, is_release, pattern, len);
+}
+
+int cr_facade_resolve(cr_facade *f, const char *rev, char *hex, size_t len)
+{
+	return f->ledger.resolve(f->ledger.impl, rev, hex, len);
+}
+
 int cr_facade_hooks_dir(cr_facade *f, char *out, size_t len)
 {
 	return cr_git_hooks_dir(f->repo, out, len);

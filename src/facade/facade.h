@@ -249,6 +249,16 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out);
  * nothing. OUT->commits: the commits verified at TO. */
 int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out);
 
+/* ---- CI: tags ------------------------------------------------------- */
+
+/* Whether REF (a full ref name, refs/tags/...) matches the trusted
+ * policy's release_tag_pattern (PATTERN, LEN bytes, may be NULL, gets
+ * it); CR_EPOLICY_MISSING when no policy is published. */
+int cr_facade_release_tag(cr_facade *f, const char *ref, bool *is_release, char *pattern, size_t len);
+/* The commit a revision of the repository names (a tag is peeled), hex
+ * into HEX; CR_EINVALID_INPUT when it names none. */
+int cr_facade_resolve(cr_facade *f, const char *rev, char *hex, size_t len);
+
 /* ---- evidence between clones ---------------------------------------- */
 
 /* CR_EINVALID_ARGUMENT unless REMOTE is a usable remote name (it becomes a

@@ -239,3 +239,28 @@ int cr_svc_policy_in_force(const cr_svc *s, char *out, size_t len)
 	s->ledger->end(t);
 	return rc;
 }
+
+int cr_svc_release_tag(const cr_svc *s, const char *ref, bool *yes, char *pattern, size_t len)
+{
+	char *pj = NULL;
+	cJSON *doc = NULL;
+	cr_policy pol = {0};
+	int rc;
+
+	*yes = false;
+	if (pattern && len)
+		pattern[0] = '\0';
+	if ((rc = s->policy->resolve(s->policy->impl, &pj, NULL, NULL, NULL, false)) < 0)
+		return rc;
+	if ((rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) == 0 && (rc = cr_policy_from_json(doc, &pol)) == 0 &&
+	    (rc = s->rules->tag_matches(s->rules->impl, &pol, ref)) >= 0) {
+		*yes = rc == 1;
+		if (pattern && len)
+			snprintf(pattern, len, "%s", pol.release_tag_pattern ? pol.release_tag_pattern : "");
+		rc = 0;
+	}
+	cr_policy_clear(&pol);
+	cJSON_Delete(doc);
+	free(pj);
+	return rc;
+}

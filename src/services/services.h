@@ -168,6 +168,10 @@ int cr_svc_replay(const cr_svc *s, const cr_ledger_port *local, const char *base
 /* The policy commit the ledger's tip records as in force, hex into OUT
  * ("" when none is recorded). */
 int cr_svc_policy_in_force(const cr_svc *s, char *out, size_t len);
+/* Whether REF (a full ref name) matches the trusted policy's
+ * release_tag_pattern (*YES), PATTERN (LEN bytes, may be NULL) getting
+ * the pattern; CR_EPOLICY_MISSING when no policy is published. */
+int cr_svc_release_tag(const cr_svc *s, const char *ref, bool *yes, char *pattern, size_t len);
 /* Write the status note of each candidate of CIDS again (best effort). */
 void cr_svc_notes_refresh(const cr_svc *s, const cr_strlist *cids);
 

@@ -397,9 +397,9 @@ test_expect_success 'an unknown command is exit 2 and writes nothing' '
 	validate_error "$TRASH/.cr-out"
 '
 
-test_expect_success 'tui and ci say they are not available and exit non-zero' '
+test_expect_success 'tui says it is not available and exits non-zero; ci without a remote writes nothing' '
 	cd repo
-	for cmd in "tui" "ci"; do
+	for cmd in "tui"; do
 		set +e
 		clean-release $cmd </dev/null >../na.out 2>../na.err
 		rc=$?
@@ -409,6 +409,9 @@ test_expect_success 'tui and ci say they are not available and exit non-zero' '
 		grep "not available" ../na.err
 	done
 	test_refuses 2 clean-release ci --tag refs/tags/v1.2.0-rc1 --input in/good.json
+	grep "no git remote \"origin\"" "$TRASH/.cr-err"
+	test_refuses 2 clean-release ci --tag refs/heads/main --input in/good.json --no-push
+	grep "wants a tag" "$TRASH/.cr-err"
 '
 
 # no_escapes FILE — FILE holds no terminal control byte (C0 other than
