@@ -15,6 +15,9 @@
 #   3. candidate show / list --json at the largest ledger size; 3b. one page
 #      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size
 #   3c. the REST API under wrk at the largest size (contrib/bench/api.sh)
+#   3d. the server's pre-receive for a push of a release tag + 50 ledger
+#      commits, and of 1,000 commits, at the largest size; sync replaying 100
+#      local operations onto 1,000 remote ones (contrib/bench/distributed.sh)
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
 #   6. 100,000 violations vs a clean run of the same size; 6b. verify and
@@ -335,6 +338,11 @@ for ((k = 0; k < 20; k++)); do "$LB" startup "$LAST_REPO" "$SHOW_ID"; done \
 note "3c. the REST API at $LAST_SIZE candidates (wrk, beside the nginx anchor)"
 quiet api
 "$HERE/api.sh" "$BIN" "$LAST_REPO" "$POLICY" "$REGISTRY" >"$JS/api.json" || { BUGS+=("api.sh failed"); echo '{}' >"$JS/api.json"; }
+
+note "3d. the server's pre-receive at $LAST_SIZE candidates, and sync (contrib/bench/distributed.sh)"
+quiet distributed
+"$HERE/distributed.sh" "$BIN" "$LAST_REPO" "$POLICY" "$REGISTRY" >"$JS/distributed.json" 2>"$W/distributed.log" ||
+  { BUGS+=("distributed.sh failed: $(tail -n 1 "$W/distributed.log")"); echo '{}' >"$JS/distributed.json"; }
 
 # ---------------------------------------------------------------- 4. + 5. import and compliance
 note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"
