@@ -332,6 +332,21 @@ void cr_audit_detail(cr_audit_event *e, const char *key, const char *value)
 	(void)cr_audit_detail_set(e, key, value);
 }
 
+int cr_push_verdict_add(cr_push_verdict *v, const cr_push_finding *f)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		cr_push_finding *p = realloc(v->v, cap * sizeof(*p));
+		if (!p)
+			return cr_error_set(CR_EINTERNAL, "out of memory");
+		v->v = p;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *f;
+	v->refused += f->refused;
+	return 0;
+}
+
 void cr_push_verdict_clear(cr_push_verdict *v)
 {
 	free(v->v);

@@ -326,6 +326,8 @@ typedef struct cr_push_verdict {
 	size_t refused;            /* of v[0..n) */
 	uint64_t commits, objects; /* ledger commits and objects verified */
 } cr_push_verdict;
+/* Append a copy of F (counted in V->refused when it refuses). */
+int cr_push_verdict_add(cr_push_verdict *v, const cr_push_finding *f);
 void cr_push_verdict_clear(cr_push_verdict *v);
 
 void cr_candidate_clear(cr_candidate *c);

@@ -43,22 +43,13 @@ int cr_facade_push_updates_parse(const char *line, cr_push_update *out, char *re
 
 static int merge(cr_push_verdict *into, cr_push_verdict *from)
 {
-	for (size_t i = 0; i < from->n; i++) {
-		if (into->n == into->cap) {
-			size_t cap = into->cap ? into->cap * 2 : 8;
-			cr_push_finding *p = realloc(into->v, cap * sizeof(*p));
-			if (!p)
-				return cr_error_set(CR_EINTERNAL, "out of memory");
-			into->v = p;
-			into->cap = cap;
-		}
-		into->v[into->n++] = from->v[i];
-	}
-	into->refused += from->refused;
+	int rc = 0;
+	for (size_t i = 0; i < from->n && rc == 0; i++)
+		rc = cr_push_verdict_add(into, &from->v[i]);
 	into->commits += from->commits;
 	into->objects += from->objects;
 	cr_push_verdict_clear(from);
-	return 0;
+	return rc;
 }
 
 /* One namespace's check: opened at the ledger tip the push leaves. */

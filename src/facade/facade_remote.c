@@ -82,9 +82,32 @@ static int move(cr_facade *f, const char *ref, const char *local, const char *re
 	return rc;
 }
 
+/* The ledger fetched from REMOTE, at AT (hex), verifies after FROM (hex;
+ * "" from the root); *COMMITS gets the commits read. WHAT says what is
+ * not done when it does not ("so it was not taken"). */
+static int verify_fetched(const cr_facade_opts *o, const char *remote, const char *at, const char *from,
+			  uint64_t *commits, const char *what)
+{
+	cr_facade_opts ao = *o;
+	cr_facade *f = NULL;
+	cr_verify_result v = {0};
+	int rc;
+
+	ao.ledger_at = at;
+	ao.read_only = true;
+	if ((rc = cr_facade_open(&f, &ao)) == 0 && (rc = cr_facade_verify(f, from[0] ? from : NULL, &v)) < 0) {
+		char why[CR_ERROR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
+		cr_error_set(rc, "the ledger fetched from %s does not verify, %s: %s", remote, what, why);
+	}
+	*commits = v.commits;
+	cr_facade_close(f);
+	return rc;
+}
+
 int cr_facade_adopt(const cr_facade_opts *o, const char *remote, cr_adopt_result *out)
 {
-	cr_facade *f = NULL, *at = NULL;
+	cr_facade *f = NULL;
 	cr_git_refs refs;
 	char rl[300], rp[300], rn[300], l[CR_OID_MAX], r[CR_OID_MAX];
 	int rc;
@@ -106,20 +129,8 @@ int cr_facade_adopt(const cr_facade_opts *o, const char *remote, cr_adopt_result
 	    (rc = compare(f, l, r, &out->ledger)) < 0)
 		goto cleanup;
 	if (out->ledger == CR_ADOPT_CREATED || out->ledger == CR_ADOPT_FAST_FORWARD) {
-		cr_facade_opts ao = *o;
-		cr_verify_result v;
-		ao.ledger_at = r;
-		ao.read_only = true;
-		if ((rc = cr_facade_open(&at, &ao)) < 0)
+		if ((rc = verify_fetched(o, remote, r, l, &out->commits, "so it was not taken")) < 0)
 			goto cleanup;
-		if ((rc = cr_facade_verify(at, l[0] ? l : NULL, &v)) < 0) {
-			const cr_error *e = cr_error_last();
-			char why[CR_ERROR_MSG_MAX];
-			snprintf(why, sizeof(why), "%s", e->message);
-			cr_error_set(rc, "the ledger fetched from %s does not verify, so it was not taken: %s", remote, why);
-			goto cleanup;
-		}
-		out->commits = v.commits;
 		if ((rc = move(f, refs.ledger, l, r)) < 0)
 			goto cleanup;
 	}
@@ -139,7 +150,6 @@ int cr_facade_adopt(const cr_facade_opts *o, const char *remote, cr_adopt_result
 	if (out->notes == CR_ADOPT_CREATED || out->notes == CR_ADOPT_FAST_FORWARD)
 		rc = move(f, refs.notes, l, r);
 cleanup:
-	cr_facade_close(at);
 	cr_facade_close(f);
 	return rc;
 }
@@ -163,7 +173,7 @@ static int reset_ref(cr_facade *f, const char *ref, const char *to, const char *
 
 int cr_facade_sync_replay(const cr_facade_opts *o, const char *remote, cr_sync_result *out)
 {
-	cr_facade *f = NULL, *at = NULL;
+	cr_facade *f = NULL;
 	cr_ledger_port detached = {0};
 	cr_git_refs refs;
 	char rl[300], rn[300], l[CR_OID_MAX], r[CR_OID_MAX], base[CR_OID_MAX], rnotes[CR_OID_MAX];
@@ -185,18 +195,9 @@ int cr_facade_sync_replay(const cr_facade_opts *o, const char *remote, cr_sync_r
 		goto cleanup;
 
 	/* The fetched ledger verifies from where the two part. */
-	cr_facade_opts ao = *o;
-	cr_verify_result v;
-	ao.ledger_at = r;
-	ao.read_only = true;
-	if ((rc = cr_facade_open(&at, &ao)) < 0)
+	uint64_t vc;
+	if ((rc = verify_fetched(o, remote, r, base, &vc, "so nothing was replayed")) < 0)
 		goto cleanup;
-	if ((rc = cr_facade_verify(at, base[0] ? base : NULL, &v)) < 0) {
-		char why[CR_ERROR_MSG_MAX];
-		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
-		cr_error_set(rc, "the ledger fetched from %s does not verify, so nothing was replayed: %s", remote, why);
-		goto cleanup;
-	}
 
 	/* The replay: a chain on the fetched tip, no ref moved until it verifies. */
 	cr_git_ledger_opts lo = {.at = r, .detached = true};
@@ -233,7 +234,6 @@ cleanup:
 	cr_strlist_clear(&rr.touched);
 	if (detached.impl)
 		cr_git_ledger_close(&detached);
-	cr_facade_close(at);
 	cr_facade_close(f);
 	return rc;
 }

@@ -24,24 +24,14 @@ static int add(cr_push_verdict *v, bool refused, const char *ref, const char *hi
 
 static int add(cr_push_verdict *v, bool refused, const char *ref, const char *hint, const char *fmt, ...)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		cr_push_finding *p = realloc(v->v, cap * sizeof(*p));
-		if (!p)
-			return cr_error_set(CR_EINTERNAL, "out of memory");
-		v->v = p;
-		v->cap = cap;
-	}
-	cr_push_finding *f = &v->v[v->n++];
+	cr_push_finding f = {.refused = refused};
 	va_list ap;
-	f->refused = refused;
-	snprintf(f->ref, sizeof(f->ref), "%s", ref);
-	snprintf(f->hint, sizeof(f->hint), "%s", hint ? hint : "");
+	snprintf(f.ref, sizeof(f.ref), "%s", ref);
+	snprintf(f.hint, sizeof(f.hint), "%s", hint ? hint : "");
 	va_start(ap, fmt);
-	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	vsnprintf(f.why, sizeof(f.why), fmt, ap);
 	va_end(ap);
-	v->refused += refused;
-	return 0;
+	return cr_push_verdict_add(v, &f);
 }
 
 /* The last error's message (and hint) as a finding's text. */

@@ -165,7 +165,7 @@ test_expect_success 'candidate list --limit prints one page and the next cursor;
 	test "$(sed -n 4p ../page.txt)" = "next_cursor: $c"
 	clean-release candidate list >../whole.txt
 	test "$(wc -l <../whole.txt)" = 24
-	! grep -q next_cursor ../whole.txt
+	test_must_fail grep -q next_cursor ../whole.txt
 	clean-release audit log --limit 1 >../one.txt
 	test "$(wc -l <../one.txt)" = 2
 	test "$(head -n 1 ../one.txt | cut -d" " -f1)" = evt-001

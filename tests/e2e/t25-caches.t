@@ -59,7 +59,7 @@ test_expect_success 'a damaged entry is read from the ledger instead, and writte
 	f=$(cache_of $mid)
 	cp "$f" ../good.bin
 	printf "\377" | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null
-	! cmp -s "$f" ../good.bin
+	test_must_fail cmp -s "$f" ../good.bin
 	test_exit 0 clean-release compliance run --candidate-id c4 --manifest-id $mid --actor release-bot
 	cmp "$f" ../good.bin
 '

@@ -179,7 +179,7 @@ test_expect_success 'SIGTERM: the server stops accepting, exits 0, says so' '
 	grep "clean-release serve: SIGTERM" "$TRASH/serve.log"
 	grep "clean-release serve: stopped" "$TRASH/serve.log"
 	grep "^POST /api/clean-release/candidates/$C/approve 200 [0-9]* [0-9.]* release-bot$" "$TRASH/serve.log"
-	! curl -s "$(cat "$TRASH/.serve-url")/healthz" >/dev/null
+	test_must_fail curl -s "$(cat "$TRASH/.serve-url")/healthz" >/dev/null
 	test_exit 0 clean-release verify
 '
 

@@ -38,7 +38,7 @@ test_expect_success 'setup: the acme policy, three tokens (viewer, releaser, app
 		sed -n 2p ../$r.err >>../tokens
 	done
 	grep -q "^[0-9a-f]\{64\} viewer-bot viewer$" ../tokens
-	! grep -F "$(cat ../viewer.token)" ../tokens
+	test_must_fail grep -F "$(cat ../viewer.token)" ../tokens
 	chmod 600 ../tokens
 	serve_start --tokens ../tokens --timeout 2
 	grep "tokens from ../tokens (3)" "$TRASH/serve.log"
@@ -212,7 +212,7 @@ test_expect_success 'no answer and no log line holds a token' '
 	cd repo
 	serve_stop
 	for r in viewer releaser approver; do
-		! grep -rF "$(cat ../$r.token)" "$TRASH/serve.log" "$TRASH/.api" .git/clean-release 2>/dev/null
+		test_must_fail grep -rF "$(cat ../$r.token)" "$TRASH/serve.log" "$TRASH/.api" .git/clean-release 2>/dev/null
 	done
 	grep -c "^[A-Z]* /api/clean-release/" "$TRASH/serve.log" >/dev/null
 '
@@ -226,14 +226,14 @@ test_expect_success 'demo and real isolation: --demo serve sees none of the real
 	sed -n "s|^clean-release serve: \(http://[^ ]*\) namespace.*|\1|p" "$TRASH/serve.log" >"$TRASH/.serve-url"
 	unset TOKEN
 	api_expect 200 GET /candidates
-	! grep -q "\"r1\"\|\"c1\"" "$TRASH/.api-out"
+	test_must_fail grep -q "\"r1\"\|\"c1\"" "$TRASH/.api-out"
 	api_expect 201 POST /candidates --data "{\"candidate_id\":\"d1\",\"version\":\"1\",\"source_snapshot\":\"HEAD\"}"
 	api_expect 200 GET /healthz
 	test "$(jq -r .namespace "$TRASH/.api-out")" = demo
 	git for-each-ref --format="%(refname) %(objectname)" refs/clean-release >../real-refs.now
 	test_cmp ../real-refs ../real-refs.now
 	git rev-parse --verify -q refs/clean-release-demo/ledger >/dev/null
-	! clean-release candidate show --candidate-id d1 >/dev/null 2>&1
+	test_must_fail clean-release candidate show --candidate-id d1 >/dev/null 2>&1
 	serve_stop
 '
 

@@ -203,7 +203,7 @@ test_expect_success 'pre-push (hook install in a clone) refuses an unapproved re
 	eval "$server_refs" >../before
 	test_exit 1 git push origin v1.4.0
 	grep "^clean-release: refused refs/tags/v1.4.0: release tag" "$TRASH/.cr-err"
-	! grep "remote:" "$TRASH/.cr-err"
+	test_must_fail grep "remote:" "$TRASH/.cr-err"
 	eval "$server_refs" >../after
 	test_cmp ../before ../after
 	git tag v1.3.1-rc1 && git push -q origin v1.3.1-rc1

@@ -44,11 +44,11 @@ test_expect_success 'setup: a bare server with the gate; clone A publishes the p
 
 test_expect_success 'remote setup writes no forcing refspec, removes the old ones, and is idempotent' '
 	cd A
-	! git config --get-all remote.origin.fetch | grep "^+refs/clean-release"
+	test -z "$(git config --get-all remote.origin.fetch | grep "^+refs/clean-release")"
 	git config --add remote.origin.fetch "+refs/clean-release/*:refs/clean-release/*"
 	clean-release remote setup >../setup2.out
 	grep "^removed remote.origin.fetch +refs/clean-release/\*:refs/clean-release/\*" ../setup2.out
-	! grep "^added" ../setup2.out
+	test_must_fail grep "^added" ../setup2.out
 	test "$(git config --get-all remote.origin.fetch | grep -c clean-release)" = 3
 	test_exit 2 clean-release remote setup --remote nowhere
 	grep "no git remote \"nowhere\"" "$TRASH/.cr-err"
@@ -197,4 +197,23 @@ test_expect_success 'sync refuses, moving nothing, while a local run is unfinish
 	eval "$ids_unique"
 	ids_unique
 	test "$(candidate_status hang)" = CHECK_ERROR
+'
+
+test_expect_success 'a fetched ledger that does not verify (a server without the gate, a forged commit) is not taken' '
+	git clone -q --mirror server.git nogate.git
+	rm -f nogate.git/hooks/pre-receive
+	cd A
+	clean-release -q fetch
+	tip=$(git rev-parse refs/clean-release/ledger)
+	rpt=$(git ls-tree -r --name-only "$tip" | grep "/reports/rpt-001.json$")
+	git show "$tip:$rpt" | sed "s/\"PASSED\"/\"BLOCKED\"/" >../forged.json
+	forged=$(ledger_forge "$tip" --cacheinfo "100644,$(git hash-object -w ../forged.json),$rpt")
+	git push -q ../nogate.git "$forged:refs/clean-release/ledger"
+	git clone -q ../nogate.git ../F
+	cd ../F
+	git remote add nogate ../nogate.git
+	test_exit 5 clean-release fetch --remote nogate
+	grep "the ledger fetched from nogate does not verify, so it was not taken: ledger commit .*$rpt" "$TRASH/.cr-err"
+	test_must_fail git rev-parse -q --verify refs/clean-release/ledger
+	test "$(git rev-parse refs/clean-release-remotes/nogate/clean-release/ledger)" = "$forged"
 '

@@ -88,7 +88,7 @@ test_expect_success 'a blocked artifact set: exit 1, the evidence pushed, SARIF 
 	jq -e "[.runs[0].results[].level] | unique == [\"error\"]" ../job3.sarif >/dev/null
 	jq -e "[.runs[0].results[].ruleId] | sort == [\"no-private-key\", \"no-test-data\"]" ../job3.sarif >/dev/null
 	jq -e ".runs[0].results[] | select(.ruleId == \"no-private-key\") | .locations[0].physicalLocation | .artifactLocation.uri == \"dist/key.pem\" and .region.startLine == 2 and .region.startColumn == 1" ../job3.sarif >/dev/null
-	! grep -F "BEGIN RSA PRIVATE KEY" ../job3.sarif
+	test_must_fail grep -F "BEGIN RSA PRIVATE KEY" ../job3.sarif
 	jq -e "[.runs[0].tool.driver.rules[].id] | sort == [\"no-private-key\", \"no-test-data\"]" ../job3.sarif >/dev/null
 	test "$(jq ".runs[0].properties.violations_total" ../job3.sarif)" = 2
 '
@@ -107,7 +107,7 @@ test_expect_success 'a job killed after the import: the next job resumes from PR
 	git checkout -q v1.4.0-rc1
 	clean-release ci --tag v1.4.0-rc1 --input artifacts.json >../job5.out
 	grep "^resuming v1.4.0-rc1: PREPARED" ../job5.out
-	! grep "^registered\|^imported" ../job5.out
+	test_must_fail grep "^registered\|^imported" ../job5.out
 	grep "^built man-" ../job5.out
 	test "$(clean-release -C ../server.git --json candidate show --candidate-id v1.4.0-rc1 | jq -r .status)" = CHECK_PASSED
 	clean-release -C ../server.git verify >/dev/null
