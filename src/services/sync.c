@@ -288,6 +288,11 @@ static int gate(struct replay *r, cr_txn *t, struct commit *c, const char *type,
 		*code = CR_EGATE_REFUSED;
 		snprintf(why, len, "report %s is not the one %s was approved on (%s)",
 			 mapped_or(&r->map, cr_json_str(o->doc, "report_id")), cid, v.approved_report_id);
+	} else if (op == CR_OP_MANIFEST_BUILD && (o = find(c, CR_OBJ_MANIFEST)) &&
+		   strcmp(mapped_or(&r->map, cr_json_str(o->doc, "import_id")), v.latest_import_id)) {
+		*code = CR_EGATE_REFUSED;
+		snprintf(why, len, "import %s is no longer the latest of %s (%s is)",
+			 mapped_or(&r->map, cr_json_str(o->doc, "import_id")), cid, v.latest_import_id);
 	} else if (op == CR_OP_RUN) {
 		for (size_t i = 0; i < c->n; i++)
 			if (c->o[i].kind == CR_OBJ_RUN_EVENT && !strcmp(c->o[i].sub, "requested") &&
@@ -479,7 +484,9 @@ static int replay_one(struct replay *r, const cr_ledger_port *local, const char 
 	}
 	if ((rc = s->ledger->begin(s->ledger->impl, &t)) < 0)
 		goto done;
-	if ((rc = gate(r, t, &c, type, cid, why, sizeof(why), &code)) < 0)
+	/* A refusal recorded here stays one: it is carried over as it is
+	 * (unless what it refers to was refused by this replay). */
+	if ((rc = gate(r, t, &c, strcmp(outcome, "REFUSED") ? type : "", cid, why, sizeof(why), &code)) < 0)
 		goto done;
 	if (why[0]) {
 		rc = refuse(r, t, &c, ev, cid, code, why, msg, sizeof(msg));

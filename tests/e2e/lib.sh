@@ -495,6 +495,9 @@ pack() { /usr/bin/python3 "$CR_TESTS_DIR/manifest_pack.py" "$@"; }
 # $TRASH/.serve-pid, its log (start-up line, access log) in $TRASH/serve.log.
 serve_start() {
 	rm -f "$TRASH/.serve-url"
+	# Emptied here, not only by the new server's redirection: until that
+	# shell runs, the poll below would read the last server's URL.
+	: >"$TRASH/serve.log"
 	clean-release serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$TRASH/serve.log" &
 	echo $! >"$TRASH/.serve-pid"
 	echo $! >>"$TRASH/.kill-at-exit"
@@ -547,6 +550,13 @@ api() {
 		set -- -H "Authorization: Bearer $TOKEN" "$@"
 	fi
 	cr_s=$(curl -sS -o "$TRASH/.api/$cr_k" -w '%{http_code}' -X "$cr_m" "$@" "$(cat "$TRASH/.serve-url")$cr_p") || cr_s=000
+	if [ "$cr_s" = 000 ]; then
+		# No answer: say whether the server is there, and what it logged.
+		kill -0 "$(cat "$TRASH/.serve-pid")" 2>/dev/null && echo "(the server is running)" >&2 ||
+			echo "(the server is gone)" >&2
+		tail -n 20 "$TRASH/serve.log" >&2
+		: >"$TRASH/.api/$cr_k"
+	fi
 	printf '%s\t%s\t%s\t%s\n' "$cr_m" "/api/clean-release$cr_p" "$cr_s" "$TRASH/.api/$cr_k" >>"$TRASH/.api-log"
 	cp "$TRASH/.api/$cr_k" "$TRASH/.api-out"
 	echo "$cr_s" >"$TRASH/.api-status"

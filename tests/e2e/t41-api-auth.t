@@ -220,6 +220,7 @@ test_expect_success 'no answer and no log line holds a token' '
 test_expect_success 'demo and real isolation: --demo serve sees none of the real candidates and writes only demo refs' '
 	cd repo
 	git for-each-ref --format="%(refname) %(objectname)" refs/clean-release >../real-refs
+	: >"$TRASH/serve.log"
 	clean-release --demo serve --listen 127.0.0.1:0 --actor demo-bot >/dev/null 2>"$TRASH/serve.log" &
 	echo $! >"$TRASH/.serve-pid"; echo $! >>"$TRASH/.kill-at-exit"
 	i=0; until grep -q "namespace demo" "$TRASH/serve.log"; do i=$((i + 1)); test $i -lt 100; sleep 0.05; done

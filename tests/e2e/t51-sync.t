@@ -217,3 +217,28 @@ test_expect_success 'a fetched ledger that does not verify (a server without the
 	test_must_fail git rev-parse -q --verify refs/clean-release/ledger
 	test "$(git rev-parse refs/clean-release-remotes/nogate/clean-release/ledger)" = "$forged"
 '
+
+test_expect_success 'a manifest of an import the merge superseded is REFUSED; a refusal recorded here is carried over as it was' '
+	cd A
+	clean-release -q fetch
+	eval "$flow"
+	mkdir -p ../art-m1/dist && printf "one\n" >../art-m1/dist/app.txt
+	printf "{\"artifacts\":[{\"path\":\"dist/app.txt\",\"source\":\"build:ci/1\"}]}" >../art-m1/artifacts.json
+	clean-release -q candidate register --candidate-id m1 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release -q candidate import-artifacts --candidate-id m1 --input ../art-m1/artifacts.json
+	clean-release -q push
+	cd ../B
+	clean-release -q fetch
+	test_exit 3 clean-release release approve --candidate-id m1 --report-id rpt-001
+	clean-release -q manifest build --candidate-id m1
+	(cd ../A && clean-release -q candidate import-artifacts --candidate-id m1 --input ../art-m1/artifacts.json && clean-release -q push)
+	clean-release sync >../sync-m.out
+	grep "2 local commits replayed on origin.s ledger: 1 operations replayed, 1 recorded REFUSED" ../sync-m.out
+	clean-release audit log --candidate-id m1 --json >../m1-log.json
+	jq -e "[.events[] | select(.type == \"manifest.build\")][0] | .outcome == \"REFUSED\" and (.details.error.message | test(\"import imp-[0-9]+ is no longer the latest of m1\"))" ../m1-log.json >/dev/null
+	jq -e "[.events[] | select(.type == \"release.approve\")][0] | .outcome == \"REFUSED\" and (.details.error.message | test(\"replayed\") | not) and .details.replayed_from != null" ../m1-log.json >/dev/null
+	test "$(candidate_status m1)" = PREPARED
+	eval "$ids_unique"
+	ids_unique
+	clean-release -C ../server.git verify >/dev/null
+'
