@@ -14,7 +14,8 @@ test_expect_success 'setup: hook install --server in a bare repository; clone A 
 	test -x server.git/hooks/pre-receive
 	grep -x "exec git clean-release hook pre-receive" server.git/hooks/pre-receive
 	(cd server.git && clean-release hook install --server) | grep "installed already"
-	git clone -q server.git A 2>/dev/null
+	git clone -q "file://$TRASH/server.git" A 2>/dev/null
+	test "$(git -C A remote get-url origin)" = "file://$TRASH/server.git"
 	cd A
 	git config user.email release-bot@example.org
 	echo hello >README && git add README && git commit -q -m init && git tag v1.2.0-rc1
@@ -167,7 +168,7 @@ test_expect_success 'pre-receive reading bad input is one error line; a read-onl
 	grep "deletes refs/clean-release/ledger" "$TRASH/.cr-err"
 '
 
-test_expect_success 'over git daemon (git://, receive-pack on loopback): a rewind is refused, a forward push accepted' '
+test_expect_success 'over git daemon (git://, receive-pack on loopback): each refusal again, a forward push accepted' '
 	port=0
 	for i in 1 2 3 4 5 6 7 8; do
 		port=$((20000 + $(random_u16) % 40000))
@@ -185,6 +186,23 @@ test_expect_success 'over git daemon (git://, receive-pack on loopback): a rewin
 	eval "$refused"
 	refused git push -f origin "refs/clean-release/ledger~1:refs/clean-release/ledger"
 	grep "rewinds refs/clean-release/ledger" "$TRASH/.cr-err"
+	refused git push origin ":refs/notes/clean-release"
+	grep "deletes refs/notes/clean-release" "$TRASH/.cr-err"
+	tip=$(git rev-parse refs/clean-release/ledger)
+	rpt=$(git ls-tree -r --name-only "$tip" | grep "/reports/rpt-001.json$")
+	git show "$tip:$rpt" | sed "s/\"PASSED\"/\"BLOCKED\"/" >../edited-d.json
+	forged=$(ledger_forge "$tip" --cacheinfo "100644,$(git hash-object -w ../edited-d.json),$rpt")
+	refused git push origin "$forged:refs/clean-release/ledger"
+	grep "the ledger it pushes is not valid: ledger commit .*$rpt" "$TRASH/.cr-err"
+	side=$(git log -1 --format=%B "$tip" | git commit-tree "$tip^{tree}" -p "$tip~1")
+	refused git push -f origin "$side:refs/clean-release/ledger"
+	grep "does not descend from the server" "$TRASH/.cr-err"
+	p=$(git rev-parse refs/clean-release/policy)
+	GIT_INDEX_FILE=../pidx-d git read-tree "$p"
+	GIT_INDEX_FILE=../pidx-d git update-index --cacheinfo "100644,$(git hash-object -w ../bad-policy.json),policy.json"
+	bad=$(echo "bad policy" | git commit-tree "$(GIT_INDEX_FILE=../pidx-d git write-tree)" -p "$p")
+	refused git push origin "$bad:refs/clean-release/policy"
+	grep "the policy it pushes is not valid" "$TRASH/.cr-err"
 	clean-release -q candidate register --candidate-id d1 --version 1 --source-snapshot origin/main
 	git push -q origin "refs/clean-release/ledger:refs/clean-release/ledger"
 	test "$(git -C ../server.git rev-parse refs/clean-release/ledger)" = "$(git rev-parse refs/clean-release/ledger)"
