@@ -15,12 +15,14 @@
 
 struct updates {
 	cr_push_update *u;
-	char (*refs)[LINE_MAX_BYTES];
+	char **refs; /* each update's ref name, which u[i].ref points at */
 	size_t n, cap;
 };
 
 static void updates_free(struct updates *x)
 {
+	for (size_t i = 0; i < x->n; i++)
+		free(x->refs[i]);
 	free(x->u);
 	free(x->refs);
 	memset(x, 0, sizeof(*x));
@@ -36,16 +38,29 @@ static int updates_grow(struct updates *x)
 	cr_push_update *u = realloc(x->u, cap * sizeof(*u));
 	if (u)
 		x->u = u;
-	char(*r)[LINE_MAX_BYTES] = realloc(x->refs, cap * sizeof(*r));
+	char **r = realloc(x->refs, cap * sizeof(*r));
 	if (r)
 		x->refs = r;
 	if (!u || !r)
 		return cr_error_set(CR_EINTERNAL, "out of memory");
 	x->cap = cap;
-	/* The refs moved: point every update at its own again. */
-	for (size_t i = 0; i < x->n; i++)
-		x->u[i].ref = x->refs[i];
 	return 0;
+}
+
+/* Parse LINE (pre-receive's form) into the next update. */
+static int updates_add(struct updates *x, const char *line)
+{
+	char ref[LINE_MAX_BYTES];
+	int rc = updates_grow(x);
+	if (rc == 0)
+		rc = cr_facade_push_updates_parse(line, &x->u[x->n], ref, sizeof(ref));
+	if (rc == 0 && !(x->refs[x->n] = strdup(ref)))
+		rc = cr_error_set(CR_EINTERNAL, "out of memory");
+	if (rc == 0) {
+		x->u[x->n].ref = x->refs[x->n];
+		x->n++;
+	}
+	return rc;
 }
 
 /* Read git's lines: pre-receive's "<old> <new> <ref>", or pre-push's
@@ -67,8 +82,6 @@ static int read_updates(FILE *in, bool pre_push, struct updates *x)
 			rc = cr_error_set(CR_EINVALID_ARGUMENT, "a line of %zd bytes on standard input", len);
 			break;
 		}
-		if ((rc = updates_grow(x)) < 0)
-			break;
 		if (pre_push) {
 			char lref[LINE_MAX_BYTES], lo[80], rref[LINE_MAX_BYTES], ro[80], rest[2];
 			if (sscanf(line, "%4095s %79s %4095s %79s %1s", lref, lo, rref, ro, rest) != 4) {
@@ -77,14 +90,12 @@ static int read_updates(FILE *in, bool pre_push, struct updates *x)
 						  line);
 				break;
 			}
-			char as_pre_receive[LINE_MAX_BYTES * 2 + 200];
+			char as_pre_receive[LINE_MAX_BYTES + 200];
 			snprintf(as_pre_receive, sizeof(as_pre_receive), "%s %s %s", ro, lo, rref);
-			rc = cr_facade_push_updates_parse(as_pre_receive, &x->u[x->n], x->refs[x->n], LINE_MAX_BYTES);
+			rc = updates_add(x, as_pre_receive);
 		} else {
-			rc = cr_facade_push_updates_parse(line, &x->u[x->n], x->refs[x->n], LINE_MAX_BYTES);
+			rc = updates_add(x, line);
 		}
-		if (rc == 0)
-			x->n++;
 	}
 	if (rc == 0 && ferror(in))
 		rc = cr_error_set(CR_EINVALID_ARGUMENT, "cannot read standard input: %s", strerror(errno));
