@@ -7,7 +7,7 @@ BUILD   ?= build
 SANITIZE ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs libmicrohttpd
+PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs libmicrohttpd ncursesw
 CC   ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-fno-strict-aliasing -Isrc -I$(BUILD)/gen

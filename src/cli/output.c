@@ -26,6 +26,7 @@ int cr_cli_begin(cr_cli *c)
 		 * artifact crashes, or hangs. */
 		.test_crash_path = getenv("CR_TEST_WORKER_CRASH"),
 		.test_hang_path = getenv("CR_TEST_WORKER_HANG"),
+		.test_pause_path = getenv("CR_TEST_WORKER_PAUSE"),
 		.test_publish_stop = getenv("CR_TEST_PUBLISH_STOP") != NULL,
 		.test_task_enospc = getenv("CR_TEST_TASK_ENOSPC") != NULL,
 	};

@@ -65,7 +65,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	cr_tasks_opts to = {
 		.program = f->program[0] ? f->program : NULL,
 		.argv = runner_argv,
-		.faults = {o ? o->test_crash_path : NULL, o ? o->test_hang_path : NULL},
+		.faults = {o ? o->test_crash_path : NULL, o ? o->test_hang_path : NULL, o ? o->test_pause_path : NULL},
 		.fault_save_enospc = o && o->test_task_enospc,
 		.shared = cr_git_shared(f->repo),
 	};

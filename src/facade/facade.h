@@ -52,6 +52,8 @@ typedef struct cr_facade_opts {
 	const char *program;
 	/* Faults injected into the worker pool, for the tests (NULL: none). */
 	const char *test_crash_path, *test_hang_path;
+	/* For the tests: a worker stops itself (SIGSTOP) on this artifact, until SIGCONT. */
+	const char *test_pause_path;
 	/* For the tests: policy publish stops after the ledger recorded the
 	 * policy, before the policy ref moves (as a kill there would). */
 	bool test_publish_stop;

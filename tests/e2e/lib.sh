@@ -79,6 +79,8 @@ validate_schema() {
 cr_finish() {
 	rc=$?
 	if [ -z "${CR_IN_CASE:-}" ]; then
+		# A tmux server of the TUI tests.
+		[ -S "$TRASH/tmux.sock" ] && tmux -S "$TRASH/tmux.sock" kill-server 2>/dev/null
 		# Servers the cases started and left running.
 		if [ -f "$TRASH/.kill-at-exit" ]; then
 			for p in $(cat "$TRASH/.kill-at-exit"); do kill "$p" 2>/dev/null || true; done
@@ -584,4 +586,43 @@ api_code() { jq -r .error.code "$TRASH/.api-out"; }
 # for its path, method and status.
 api_validate_all() {
 	/usr/bin/python3 "$CR_TESTS_DIR/validate.py" responses "$TRASH/.api-log"
+}
+
+# ---- the TUI under tmux (t60) ---------------------------------------------
+
+# tui_tmux ARGS... — tmux on the scripts' own server (socket in $TRASH).
+tui_tmux() { tmux -u -S "$TRASH/tmux.sock" "$@"; }
+
+# tui_start SESSION DIR CMD — run the shell command CMD in DIR in a new
+# detached tmux session, 80x24; the pane stays when CMD ends.
+tui_start() {
+	tui_tmux new-session -d -s "$1" -x 80 -y 24 -c "$2" \
+		"export LC_ALL=C.UTF-8 TERM=screen-256color; $3; echo '<exited>' \$?; sleep 600"
+}
+
+# tui_screen SESSION — the pane's text now.
+tui_screen() { tui_tmux capture-pane -p -t "$1"; }
+
+# tui_wait SESSION TEXT [SECONDS] — until the pane shows TEXT (a fixed
+# string), at most SECONDS (default 10); the screen is shown when not.
+tui_wait() {
+	cr_end=$(( $(date +%s) + ${3:-10} ))
+	while :; do
+		tui_screen "$1" >"$TRASH/.screen"
+		grep -qF -- "$2" "$TRASH/.screen" && return 0
+		if [ "$(date +%s)" -ge "$cr_end" ]; then
+			echo "the screen does not show \"$2\" after ${3:-10} s:" >&2
+			sed 's/^/| /' "$TRASH/.screen" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# tui_keys SESSION KEY... — send-keys, then a moment for the screen.
+tui_keys() {
+	cr_s=$1
+	shift
+	tui_tmux send-keys -t "$cr_s" "$@"
+	sleep 0.3
 }

@@ -725,6 +725,7 @@ int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx, 
 	if (faults) {
 		p.crash_path = faults->crash_path;
 		p.hang_path = faults->hang_path;
+		p.pause_path = faults->pause_path;
 	}
 
 	/* A worker that dies must not take the parent with it on a write: the

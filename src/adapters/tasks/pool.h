@@ -13,7 +13,7 @@
  * environment; NULL: none): a worker that checks the artifact at
  * CRASH_PATH dies by SIGSEGV, one that checks HANG_PATH hangs. */
 typedef struct cr_pool_faults {
-	const char *crash_path, *hang_path;
+	const char *crash_path, *hang_path, *pause_path;
 } cr_pool_faults;
 
 int cr_pool_run(const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx, const cr_pool_faults *faults);

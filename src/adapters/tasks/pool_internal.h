@@ -57,9 +57,10 @@
  * back to the queue.
  *
  * Faults for the tests (cr_pool_faults, which the CLI reads from
- * CR_TEST_WORKER_CRASH and CR_TEST_WORKER_HANG, like git's GIT_TEST_*): a
- * worker about to check the artifact whose path equals the crash path
- * raises SIGSEGV; the hang path, it pause()s forever.
+ * CR_TEST_WORKER_CRASH, CR_TEST_WORKER_HANG and CR_TEST_WORKER_PAUSE, like
+ * git's GIT_TEST_*): a worker about to check the artifact whose path equals
+ * the crash path raises SIGSEGV; the hang path, it pause()s forever; the
+ * pause path, it stops itself (SIGSTOP) and checks it once continued.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,7 +171,7 @@ typedef struct pool {
 	uint64_t t0;     /* pool clock origin */
 	uint64_t done;
 	uint64_t reported, last_progress_ms;
-	const char *crash_path, *hang_path;
+	const char *crash_path, *hang_path, *pause_path;
 	pid_t self;
 	char start_error[256]; /* why the last worker could not be started */
 } pool;

@@ -422,6 +422,8 @@ static void worker_check(const pool *p, wstatus *st, cr_scanner *scanner, const 
 	if (p->hang_path && strcmp(a->path, p->hang_path) == 0)
 		for (;;)
 			pause();
+	if (p->pause_path && strcmp(a->path, p->pause_path) == 0)
+		raise(SIGSTOP); /* the test lets it go on with SIGCONT */
 
 	memset(&out, 0, sizeof(out));
 	memset(o->left, 0, sizeof(o->left));

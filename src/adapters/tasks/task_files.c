@@ -54,7 +54,7 @@ typedef struct tasks_impl {
 	char *program;
 	char **argv;
 	size_t argc;
-	char *crash_path, *hang_path;
+	char *crash_path, *hang_path, *pause_path;
 	bool fault_save_enospc;
 	int shared;
 	/* Runner locks held through this port, and runners spawned and not
@@ -401,7 +401,7 @@ static int t_alive(void *impl, const char *task_id)
 static int t_scan(void *impl, const cr_pool_job *job, const cr_pool_callbacks *cb, void *ctx)
 {
 	tasks_impl *t = impl;
-	cr_pool_faults f = {t->crash_path, t->hang_path};
+	cr_pool_faults f = {t->crash_path, t->hang_path, t->pause_path};
 	return cr_pool_run(job, cb, ctx, &f);
 }
 
@@ -514,6 +514,7 @@ static void tasks_free(tasks_impl *t)
 	free(t->program);
 	free(t->crash_path);
 	free(t->hang_path);
+	free(t->pause_path);
 	free(t->dir);
 	free(t);
 }
@@ -543,6 +544,7 @@ int cr_tasks_open(cr_task_port *out, const char *dir, const cr_tasks_opts *o)
 		t->program = dup_opt(o->program, &ok);
 		t->crash_path = dup_opt(o->faults.crash_path, &ok);
 		t->hang_path = dup_opt(o->faults.hang_path, &ok);
+		t->pause_path = dup_opt(o->faults.pause_path, &ok);
 		t->fault_save_enospc = o->fault_save_enospc;
 		t->shared = o->shared;
 		while (o->argv && o->argv[t->argc])
