@@ -13,7 +13,9 @@
 #   2. ledger append, in-process (tests/bench/ledger_bench.c through the
 #      facade) and per process (the CLI), at 100 / 1,000 / 10,000 candidates
 #   3. candidate show / list --json at the largest ledger size; 3b. one page
-#      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size
+#      (candidate list --limit 100 --json, contrib/bench/page.sh) at every size;
+#      3e. the TUI's first screen and idle refresh at every size, following a
+#      check at the largest (contrib/bench/tui.sh)
 #   3c. the REST API under wrk at the largest size (contrib/bench/api.sh)
 #   3d. the server's pre-receive for a push of a release tag + 50 ledger
 #      commits, and of 1,000 commits, at the largest size; sync replaying 100
@@ -269,6 +271,10 @@ for size in $LEDGER_SIZES; do
     --argjson n "$CLI_APPENDS" '{appends: $n, min_ms: $mn, median_ms: $md, p90_ms: $p90}' >"$JS/ledger-$size-cli.json"
   note "ledger $size: candidate list --limit 100 --json ($QUERY_RUNS runs, first and middle page)"
   "$HERE/page.sh" "$BIN" "$R" "$QUERY_RUNS" >"$JS/page-$size.json"
+  note "ledger $size: the TUI's first screen and idle refresh (contrib/bench/tui.sh)"
+  follow=0; [ "$size" = "${LEDGER_SIZES##* }" ] && follow=1
+  "$HERE/tui.sh" "$BIN" "$R" "$follow" >"$JS/tui-$size.json" 2>"$W/tui-$size.log" ||
+    { BUGS+=("tui.sh failed at $size: $(tail -n 1 "$W/tui-$size.log")"); echo '{}' >"$JS/tui-$size.json"; }
   LAST_SIZE=$size LAST_REPO=$R
 done
 

@@ -34,6 +34,9 @@ API_P99=$(jq '[.show[]?.p99_ms, .run[]?.p99_ms] | max // null' "$JS/api.json")
 API_PAGE=$(jq '.list_page_100.median_ms // null' "$JS/api.json")
 API_RSS=$(jq '.rss_kib | if . then ([.after_round1.rss, .after_round2.rss] | max) else null end' "$JS/api.json")
 HOOK_MED=$(jq '.pre_receive_50.median_ms // null' "$JS/distributed.json")
+tui_json=$(for size in $LEDGER_SIZES; do jq --argjson size "$size" '. + {size: $size}' "$JS/tui-$size.json"; done | jq -s .)
+TUI_FIRST=$(jq '[.[].first_screen_ms // empty] | max // null' <<<"$tui_json")
+TUI_IDLE=$(jq '[.[].idle_refresh_cpu_ms // empty] | max // null' <<<"$tui_json")
 API_FLAT=$(jq -r '.rss_kib | if . and .after_round2.rss <= .after_round1.rss then "met" elif . then "NOT met" else "n/a" end' "$JS/api.json")
 EVID_RSS=$(jq '[.sizes[] | .verify.max_rss_kib, .violations_json.max_rss_kib] | max // null' "$JS/evidence.json")
 STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
@@ -115,6 +118,8 @@ targets_json=$(jq -n \
   --argjson v12 "${API_P99:-null}" --arg a13 "$(met "$API_PAGE" le 5)" --argjson v13 "${API_PAGE:-null}" \
   --arg a14 "$(met "$API_RSS" le "$T_RSS_KIB")" --argjson v14 "${API_RSS:-null}" --arg a15 "$API_FLAT" \
   --arg a16 "$(met "$HOOK_MED" le 100)" --argjson v16 "${HOOK_MED:-null}" \
+  --arg a17 "$(met "$TUI_FIRST" le 300)" --argjson v17 "${TUI_FIRST:-null}" \
+  --arg a18 "$(met "$TUI_IDLE" le 5)" --argjson v18 "${TUI_IDLE:-null}" \
   --argjson t1 "$T_APPEND_MS" --argjson t2 "$T_APPEND_RATIO" --argjson t4 "$T_SHOW_MS" --argjson t5 "$T_IMPORT_RATIO" \
   --argjson t6 "$T_RUN_RATIO" --argjson t7 "$T_SCALING" --argjson t8 "$T_RSS_KIB" --argjson t9 "$T_VIOL_S" '
   [{target: "ledger append in-process median <= \($t1) ms (worst size)", value: $v1, result: $a1},
@@ -136,7 +141,9 @@ targets_json=$(jq -n \
    {target: "API GET /candidates?limit=100 median <= 5 ms", value: $v13, result: $a13},
    {target: "API server RSS after two load rounds <= \($t8) KiB", value: $v14, result: $a14},
    {target: "API server RSS after round 2 <= after round 1", value: null, result: $a15},
-   {target: "pre-receive of a release tag + 50 ledger commits at the largest size, median <= 100 ms", value: $v16, result: $a16}]')
+   {target: "pre-receive of a release tag + 50 ledger commits at the largest size, median <= 100 ms", value: $v16, result: $a16},
+   {target: "TUI first screen <= 300 ms (worst size)", value: $v17, result: $a17},
+   {target: "TUI idle refresh CPU < 5 ms (worst size)", value: $v18, result: $a18}]')
 
 jq -n \
   --arg date "$START" --arg finished "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg cpu "$CPU_MODEL" --argjson ncpu "$(nproc)" \
@@ -162,7 +169,7 @@ jq -n \
   --argjson hmn "$(us2s "$hmn")" --argjson hmd "$(us2s "$hmd")" --argjson cmn "$(us2s "$cmn")" --argjson cmd "$(us2s "$cmd")" \
   --argjson vdmin "$VIOL_DIFF_MIN" --argjson vdmed "$VIOL_DIFF_MED" --argjson synbytes "$SYN_BYTES" \
   --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
-  --slurpfile evidence "$JS/evidence.json" --slurpfile api "$JS/api.json" --slurpfile distributed "$JS/distributed.json" \
+  --slurpfile evidence "$JS/evidence.json" --slurpfile api "$JS/api.json" --slurpfile distributed "$JS/distributed.json" --argjson tui "$tui_json" \
   --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
   --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
   {date: $date, finished: $finished, quick: $quick, runs: $runs,
@@ -185,7 +192,7 @@ jq -n \
    violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
                      hits: {min_s: $hmn, median_s: $hmd}, clean: {min_s: $cmn, median_s: $cmd},
                      extra_s_min: $vdmin, extra_s_median: $vdmed, violation_counts: $svc[0]},
-   recorded_violations: $evidence[0], api: $api[0], distributed: $distributed[0],
+   recorded_violations: $evidence[0], api: $api[0], distributed: $distributed[0], tui: $tui,
    targets: $targets, bugs: $bugs, runs_detail: $all_runs}' >"$C/bench.json"
 
 # ---------------------------------------------------------------- table
@@ -257,6 +264,8 @@ jq -r 'if .pre_receive_50 then
   "  pre-receive, release tag + 1,000 ledger commits: \(.pre_receive_1000.min_ms) / \(.pre_receive_1000.median_ms) / \(.pre_receive_1000.p90_ms)",
   "  sync, 100 local operations onto 1,000 remote: \(.sync_100_onto_1000.min_ms) / \(.sync_100_onto_1000.median_ms) / \(.sync_100_onto_1000.p90_ms)"
   else "  (not measured)" end' --arg size "$LAST_SIZE" "$JS/distributed.json"
+echo "the TUI (contrib/bench/tui.sh):"
+jq -r '.[] | "  \(.size) candidates: first screen \(.first_screen_ms) ms, idle refresh \(.idle_refresh_cpu_ms) ms CPU\(if .follow then "; a check of \(.follow.files) files \(.follow.run_without_tui_ms) ms alone, \(.follow.run_with_tui_ms) ms followed (TUI \(.follow.tui_cpu_ms_over_3_runs_and_2_s) ms CPU)" else "" end)"' <<<"$tui_json"
 echo
 echo "targets:"
 jq -r '.[] | "  \(.result | if . == "met" then "met    " else . end)  \(.target)\(if .value != null then " — \(.value)" else "" end)"' <<<"$targets_json"
