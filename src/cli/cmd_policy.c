@@ -6,6 +6,7 @@
 #include "facade/dto.h"
 #include "util/error.h"
 #include "util/json.h"
+#include "domain/codec.h"
 
 static const struct cr_cli_option show_opts[] = {
 	CR_OPT_END,
@@ -80,11 +81,46 @@ cleanup:
 	return rc;
 }
 
+/* The signers of the policy in force in git's allowed-signers format
+ * (gpg.ssh.allowedSignersFile), their roles as a comment above each. */
+static int cmd_allowed_signers(cr_cli *c)
+{
+	cr_policy_view v = {0};
+	cr_policy p = {0};
+	cJSON *doc = NULL;
+	int rc;
+
+	if ((rc = cr_cli_begin(c)) < 0 || (rc = cr_facade_policy_show(c->f, &v)) < 0)
+		goto cleanup;
+	if ((rc = cr_json_parse(&doc, v.policy_json, strlen(v.policy_json), "policy.json")) < 0 ||
+	    (rc = cr_policy_from_json(doc, &p)) < 0)
+		goto cleanup;
+	printf("# the signers of policy %s version %" PRId64 " (%s at %.12s); for gpg.ssh.allowedSignersFile\n",
+	       p.policy_id, p.version, v.policy.ref, v.policy.commit);
+	for (size_t i = 0; i < p.signer_count; i++) {
+		const cr_signer *sg = &p.signers[i];
+		printf("# %s:", sg->principal);
+		for (unsigned r = 1; r <= CR_SIGNER_POLICY_ADMIN; r <<= 1)
+			if (sg->roles & r)
+				printf(" %s", cr_role_name(r));
+		printf("\n%s namespaces=\"git\" %s\n", sg->principal, sg->public_key);
+	}
+cleanup:
+	cr_policy_clear(&p);
+	cJSON_Delete(doc);
+	cr_policy_view_clear(&v);
+	return rc;
+}
+
 static const struct cr_cli_command commands[] = {
 	{"show", cmd_show, show_opts, "show the trusted policy and registry", NULL, CR_CLI_READS},
 	{"publish", cmd_publish, publish_opts, "validate and publish a policy and registry",
 	 "Both documents are checked against their schemas and every pattern must compile;\n"
 	 "they are then appended to the policy ref, the only source of trusted policy.", 0},
+	{"allowed-signers", cmd_allowed_signers, show_opts, "the policy's signers as git's allowed-signers file",
+	 "One line a signer, `<principal> namespaces=\"git\" <public key>`, with its roles\n"
+	 "in a comment above: point gpg.ssh.allowedSignersFile at it and git log\n"
+	 "--show-signature and git verify-commit check the ledger's signed commits.", CR_CLI_READS},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 

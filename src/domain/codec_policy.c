@@ -71,6 +71,58 @@ cleanup:
 	return rc;
 }
 
+static int signers_from_json(const cJSON *j, const char *what, cr_policy *p)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "signers"), *item, *role;
+	int rc = 0;
+
+	if (!list)
+		return 0;
+	if (!cJSON_IsArray(list))
+		return bad(what, "signers", "is not an array");
+	size_t n = (size_t)cJSON_GetArraySize(list);
+	if (n && !(p->signers = calloc(n, sizeof(*p->signers))))
+		return cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+	cJSON_ArrayForEach(item, list) {
+		cr_signer *sg = &p->signers[p->signer_count];
+		TRY(need_object(item, "policy signer"));
+		TRY(get_fixed(item, "policy signer", "principal", true, false, sg->principal, sizeof(sg->principal)));
+		TRY(get_dup(item, "policy signer", "public_key", true, false, &sg->public_key));
+		p->signer_count++;
+		const cJSON *roles = cJSON_GetObjectItemCaseSensitive(item, "roles");
+		if (!cJSON_IsArray(roles))
+			return bad("policy signer", "roles", "is not an array");
+		cJSON_ArrayForEach(role, roles) {
+			const char *r = cJSON_IsString(role) ? role->valuestring : "";
+			sg->roles |= !strcmp(r, "releaser") ? CR_SIGNER_RELEASER : !strcmp(r, "approver") ? CR_SIGNER_APPROVER
+				     : !strcmp(r, "policy-admin") ? CR_SIGNER_POLICY_ADMIN : 0;
+		}
+		if (!sg->roles)
+			return cr_error_set(CR_EINVALID_INPUT, "%s: signer %s has no role", what, sg->principal);
+		/* One principal, one entry: an allowed-signers file must not be ambiguous. */
+		for (size_t k = 0; k + 1 < p->signer_count; k++)
+			if (!strcmp(p->signers[k].principal, sg->principal))
+				return cr_error_set(CR_EINVALID_INPUT, "%s: signer %s is listed twice", what, sg->principal);
+	}
+	list = cJSON_GetObjectItemCaseSensitive(j, "require_signatures");
+	if (!list)
+		return 0;
+	if (!cJSON_IsArray(list))
+		return bad(what, "require_signatures", "is not an array");
+	n = (size_t)cJSON_GetArraySize(list);
+	if (n && !(p->require_signatures = calloc(n, sizeof(char *))))
+		return cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+	cJSON_ArrayForEach(item, list) {
+		if (!cJSON_IsString(item))
+			return bad(what, "require_signatures", "holds a value that is not a string");
+		if (!(p->require_signatures[p->require_count] = strdup(item->valuestring)))
+			return cr_error_set(CR_EINTERNAL, "%s: out of memory", what);
+		p->require_count++;
+	}
+cleanup:
+	return rc;
+}
+
 int cr_policy_from_json(const cJSON *j, cr_policy *p)
 {
 	static const char what[] = "policy";
@@ -132,6 +184,7 @@ int cr_policy_from_json(const cJSON *j, cr_policy *p)
 		if (present)
 			p->limits.max_per_run = (uint64_t)v;
 	}
+	TRY(signers_from_json(j, what, p));
 	return 0;
 cleanup:
 	cr_policy_clear(p);

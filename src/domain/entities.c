@@ -261,10 +261,39 @@ void cr_task_clear(cr_task *t)
 	memset(t, 0, sizeof(*t));
 }
 
+unsigned cr_role_for(const char *t)
+{
+	if (!strcmp(t, "release.approve") || !strcmp(t, "release.reject") || !strcmp(t, "release.publish") ||
+	    !strcmp(t, "release.revoke"))
+		return CR_SIGNER_APPROVER;
+	if (!strcmp(t, "policy.publish"))
+		return CR_SIGNER_POLICY_ADMIN;
+	return CR_SIGNER_RELEASER;
+}
+
+const char *cr_role_name(unsigned role)
+{
+	return role == CR_SIGNER_APPROVER ? "approver" : role == CR_SIGNER_POLICY_ADMIN ? "policy-admin" : "releaser";
+}
+
+bool cr_policy_requires_signature(const cr_policy *p, const char *t)
+{
+	for (size_t i = 0; p && i < p->require_count; i++)
+		if (!strcmp(p->require_signatures[i], t))
+			return true;
+	return false;
+}
+
 void cr_policy_clear(cr_policy *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->signer_count; i++)
+		free(p->signers[i].public_key);
+	free(p->signers);
+	for (size_t i = 0; i < p->require_count; i++)
+		free(p->require_signatures[i]);
+	free(p->require_signatures);
 	free(p->release_tag_pattern);
 	if (p->rules) {
 		for (size_t i = 0; i < p->rule_count; i++) {

@@ -283,6 +283,14 @@ typedef struct cr_policy_limits {
 	uint64_t max_per_run;             /* violations of one run recorded; default 100000 */
 } cr_policy_limits;
 
+/* A signer of the trusted policy: who, with which SSH key, in which roles. */
+enum { CR_SIGNER_RELEASER = 1 << 0, CR_SIGNER_APPROVER = 1 << 1, CR_SIGNER_POLICY_ADMIN = 1 << 2 };
+typedef struct cr_signer {
+	char principal[260];
+	char *public_key; /* "ssh-ed25519 AAAA…" */
+	unsigned roles;   /* CR_SIGNER_* bits */
+} cr_signer;
+
 typedef struct cr_policy {
 	char policy_id[72];
 	int64_t version;
@@ -290,7 +298,19 @@ typedef struct cr_policy {
 	cr_rule *rules;
 	size_t rule_count;
 	cr_policy_limits limits;
+	cr_signer *signers;
+	size_t signer_count;
+	char **require_signatures; /* audit types */
+	size_t require_count;
 } cr_policy;
+/* The role an operation of audit TYPE needs when it is signed: approver for
+ * approve, reject, publish, revoke; policy-admin for policy.publish;
+ * releaser for the others. */
+unsigned cr_role_for(const char *audit_type);
+/* "releaser", "approver", "policy-admin" of one role bit. */
+const char *cr_role_name(unsigned role);
+/* true when P requires audit TYPE's ledger commits to be signed. */
+bool cr_policy_requires_signature(const cr_policy *p, const char *audit_type);
 
 typedef struct cr_allowed_source {
 	char id[72];

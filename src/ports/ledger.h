@@ -143,6 +143,14 @@ typedef struct cr_ledger_port {
 	 * *COMMITS: the commits verified at TO. */
 	int (*repair)(void *impl, const char *to, uint64_t *commits);
 
+	/* ---- signatures ---- */
+	/* The commit of T must be signed with git's signing key (its commit
+	 * fails when it cannot be). */
+	void (*require_signature)(cr_txn *t);
+	/* The public key ("type base64") of git's signing key, or CR_ENOT_FOUND
+	 * (none configured) / CR_EINVALID_ARGUMENT (one that cannot be used). */
+	int (*signing_key)(void *impl, char *out, size_t len);
+
 	/* ---- history, for sync ---- */
 	/* The commits after FROM (hex, excluded; NULL: from the root) up to TO
 	 * (hex), oldest first, appended to OUT; CR_EINTEGRITY when the chain

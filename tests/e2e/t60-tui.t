@@ -207,6 +207,8 @@ test_expect_success 'q quits and puts the terminal back; after SIGTERM too (stty
 	tui_wait term "Candidates"
 	pid=$(pgrep -n -f "^clean-release tui")
 	kill -TERM "$pid"
+	# Gone before anything is typed (it would read the keys until it is).
+	i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i + 1)); test $i -lt 100; sleep 0.05; done
 	tui_keys term "stty -a >$TRASH/stty.txt; echo stty-done" Enter
 	tui_wait term "stty-done"
 	grep -E "(^| )echo( |$)" "$TRASH/stty.txt"
@@ -214,7 +216,9 @@ test_expect_success 'q quits and puts the terminal back; after SIGTERM too (stty
 	test_must_fail grep -E "(^| )-echo( |$)" "$TRASH/stty.txt"
 	tui_keys term "clean-release tui" Enter
 	tui_wait term "Candidates"
-	kill -INT "$(pgrep -n -f "^clean-release tui")"
+	pid=$(pgrep -n -f "^clean-release tui")
+	kill -INT "$pid"
+	i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i + 1)); test $i -lt 100; sleep 0.05; done
 	tui_keys term "stty -a >$TRASH/stty2.txt; echo stty2-done" Enter
 	tui_wait term "stty2-done"
 	grep -E "(^| )icanon( |$)" "$TRASH/stty2.txt"

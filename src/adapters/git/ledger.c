@@ -24,6 +24,16 @@ static int ledger_descends(void *impl, const char *old_hex, const char *new_hex)
 	return rc < 0 ? cr_git_error("cannot walk the history") : rc;
 }
 
+static void ledger_require_signature(cr_txn *t)
+{
+	t->sign = true;
+}
+
+static int ledger_signing_key(void *impl, char *out, size_t len)
+{
+	return cr_git_signing_pubkey(((struct ledger *)impl)->repo, out, len);
+}
+
 /* ---- open ------------------------------------------------------------- */
 
 int cr_gl_writable(const struct ledger *l, const char *what)
@@ -82,6 +92,8 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->resolve = ledger_resolve;
 	out->commit_exists = ledger_commit_exists;
 	out->descends = ledger_descends;
+	out->require_signature = ledger_require_signature;
+	out->signing_key = ledger_signing_key;
 	out->history = cr_gl_ledger_history;
 	out->merge_base = cr_gl_ledger_merge_base;
 	out->commit_objects = cr_gl_ledger_commit_objects;

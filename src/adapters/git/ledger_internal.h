@@ -67,6 +67,7 @@ struct cr_txn {
 	uint64_t next[CR_ID__COUNT];
 	struct staged *st;
 	size_t nst, ast;
+	bool sign; /* the commit must be signed (sign.c) */
 };
 
 #define ORDER_ROOT "order"
@@ -82,6 +83,10 @@ int cr_git_config_env(git_repository *repo);
 void cr_gl_fanout(const char *key, char out[8]);
 void cr_gl_parse_counters(const char *msg, uint64_t c[CR_ID__COUNT]);
 void cr_gl_format_counters(char *buf, size_t len, const uint64_t c[CR_ID__COUNT]);
+/* sign.c */
+bool cr_git_sign_all(git_repository *repo);
+int cr_git_signing_pubkey(git_repository *repo, char *out, size_t len);
+int cr_git_sign_buffer(git_repository *repo, const char *buf, size_t len, char **sig);
 /* history.c */
 int cr_gl_ledger_history(void *impl, const char *from, const char *to, cr_strlist *out);
 int cr_gl_ledger_merge_base(void *impl, const char *a, const char *b, char *out, size_t len);

@@ -522,8 +522,24 @@ int cr_gl_txn_commit(cr_txn *t, const char *message, const char *actor)
 		goto cleanup;
 	}
 	const git_commit *parents[1] = {parent};
-	if (git_commit_create(&commit_id, repo, NULL, author, committer, NULL, msg, newtree,
-			      parent ? 1 : 0, parents) < 0) {
+	if (t->sign || cr_git_sign_all(repo)) {
+		/* Signed as git signs: the commit's bytes, then gpgsig. */
+		git_buf content = {0};
+		char *sig = NULL;
+		if (git_commit_create_buffer(&content, repo, author, committer, NULL, msg, newtree, parent ? 1 : 0,
+					     parents) < 0) {
+			rc = cr_git_error("cannot write a ledger commit");
+			goto cleanup;
+		}
+		rc = cr_git_sign_buffer(repo, content.ptr, content.size, &sig);
+		if (rc == 0 && git_commit_create_with_signature(&commit_id, repo, content.ptr, sig, NULL) < 0)
+			rc = cr_git_error("cannot write a signed ledger commit");
+		git_buf_dispose(&content);
+		free(sig);
+		if (rc < 0)
+			goto cleanup;
+	} else if (git_commit_create(&commit_id, repo, NULL, author, committer, NULL, msg, newtree,
+				     parent ? 1 : 0, parents) < 0) {
 		rc = cr_git_error("cannot write a ledger commit");
 		goto cleanup;
 	}

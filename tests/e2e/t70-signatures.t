@@ -1,0 +1,103 @@
+#!/bin/sh
+# t70-signatures: signers in the trusted policy, ledger commits signed as git
+# signs them (ssh-keygen -Y sign, the gpgsig header), the gates that know who
+# signs; real ssh keys made by ssh-keygen, git verify-commit as the judge.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'setup: three ssh keys; a policy whose signers are an approver and a releaser, approvals signed' '
+	mkdir keys
+	for k in owner bot stranger; do ssh-keygen -q -t ed25519 -N "" -C "$k" -f keys/$k; done
+	new_repo repo
+	cd repo
+	git config user.email owner@acme.example
+	write_policy ..
+	jq --arg o "$(cut -d" " -f1,2 ../keys/owner.pub)" --arg b "$(cut -d" " -f1,2 ../keys/bot.pub)" \
+	  ".signers = [{principal: \"owner@acme.example\", public_key: \$o, roles: [\"approver\", \"policy-admin\"]},
+	               {principal: \"bot@acme.example\", public_key: \$b, roles: [\"releaser\"]}]
+	   | .require_signatures = [\"release.approve\", \"release.publish\"]" ../policy.json >../signed-policy.json
+	validate_schema policy.schema.json ../signed-policy.json
+	clean-release -q policy publish --policy ../signed-policy.json --registry ../registry.json --actor owner@acme.example
+	mkdir -p ../art/dist && printf "ok\n" >../art/dist/a.txt
+	printf "{\"artifacts\":[{\"path\":\"dist/a.txt\",\"source\":\"build:ci/1\"}]}" >../art/artifacts.json
+	clean-release -q candidate register --candidate-id c1 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release -q candidate import-artifacts --candidate-id c1 --input ../art/artifacts.json
+	clean-release -q manifest build --candidate-id c1
+	clean-release -q compliance run --candidate-id c1 --manifest-id man-001 --jobs 1
+	test "$(candidate_status c1)" = CHECK_PASSED
+'
+
+test_expect_success 'policy allowed-signers prints git allowed-signers lines, with the roles as comments' '
+	cd repo
+	clean-release policy allowed-signers >../allowed
+	grep -x "owner@acme.example namespaces=\"git\" $(cut -d" " -f1,2 ../keys/owner.pub)" ../allowed
+	grep -x "bot@acme.example namespaces=\"git\" $(cut -d" " -f1,2 ../keys/bot.pub)" ../allowed
+	grep -x "# owner@acme.example: approver policy-admin" ../allowed
+	grep -x "# bot@acme.example: releaser" ../allowed
+'
+
+test_expect_success 'an approval with no key, an unknown key, a key without the role: each refused (exit 3), nothing approved' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	test_exit 3 clean-release release approve --candidate-id c1 --report-id rpt-001
+	grep "release.approve needs a signature (policy e2e-policy v1 requires it): no signing key is configured" "$TRASH/.cr-err"
+	git config gpg.format ssh
+	git config user.signingKey "$TRASH/keys/stranger"
+	test_exit 3 clean-release release approve --candidate-id c1 --report-id rpt-001
+	grep "needs a signature by a signer of policy e2e-policy v1; the signing key ssh-ed25519 .* is not one" "$TRASH/.cr-err"
+	test_exit 3 git -c user.signingKey="$TRASH/keys/bot" clean-release release approve --candidate-id c1 --report-id rpt-001
+	grep "release.approve needs a signer with the role approver; bot@acme.example does not have it" "$TRASH/.cr-err"
+	test_exit 3 git -c gpg.format=openpgp -c user.signingKey="$TRASH/keys/owner" clean-release release approve --candidate-id c1 --report-id rpt-001
+	grep "gpg.format is openpgp: clean-release signs with SSH keys only" "$TRASH/.cr-err"
+	test "$(git rev-parse refs/clean-release/ledger)" = "$tip"
+	test "$(candidate_status c1)" = CHECK_PASSED
+'
+
+test_expect_success 'the approver approves: the commit is signed, git verify-commit accepts it with the allowed-signers file' '
+	cd repo
+	git config user.signingKey "$TRASH/keys/owner"
+	clean-release -q release approve --candidate-id c1 --report-id rpt-001
+	test "$(candidate_status c1)" = APPROVED
+	git cat-file commit refs/clean-release/ledger | grep -q "^gpgsig -----BEGIN SSH SIGNATURE-----"
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" verify-commit refs/clean-release/ledger 2>../vc.err
+	grep "Good \"git\" signature for owner@acme.example" ../vc.err
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" log -1 --show-signature --format=%s refs/clean-release/ledger >../show 2>&1
+	grep "Good \"git\" signature for owner@acme.example" ../show
+	clean-release audit log --candidate-id c1 --json | jq -e "[.events[] | select(.type == \"release.approve\")][0].details.signed_by == \"owner@acme.example\"" >/dev/null
+	clean-release verify >/dev/null
+	test -z "$(git cat-file commit refs/clean-release/ledger~1 | grep "^gpgsig")"
+'
+
+test_expect_success 'the key as a literal (key::, held by ssh-agent) and the public key file both name the signer' '
+	cd repo
+	git config user.signingKey "$TRASH/keys/owner.pub"
+	test "$(git config user.signingKey)" = "$TRASH/keys/owner.pub"
+	eval "$(ssh-agent -s)" >/dev/null
+	echo "$SSH_AGENT_PID" >>"$TRASH/.kill-at-exit"
+	ssh-add -q "$TRASH/keys/owner" 2>/dev/null
+	clean-release -q release publish --candidate-id c1 --report-id rpt-001 --channel prod
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" verify-commit refs/clean-release/ledger
+	kill "$SSH_AGENT_PID"
+'
+
+test_expect_success 'cleanRelease.signAll signs every ledger commit; a policy without signers behaves as before' '
+	cd repo
+	git config user.signingKey "$TRASH/keys/bot"
+	git -c cleanRelease.signAll=true clean-release -q candidate register --candidate-id c2 --version 1 --source-snapshot v1.2.0-rc1
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" verify-commit refs/clean-release/ledger 2>../vc2.err
+	grep "Good \"git\" signature for bot@acme.example" ../vc2.err
+	git config --unset user.signingKey
+	clean-release -q candidate register --candidate-id c3 --version 1 --source-snapshot v1.2.0-rc1
+	test_must_fail git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" verify-commit refs/clean-release/ledger 2>/dev/null
+	clean-release verify >/dev/null
+'
+
+test_expect_success 'a policy whose signer has a malformed key or no role, or a principal twice, is refused at publish (exit 2)' '
+	cd repo
+	jq ".version = 2 | .signers[0].public_key = \"ssh-ed25519 not-base64!\"" ../signed-policy.json >../bad1.json
+	test_refuses 2 clean-release policy publish --policy ../bad1.json --registry ../registry.json --actor owner@acme.example
+	jq ".version = 2 | .signers[1].principal = .signers[0].principal" ../signed-policy.json >../bad2.json
+	test_refuses 2 clean-release policy publish --policy ../bad2.json --registry ../registry.json --actor owner@acme.example
+	grep "is listed twice" "$TRASH/.cr-err"
+	jq ".version = 2 | .require_signatures = [\"release.dance\"]" ../signed-policy.json >../bad3.json
+	test_refuses 2 clean-release policy publish --policy ../bad3.json --registry ../registry.json --actor owner@acme.example
+'
