@@ -101,3 +101,60 @@ test_expect_success 'a policy whose signer has a malformed key or no role, or a 
 	jq ".version = 2 | .require_signatures = [\"release.dance\"]" ../signed-policy.json >../bad3.json
 	test_refuses 2 clean-release policy publish --policy ../bad3.json --registry ../registry.json --actor owner@acme.example
 '
+
+test_expect_success 'verify checks every required signature: the approval stripped of gpgsig, or with another commit'"'"'s, exits 5' '
+	cd repo
+	clean-release verify >/dev/null
+	apr=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.approve c1 " | cut -d" " -f1)
+	git cat-file commit "$apr" >../signed.txt
+	# The same commit without its signature: the same tree, the same parent.
+	awk "/^gpgsig /{skip=1; next} skip && /^ /{next} {skip=0; print}" ../signed.txt >../stripped.txt
+	stripped=$(git hash-object -t commit -w ../stripped.txt)
+	test "$(git rev-parse "$stripped^{tree}")" = "$(git rev-parse "$apr^{tree}")"
+	test_exit 5 clean-release verify --range "$apr~1..$stripped"
+	grep "ledger commit $(git rev-parse --short=12 "$stripped"): release.approve needs a signature (policy e2e-policy v1 requires it), and the commit is unsigned" "$TRASH/.cr-err"
+	# Another commit'"'"'s signature (the publication'"'"'s) on the approval.
+	pub=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.publish c1 " | cut -d" " -f1)
+	git cat-file commit "$pub" | awk "/^gpgsig /{p=1} p && !/^gpgsig / && !/^ /{p=0} p" >../pubsig.txt
+	{ sed -n "1,/^committer /p" ../stripped.txt; cat ../pubsig.txt; sed "1,/^committer /d" ../stripped.txt; } >../copied.txt
+	copied=$(git hash-object -t commit -w ../copied.txt)
+	git cat-file commit "$copied" | grep -q "^gpgsig "
+	test_exit 5 clean-release verify --range "$apr~1..$copied"
+	grep "the SSH signature does not match what it signs" "$TRASH/.cr-err"
+	echo "$stripped" >../stripped.oid
+	echo "$copied" >../copied.oid
+'
+
+test_expect_success 'the server refuses the stripped and the copied signature; a fresh clone verifies everything offline' '
+	git init -q --bare server.git
+	(cd server.git && clean-release -q hook install --server)
+	cd repo
+	apr=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.approve c1 " | cut -d" " -f1)
+	git push -q ../server.git "refs/tags/v1.2.0-rc1" "$apr~1:refs/clean-release/ledger" "refs/clean-release/policy:refs/clean-release/policy"
+	test_exit 1 git push ../server.git "$(cat ../stripped.oid):refs/clean-release/ledger"
+	grep "release.approve needs a signature .* and the commit is unsigned" "$TRASH/.cr-err"
+	test_exit 1 git push ../server.git "$(cat ../copied.oid):refs/clean-release/ledger"
+	grep "does not match what it signs" "$TRASH/.cr-err"
+	git push -q ../server.git "refs/clean-release/ledger:refs/clean-release/ledger" "refs/notes/clean-release:refs/notes/clean-release"
+	git clone -q ../server.git ../fresh
+	cd ../fresh
+	clean-release -q fetch
+	clean-release verify
+'
+
+test_expect_success 'a key removed from policy v2 leaves the approvals it signed under v1 valid; under v2 it is refused' '
+	cd repo
+	jq ".version = 2 | .signers |= map(select(.principal != \"owner@acme.example\")) | .signers += [{principal: \"admin2@acme.example\", public_key: \"$(cut -d" " -f1,2 ../keys/stranger.pub)\", roles: [\"approver\"]}]" ../signed-policy.json >../v2.json
+	clean-release -q policy publish --policy ../v2.json --registry ../registry.json --actor owner@acme.example
+	clean-release verify >/dev/null
+	clean-release -q candidate register --candidate-id c4 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release -q candidate import-artifacts --candidate-id c4 --input ../art/artifacts.json
+	clean-release -q manifest build --candidate-id c4
+	m=$(clean-release --json candidate show --candidate-id c4 | jq -r .latest_manifest_id)
+	clean-release -q compliance run --candidate-id c4 --manifest-id "$m" --jobs 1
+	r=$(clean-release --json candidate show --candidate-id c4 | jq -r .latest_report_id)
+	test_exit 3 git -c user.signingKey="$TRASH/keys/owner" clean-release release approve --candidate-id c4 --report-id "$r"
+	grep "is not one" "$TRASH/.cr-err"
+	git -c user.signingKey="$TRASH/keys/stranger" clean-release -q release approve --candidate-id c4 --report-id "$r" --actor admin2@acme.example
+	clean-release verify >/dev/null
+'

@@ -1,4 +1,6 @@
 #include "adapters/git/ledger_internal.h"
+#include "domain/codec.h"
+#include "util/sshsig.h"
 
 /* ---- verify ----------------------------------------------------------- */
 
@@ -13,6 +15,14 @@ struct vctx {
 	uint64_t objects;
 	uint64_t candidates; /* candidate records added */
 	int rc;
+	/* The audit event the commit adds (one an operation), for its signature. */
+	bool has_ev;
+	char ev_type[40], ev_outcome[16], ev_signed_by[260];
+	/* The policy in force last read (by its commit), for the signers. */
+	char pol_commit[GIT_OID_HEXSZ + 1];
+	cr_policy pol;
+	git_oid pol_tree; /* the policy/ tree it was read from: unchanged, nothing to read */
+	bool pol_tree_set;
 };
 
 static const struct {
@@ -158,6 +168,14 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 			 git_tree_entry_bypath(&e, v->tree, apath) < 0 || !git_oid_equal(git_tree_entry_id(e), id))
 			rc = vfail(v, path, "not the same event as the audit log holds");
 		git_tree_entry_free(e);
+	}
+	if (rc == 0 && !strncmp(path, "audit/", 6)) {
+		const char *t = cr_json_str(doc, "type"), *o = cr_json_str(doc, "outcome");
+		const char *by = cr_json_str(cJSON_GetObjectItemCaseSensitive(doc, "details"), "signed_by");
+		v->has_ev = true;
+		snprintf(v->ev_type, sizeof(v->ev_type), "%s", t ? t : "");
+		snprintf(v->ev_outcome, sizeof(v->ev_outcome), "%s", o ? o : "");
+		snprintf(v->ev_signed_by, sizeof(v->ev_signed_by), "%s", by ? by : "");
 	}
 	if (rc == 0 && (!strncmp(path, "audit/", 6) || !strncmp(path, "ids/", 4))) {
 		/* Count ids for the counters check: each id once, by its index path. */
@@ -324,6 +342,131 @@ static int from_open(struct ledger *l, const char *from, struct vfrom *f)
 }
 
 /* Verify the commits after FROM (NULL: from the root) up to the tip. */
+/* The policy in force at TREE (the latest policy/ event's commit) into
+ * V->pol, read again only when it changed; V->pol_commit "" for none. */
+static int policy_at(struct vctx *v, git_tree *tree)
+{
+	git_tree_entry *dir = NULL;
+	git_tree *pt = NULL;
+	char best[64] = "", commit[GIT_OID_HEXSZ + 1] = "";
+	uint64_t bn = 0;
+	int rc = 0;
+
+	if (tree && git_tree_entry_bypath(&dir, tree, POLICY_ROOT) == 0) {
+		if (v->pol_tree_set && git_oid_equal(&v->pol_tree, git_tree_entry_id(dir))) {
+			git_tree_entry_free(dir);
+			return 0; /* the same policy events: the same policy in force */
+		}
+		git_oid_cpy(&v->pol_tree, git_tree_entry_id(dir));
+		v->pol_tree_set = true;
+	} else {
+		v->pol_tree_set = false;
+	}
+	if (dir && git_tree_lookup(&pt, v->l->repo, git_tree_entry_id(dir)) == 0)
+		for (size_t i = 0; i < git_tree_entrycount(pt); i++) {
+			const char *name = git_tree_entry_name(git_tree_entry_byindex(pt, i));
+			char id[64];
+			uint64_t n = 0;
+			snprintf(id, sizeof(id), "%.*s", (int)strcspn(name, "."), name);
+			if (cr_id_parse(id, CR_ID_EVENT, &n) && n > bn)
+				bn = n, snprintf(best, sizeof(best), "%s", name);
+		}
+	if (best[0]) {
+		char *buf = NULL;
+		cJSON *doc = NULL;
+		const git_tree_entry *e = git_tree_entry_byname(pt, best);
+		if (cr_git_blob_read(v->l->repo, git_tree_entry_id(e), &buf, NULL) == 0 &&
+		    cr_json_parse(&doc, buf, strlen(buf), "policy.publish") == 0) {
+			const char *c = cr_json_str(cJSON_GetObjectItemCaseSensitive(doc, "details"), "policy_commit");
+			snprintf(commit, sizeof(commit), "%s", c ? c : "");
+		}
+		cJSON_Delete(doc);
+		free(buf);
+		cr_error_clear();
+	}
+	git_tree_free(pt);
+	git_tree_entry_free(dir);
+	if (!strcmp(commit, v->pol_commit))
+		return 0;
+	cr_policy_clear(&v->pol);
+	snprintf(v->pol_commit, sizeof(v->pol_commit), "%s", commit);
+	if (!commit[0])
+		return 0;
+	/* policy.json of that policy commit (the policy ref's history). */
+	git_oid oid;
+	git_commit *pc = NULL;
+	git_tree *ptree = NULL;
+	char *pj = NULL;
+	cJSON *doc = NULL;
+	const git_tree_entry *pe;
+	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&pc, v->l->repo, &oid) < 0 ||
+	    git_commit_tree(&ptree, pc) < 0 || !(pe = git_tree_entry_byname(ptree, "policy.json")) ||
+	    cr_git_blob_read(v->l->repo, git_tree_entry_id(pe), &pj, NULL) < 0 ||
+	    cr_json_parse(&doc, pj, strlen(pj), "policy.json") < 0 || cr_policy_from_json(doc, &v->pol) < 0)
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: the policy in force (%.12s) cannot be read", v->commit_hex,
+				  commit);
+	cJSON_Delete(doc);
+	free(pj);
+	git_tree_free(ptree);
+	git_commit_free(pc);
+	return rc;
+}
+
+/* The commit's signature, against the signers of the policy in force (for
+ * a policy.publish, the policy before it): required where the policy asks
+ * for it, made by a signer holding the operation's role, matching the
+ * commit, and naming the principal its event records. Any signature a
+ * commit carries must match it. */
+static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tree *ptree)
+{
+	git_buf sig = {0}, data = {0};
+	unsigned char key[1024], want[1024];
+	size_t kl = 0, wl = 0;
+	int rc;
+
+	if ((rc = policy_at(v, v->has_ev && !strcmp(v->ev_type, "policy.publish") ? ptree : tree)) < 0)
+		return rc;
+	bool required = v->has_ev && !strcmp(v->ev_outcome, "ACCEPTED") && cr_policy_requires_signature(&v->pol, v->ev_type);
+	int got = git_commit_extract_signature(&sig, &data, v->l->repo, (git_oid *)git_commit_id(c), NULL);
+	git_error_clear();
+	if (got < 0) {
+		rc = required ? cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s needs a signature (policy %s v%lld "
+							     "requires it), and the commit is unsigned", v->commit_hex, v->ev_type,
+					     v->pol.policy_id, (long long)v->pol.version)
+			      : 0;
+		goto done;
+	}
+	if (cr_sshsig_verify(sig.ptr, data.ptr, data.size, "git", key, sizeof(key), &kl) < 0) {
+		char why[CR_ERROR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s", v->commit_hex, why);
+		goto done;
+	}
+	if (!required)
+		goto done;
+	const cr_signer *who = NULL;
+	for (size_t i = 0; i < v->pol.signer_count && !who; i++)
+		if (cr_sshsig_pubkey_blob(v->pol.signers[i].public_key, want, sizeof(want), &wl) == 0 && wl == kl &&
+		    !memcmp(want, key, kl))
+			who = &v->pol.signers[i];
+	cr_error_clear();
+	unsigned role = cr_role_for(v->ev_type);
+	if (!who)
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s is signed by a key that is not a signer of policy %s "
+						 "v%lld", v->commit_hex, v->ev_type, v->pol.policy_id, (long long)v->pol.version);
+	else if (!(who->roles & role))
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s is signed by %s, who is not a%s %s in policy %s v%lld",
+				  v->commit_hex, v->ev_type, who->principal, role == CR_SIGNER_APPROVER ? "n" : "",
+				  cr_role_name(role), v->pol.policy_id, (long long)v->pol.version);
+	else if (strcmp(v->ev_signed_by, who->principal))
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: its event names the signer %s, but %s signed it",
+				  v->commit_hex, v->ev_signed_by[0] ? v->ev_signed_by : "(none)", who->principal);
+done:
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return rc;
+}
+
 static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, uint64_t *nobjects)
 {
 	git_oid oid;
@@ -423,6 +566,7 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 		v.commit_hex = hex;
 		memset(v.added, 0, sizeof(v.added));
 		memset(v.maxid, 0, sizeof(v.maxid));
+		v.has_ev = false;
 		if (git_commit_lookup(&c, l->repo, &chain[i]) < 0 || git_commit_tree(&tree, c) < 0) {
 			git_commit_free(c);
 			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s cannot be read", hex);
@@ -445,6 +589,8 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 		}
 		v.rc = 0;
 		rc = walk_added(&v, ptree, tree, path, 0, sizeof(path)) < 0 ? v.rc : 0;
+		if (rc == 0)
+			rc = check_signature(&v, c, tree, ptree);
 		cr_gl_parse_counters(git_commit_message(c), cur);
 		for (int k = 0; rc == 0 && k < CR_ID__COUNT; k++) {
 			if (cur[k] - prev[k] != v.added[k] || (v.added[k] && v.maxid[k] != cur[k]) || cur[k] < prev[k])
@@ -471,6 +617,7 @@ cleanup:
 	git_odb_free(v.odb);
 	for (size_t i = 0; i < sizeof(v.schemas) / sizeof(v.schemas[0]); i++)
 		cr_schema_free(v.schemas[i]);
+	cr_policy_clear(&v.pol);
 	free(chain);
 	return rc;
 }
