@@ -170,12 +170,8 @@ void cr_svc_audit_event_done(cr_audit_event *ev)
 	cr_audit_event_clear(ev);
 }
 
-/* An accepted operation that the policy in force requires signed: git's
- * signing key must be a signer of that policy with the operation's role
- * (CR_EGATE_REFUSED naming what is missing, nothing written); the event
- * records the signer, and the commit is signed. A policy.publish is judged
- * by the policy before it. */
-static int sign_gate(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
+
+int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len)
 {
 	cr_policy_binding b;
 	cr_policy pol = {0};
@@ -183,20 +179,21 @@ static int sign_gate(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 	char *pj = NULL, pub[8300];
 	int rc;
 
-	if (!ev->accepted || !s->ledger->signing_key)
+	principal[0] = '\0';
+	if (!s->ledger->signing_key)
 		return 0;
 	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0 || !b.found || !b.commit[0])
 		return rc;
 	if ((rc = s->policy->at(s->policy->impl, b.commit, &pj, NULL, NULL, NULL)) < 0 ||
 	    (rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) < 0 || (rc = cr_policy_from_json(doc, &pol)) < 0)
 		goto cleanup;
-	if (!cr_policy_requires_signature(&pol, ev->type))
+	if (!cr_policy_requires_signature(&pol, type))
 		goto cleanup;
-	unsigned role = cr_role_for(ev->type);
+	unsigned role = cr_role_for(type);
 	if ((rc = s->ledger->signing_key(s->ledger->impl, pub, sizeof(pub))) < 0) {
 		char why[CR_ERROR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
-		cr_error_set(CR_EGATE_REFUSED, "%s needs a signature (policy %s v%lld requires it): %s", ev->type,
+		cr_error_set(CR_EGATE_REFUSED, "%s needs a signature (policy %s v%lld requires it): %s", type,
 			     pol.policy_id, (long long)pol.version, why);
 		rc = cr_error_hint("git config gpg.format ssh && git config user.signingKey ~/.ssh/id_ed25519 (a key the "
 				   "policy lists: git clean-release policy allowed-signers)");
@@ -208,16 +205,16 @@ static int sign_gate(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 			who = &pol.signers[i];
 	if (!who) {
 		cr_error_set(CR_EGATE_REFUSED, "%s needs a signature by a signer of policy %s v%lld; the signing key %.60s… is "
-					       "not one", ev->type, pol.policy_id, (long long)pol.version, pub);
+					       "not one", type, pol.policy_id, (long long)pol.version, pub);
 		rc = cr_error_hint("its signers: git clean-release policy allowed-signers");
 		goto cleanup;
 	}
 	if (!(who->roles & role)) {
 		rc = cr_error_set(CR_EGATE_REFUSED, "%s needs a signer with the role %s; %s does not have it in policy %s v%lld",
-				  ev->type, cr_role_name(role), who->principal, pol.policy_id, (long long)pol.version);
+				  type, cr_role_name(role), who->principal, pol.policy_id, (long long)pol.version);
 		goto cleanup;
 	}
-	cr_audit_detail(ev, "signed_by", who->principal);
+	snprintf(principal, len, "%s", who->principal);
 	s->ledger->require_signature(t);
 cleanup:
 	cr_policy_clear(&pol);
@@ -228,9 +225,12 @@ cleanup:
 
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 {
-	int rc = sign_gate(t, s, ev);
+	char principal[260];
+	int rc = ev->accepted ? cr_svc_sign_gate(t, s, ev->type, principal, sizeof(principal)) : 0;
 	if (rc < 0)
 		return rc;
+	if (ev->accepted && principal[0])
+		cr_audit_detail(ev, "signed_by", principal);
 	rc = s->ledger->alloc(t, CR_ID_EVENT, ev->event_id, sizeof(ev->event_id));
 	if (rc < 0)
 		return rc;

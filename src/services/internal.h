@@ -44,6 +44,13 @@ int cr_svc_policy_binding(cr_txn *t, const cr_svc *s, cr_policy_binding *b);
  * is the one the ledger at T records as in force, or, with no policy.publish
  * recorded, the built-in policy of the demo namespace. */
 int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *snap);
+/* An accepted operation of audit TYPE that the policy in force at T
+ * requires signed: git's signing key must be a signer of that policy with
+ * the operation's role (CR_EGATE_REFUSED naming what is missing); then
+ * PRINCIPAL (LEN bytes) gets the signer and T's commit will be signed.
+ * PRINCIPAL "" when no signature is required. A policy.publish is judged
+ * by the policy before it (the one T reads). */
+int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len);
 /* Validate POLICY and REGISTRY as a publish does (schemas, every rule
  * compiles, unique source ids), POL getting the policy (cr_policy_clear). */
 int cr_svc_policy_validate(const cr_svc *s, const char *policy, const char *registry, cr_policy *pol);

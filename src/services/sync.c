@@ -492,6 +492,22 @@ static int replay_one(struct replay *r, const cr_ledger_port *local, const char 
 		rc = refuse(r, t, &c, ev, cid, code, why, msg, sizeof(msg));
 	} else {
 		size_t from = r->map.n;
+		/* Signed again, by this clone's key, where the merged ledger's policy wants it. */
+		char principal[260] = "";
+		if (ev && !strcmp(outcome, "ACCEPTED")) {
+			if ((rc = cr_svc_sign_gate(t, s, type, principal, sizeof(principal))) < 0) {
+				char why[CR_ERROR_MSG_MAX];
+				snprintf(why, sizeof(why), "%s", cr_error_last()->message);
+				cr_error_set(rc, "cannot replay %s %s: %s", type, cid, why);
+				goto done;
+			}
+			cJSON *d = cJSON_GetObjectItemCaseSensitive(ev->doc, "details");
+			cJSON_DeleteItemFromObjectCaseSensitive(d, "signed_by");
+			if (principal[0] && !cJSON_AddStringToObject(d, "signed_by", principal)) {
+				rc = cr_error_set(CR_EINTERNAL, "out of memory");
+				goto done;
+			}
+		}
 		if ((rc = renumber(r, t, &c)) == 0 && (rc = transplant(r, t, &c, from)) == 0) {
 			rewrite_message(c.info.message, &r->map, msg, sizeof(msg));
 			r->out->replayed++;

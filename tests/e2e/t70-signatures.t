@@ -158,3 +158,35 @@ test_expect_success 'a key removed from policy v2 leaves the approvals it signed
 	git -c user.signingKey="$TRASH/keys/stranger" clean-release -q release approve --candidate-id c4 --report-id "$r" --actor admin2@acme.example
 	clean-release verify >/dev/null
 '
+
+test_expect_success 'sync signs the operations it replays with the local key, and refuses to replay one it cannot sign' '
+	cd repo
+	clean-release -q candidate register --candidate-id c5 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release -q candidate import-artifacts --candidate-id c5 --input ../art/artifacts.json
+	clean-release -q manifest build --candidate-id c5
+	m=$(clean-release --json candidate show --candidate-id c5 | jq -r .latest_manifest_id)
+	clean-release -q compliance run --candidate-id c5 --manifest-id "$m" --jobs 1
+	git init -q --bare ../s2.git
+	(cd ../s2.git && clean-release -q hook install --server)
+	git push -q ../s2.git v1.2.0-rc1 HEAD:refs/heads/master "refs/clean-release/*:refs/clean-release/*" "refs/notes/clean-release:refs/notes/clean-release"
+	git clone -q ../s2.git ../X && git clone -q ../s2.git ../Y
+	(cd ../Y && git config user.email admin2@acme.example && clean-release -q fetch)
+	(cd ../X && git config user.email x@acme.example && clean-release -q fetch &&
+	 clean-release -q candidate register --candidate-id x1 --version 1 --source-snapshot v1.2.0-rc1 && clean-release -q push)
+	cd ../Y
+	r=$(clean-release --json candidate show --candidate-id c5 | jq -r .latest_report_id)
+	git -c gpg.format=ssh -c user.signingKey="$TRASH/keys/stranger" clean-release -q release approve --candidate-id c5 --report-id "$r"
+	tip=$(git rev-parse refs/clean-release/ledger)
+	test_exit 5 clean-release push
+	test_exit 3 clean-release sync
+	grep "cannot replay release.approve c5: release.approve needs a signature" "$TRASH/.cr-err"
+	test "$(git rev-parse refs/clean-release/ledger)" = "$tip"
+	git config gpg.format ssh
+	git config user.signingKey "$TRASH/keys/stranger"
+	clean-release sync >../sync-y.out
+	grep "1 operations replayed" ../sync-y.out
+	test "$(clean-release -C ../s2.git --json candidate show --candidate-id c5 | jq -r .status)" = APPROVED
+	clean-release -C ../s2.git verify >/dev/null
+	git cat-file commit refs/clean-release/ledger | grep -q "^gpgsig "
+	clean-release audit log --candidate-id c5 --json | jq -e "[.events[] | select(.type == \"release.approve\")][0].details | .signed_by == \"admin2@acme.example\" and .replayed_from != null" >/dev/null
+'
