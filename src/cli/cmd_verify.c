@@ -7,6 +7,8 @@
 static const struct cr_cli_option verify_opts[] = {
 	CR_OPT_STRING("range", CR_CLI_OPTIONAL, "OLD..NEW",
 		      "only the ledger commits after OLD up to NEW (NEW empty: the ledger's tip)"),
+	CR_OPT_STRING("policy-root", CR_CLI_OPTIONAL, "DIGEST",
+		      "the sha256 the root of the policy chain must have (default: git config cleanRelease.policyRoot)"),
 	CR_OPT_END,
 };
 
@@ -33,16 +35,35 @@ static int cmd_verify(cr_cli *c)
 
 	if (range && (rc = parse_range(range, old, sizeof(old), &c->ledger_at)) < 0)
 		return rc;
+	c->policy_root = cr_cli_str(c, "policy-root");
+	if (c->policy_root && (strlen(c->policy_root) != 64 || strspn(c->policy_root, "0123456789abcdef") != 64))
+		return cr_cli_usage_error(c, "--policy-root wants a sha256 (64 lowercase hex digits)");
 	if ((rc = cr_cli_begin(c)) < 0)
 		return rc;
 	if ((rc = cr_facade_verify(c->f, range ? old : NULL, &r)) < 0)
 		return rc;
 	if (!c->json) {
 		cr_cli_out(c, "ledger verified: %" PRIu64 " commits, %" PRIu64 " objects\n", r.commits, r.objects);
+		/* Trust on first use is said, never silent. */
+		if (r.root_digest[0] && r.root_pinned)
+			cr_cli_out(c, "policy root: %s (sha256 %s, ledger commit %.12s) matches the pin\n", r.root_policy,
+				   r.root_digest, r.root_commit);
+		else if (r.root_digest[0])
+			cr_cli_out(c, "policy root: %s (sha256 %s, ledger commit %.12s) trusted on first use; pin it: git "
+				   "clean-release verify --policy-root %s (or git config cleanRelease.policyRoot)\n",
+				   r.root_policy, r.root_digest, r.root_commit, r.root_digest);
 		return 0;
 	}
 	doc = cJSON_CreateObject();
-	if (!doc || !cJSON_AddTrueToObject(doc, "ok") || !cJSON_AddNumberToObject(doc, "commits", (double)r.commits) ||
+	cJSON *root = r.root_digest[0] ? cJSON_CreateObject() : cJSON_CreateNull();
+	if (root && r.root_digest[0] &&
+	    (!cJSON_AddStringToObject(root, "digest", r.root_digest) || !cJSON_AddStringToObject(root, "commit", r.root_commit) ||
+	     !cJSON_AddStringToObject(root, "policy", r.root_policy) || !cJSON_AddBoolToObject(root, "pinned", r.root_pinned))) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	if (!doc || !root || !cJSON_AddItemToObject(doc, "policy_root", root) || !cJSON_AddTrueToObject(doc, "ok") ||
+	    !cJSON_AddNumberToObject(doc, "commits", (double)r.commits) ||
 	    !cJSON_AddNumberToObject(doc, "objects", (double)r.objects)) {
 		cJSON_Delete(doc);
 		return cr_error_set(CR_EINTERNAL, "out of memory building the verify result");

@@ -70,7 +70,8 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 		.shared = cr_git_shared(f->repo),
 	};
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
-	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL};
+	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL,
+				 .policy_root = o ? o->policy_root : NULL};
 	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs, &lo)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
 	    (rc = cr_tasks_open(&f->tasks, taskdir, &to)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir, to.shared)) < 0) {
@@ -397,7 +398,14 @@ int cr_facade_verify(cr_facade *f, const char *from, cr_verify_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	/* At a given ledger commit the policy ref may be of a later time. */
-	return cr_svc_verify(&f->svc, from, !f->ledger_at, &out->commits, &out->objects);
+	int rc = cr_svc_verify(&f->svc, from, !f->ledger_at, &out->commits, &out->objects);
+	if (rc == 0 && f->ledger.trust_root) {
+		bool pinned = false;
+		f->ledger.trust_root(f->ledger.impl, out->root_digest, sizeof(out->root_digest), out->root_commit,
+				     sizeof(out->root_commit), out->root_policy, sizeof(out->root_policy), &pinned);
+		out->root_pinned = pinned && out->root_digest[0];
+	}
+	return rc;
 }
 
 int cr_facade_repair(cr_facade *f, const char *to, cr_verify_result *out)

@@ -57,6 +57,9 @@ typedef struct cr_facade_opts {
 	/* For the tests: policy publish stops after the ledger recorded the
 	 * policy, before the policy ref moves (as a kill there would). */
 	bool test_publish_stop;
+	/* verify: the digest the root of the policy chain must have (NULL: git
+	 * config cleanRelease.policyRoot, if any). */
+	const char *policy_root;
 	/* For the tests: every task file save fails as on a full disk. */
 	bool test_task_enospc;
 } cr_facade_opts;
@@ -239,6 +242,12 @@ void cr_facade_audit_free(cr_audit_event *e, size_t n);
 typedef struct cr_verify_result {
 	uint64_t commits;
 	uint64_t objects;
+	/* The root of the policy chain met (docs/trust.md): the first policy
+	 * requiring signed publications, trusted on first use unless pinned
+	 * (cr_facade_opts.policy_root or cleanRelease.policyRoot, which it
+	 * then matched). "" when the range holds none. */
+	char root_digest[65], root_commit[72], root_policy[120];
+	bool root_pinned;
 } cr_verify_result;
 /* Check the ledger's commits after FROM (a revision naming a ledger commit,
  * e.g. the tip a push starts from; NULL: the whole chain) up to the tip:

@@ -150,6 +150,12 @@ typedef struct cr_ledger_port {
 	/* The public key ("type base64") of git's signing key, or CR_ENOT_FOUND
 	 * (none configured) / CR_EINVALID_ARGUMENT (one that cannot be used). */
 	int (*signing_key)(void *impl, char *out, size_t len);
+	/* The root of the policy chain the last verify met: the digest of the
+	 * first policy that required signed publications, its ledger commit
+	 * and "<policy_id> v<version>" ("" each when it met none); *PINNED
+	 * whether a pin was set (which the root then matched). */
+	void (*trust_root)(void *impl, char *digest, size_t dlen, char *commit, size_t clen, char *policy, size_t plen,
+			   bool *pinned);
 
 	/* ---- history, for sync ---- */
 	/* The commits after FROM (hex, excluded; NULL: from the root) up to TO

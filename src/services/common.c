@@ -171,55 +171,69 @@ void cr_svc_audit_event_done(cr_audit_event *ev)
 }
 
 
-int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len)
+int cr_svc_sign_with(cr_txn *t, const cr_svc *s, const cr_policy *pol, const char *type, char *principal, size_t len)
 {
-	cr_policy_binding b;
-	cr_policy pol = {0};
-	cJSON *doc = NULL;
-	char *pj = NULL, pub[8300];
+	char pub[8300];
 	int rc;
 
 	principal[0] = '\0';
-	if (!s->ledger->signing_key)
+	if (!s->ledger->signing_key || !cr_policy_requires_signature(pol, type))
 		return 0;
-	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0 || !b.found || !b.commit[0])
-		return rc;
-	if ((rc = s->policy->at(s->policy->impl, b.commit, &pj, NULL, NULL, NULL)) < 0 ||
-	    (rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) < 0 || (rc = cr_policy_from_json(doc, &pol)) < 0)
-		goto cleanup;
-	if (!cr_policy_requires_signature(&pol, type))
-		goto cleanup;
 	unsigned role = cr_role_for(type);
 	if ((rc = s->ledger->signing_key(s->ledger->impl, pub, sizeof(pub))) < 0) {
 		char why[CR_ERROR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", cr_error_last()->message);
 		cr_error_set(CR_EGATE_REFUSED, "%s needs a signature (policy %s v%lld requires it): %s", type,
-			     pol.policy_id, (long long)pol.version, why);
-		rc = cr_error_hint("git config gpg.format ssh && git config user.signingKey ~/.ssh/id_ed25519 (a key the "
-				   "policy lists: git clean-release policy allowed-signers)");
-		goto cleanup;
+			     pol->policy_id, (long long)pol->version, why);
+		return cr_error_hint("git config gpg.format ssh && git config user.signingKey ~/.ssh/id_ed25519 (a key the "
+				     "policy lists: git clean-release policy allowed-signers)");
 	}
 	const cr_signer *who = NULL;
-	for (size_t i = 0; i < pol.signer_count && !who; i++)
-		if (!strcmp(pol.signers[i].public_key, pub))
-			who = &pol.signers[i];
+	for (size_t i = 0; i < pol->signer_count && !who; i++)
+		if (!strcmp(pol->signers[i].public_key, pub))
+			who = &pol->signers[i];
 	if (!who) {
 		cr_error_set(CR_EGATE_REFUSED, "%s needs a signature by a signer of policy %s v%lld; the signing key %.60s… is "
-					       "not one", type, pol.policy_id, (long long)pol.version, pub);
-		rc = cr_error_hint("its signers: git clean-release policy allowed-signers");
-		goto cleanup;
+					       "not one", type, pol->policy_id, (long long)pol->version, pub);
+		return cr_error_hint("its signers: git clean-release policy allowed-signers");
 	}
-	if (!(who->roles & role)) {
-		rc = cr_error_set(CR_EGATE_REFUSED, "%s needs a signer with the role %s; %s does not have it in policy %s v%lld",
-				  type, cr_role_name(role), who->principal, pol.policy_id, (long long)pol.version);
-		goto cleanup;
-	}
+	if (!(who->roles & role))
+		return cr_error_set(CR_EGATE_REFUSED, "%s needs a signer with the role %s; %s does not have it in policy %s v%lld",
+				    type, cr_role_name(role), who->principal, pol->policy_id, (long long)pol->version);
 	snprintf(principal, len, "%s", who->principal);
 	s->ledger->require_signature(t);
-cleanup:
-	cr_policy_clear(&pol);
+	return 0;
+}
+
+int cr_svc_policy_in_force_at(cr_txn *t, const cr_svc *s, cr_policy *pol)
+{
+	cr_policy_binding b;
+	cJSON *doc = NULL;
+	char *pj = NULL;
+	int rc;
+
+	memset(pol, 0, sizeof(*pol));
+	if ((rc = cr_svc_policy_binding(t, s, &b)) < 0 || !b.found || !b.commit[0])
+		return rc;
+	if ((rc = s->policy->at(s->policy->impl, b.commit, &pj, NULL, NULL, NULL)) == 0 &&
+	    (rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) == 0)
+		rc = cr_policy_from_json(doc, pol);
 	cJSON_Delete(doc);
 	free(pj);
+	return rc;
+}
+
+int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len)
+{
+	cr_policy pol;
+	int rc;
+
+	principal[0] = '\0';
+	if (!s->ledger->signing_key)
+		return 0;
+	if ((rc = cr_svc_policy_in_force_at(t, s, &pol)) == 0)
+		rc = cr_svc_sign_with(t, s, &pol, type, principal, len);
+	cr_policy_clear(&pol);
 	return rc;
 }
 

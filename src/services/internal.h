@@ -51,6 +51,10 @@ int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *sna
  * PRINCIPAL "" when no signature is required. A policy.publish is judged
  * by the policy before it (the one T reads). */
 int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len);
+/* The same against POL. */
+int cr_svc_sign_with(cr_txn *t, const cr_svc *s, const cr_policy *pol, const char *type, char *principal, size_t len);
+/* The policy the ledger at T records as in force, parsed (POL zeroed when none). */
+int cr_svc_policy_in_force_at(cr_txn *t, const cr_svc *s, cr_policy *pol);
 /* Validate POLICY and REGISTRY as a publish does (schemas, every rule
  * compiles, unique source ids), POL getting the policy (cr_policy_clear). */
 int cr_svc_policy_validate(const cr_svc *s, const char *policy, const char *registry, cr_policy *pol);

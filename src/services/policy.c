@@ -129,7 +129,21 @@ static int publish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	if ((rc = s->policy->prepare(s->policy->impl, x->pc, x->rc_, x->actor, x->message,
 				     b.found && b.commit[0] ? b.commit : NULL, x->commit, sizeof(x->commit))) < 0)
 		return rc;
+	/* Who may publish: an admin of the policy before, when it requires
+	 * signed publications; else, when this one is the first to require
+	 * them, an admin it lists itself (trust on first use: the root of the
+	 * chain, which verify reports and can pin). */
+	char principal[260] = "";
+	cr_policy prev;
+	if ((rc = cr_svc_policy_in_force_at(t, s, &prev)) < 0)
+		return rc;
+	bool chained = cr_policy_requires_signature(&prev, CR_AUDIT_POLICY_PUBLISH);
+	cr_policy_clear(&prev);
+	if (!chained && (rc = cr_svc_sign_with(t, s, x->p, CR_AUDIT_POLICY_PUBLISH, principal, sizeof(principal))) < 0)
+		return rc;
 	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, x->actor);
+	if (principal[0])
+		cr_audit_detail(&ev, "signed_by", principal);
 	cr_audit_detail(&ev, "policy_id", x->p->policy_id);
 	snprintf(num, sizeof(num), "%lld", (long long)x->p->version);
 	cr_audit_detail(&ev, "policy_version", num);

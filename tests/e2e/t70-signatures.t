@@ -190,3 +190,27 @@ test_expect_success 'sync signs the operations it replays with the local key, an
 	git cat-file commit refs/clean-release/ledger | grep -q "^gpgsig "
 	clean-release audit log --candidate-id c5 --json | jq -e "[.events[] | select(.type == \"release.approve\")][0].details | .signed_by == \"admin2@acme.example\" and .replayed_from != null" >/dev/null
 '
+
+test_expect_success 'the chain of trust: the first policy requiring signed publications is signed by an admin it lists (said: trusted on first use, or pinned); later ones by an admin of the one before' '
+	cd repo
+	jq ".version = 3 | .require_signatures += [\"policy.publish\"] | .signers |= map(if .principal == \"admin2@acme.example\" then .roles += [\"policy-admin\"] else . end)" ../v2.json >../v3.json
+	tip=$(git rev-parse refs/clean-release/ledger)
+	test_exit 3 git -c user.signingKey="$TRASH/keys/bot" clean-release policy publish --policy ../v3.json --registry ../registry.json --actor bot@acme.example
+	grep "policy.publish needs a signer with the role policy-admin; bot@acme.example does not have it in policy e2e-policy v3" "$TRASH/.cr-err"
+	test "$(git rev-parse refs/clean-release/ledger)" = "$tip"
+	git -c user.signingKey="$TRASH/keys/stranger" clean-release -q policy publish --policy ../v3.json --registry ../registry.json --actor admin2@acme.example
+	digest=$(git show refs/clean-release/policy:policy.json | sha256sum | cut -c1-64)
+	clean-release verify >../v.out
+	grep "^policy root: e2e-policy v3 (sha256 $digest, ledger commit .*) trusted on first use; pin it: git clean-release verify --policy-root $digest" ../v.out
+	clean-release verify --policy-root "$digest" | grep "^policy root: e2e-policy v3 .* matches the pin"
+	test_exit 5 clean-release verify --policy-root 0000000000000000000000000000000000000000000000000000000000000000
+	grep "is not the pinned policy root" "$TRASH/.cr-err"
+	clean-release --json verify | jq -e ".policy_root.digest == \"$digest\" and .policy_root.pinned == false" >/dev/null
+	git -c cleanRelease.policyRoot="$digest" clean-release --json verify | jq -e ".policy_root.pinned" >/dev/null
+	jq ".version = 4 | .description = \"v4\"" ../v3.json >../v4.json
+	test_exit 3 git -c user.signingKey="$TRASH/keys/owner" clean-release policy publish --policy ../v4.json --registry ../registry.json --actor owner@acme.example
+	grep "policy.publish needs a signature by a signer of policy e2e-policy v3" "$TRASH/.cr-err"
+	git -c user.signingKey="$TRASH/keys/stranger" clean-release -q policy publish --policy ../v4.json --registry ../registry.json --actor admin2@acme.example
+	clean-release verify --policy-root "$digest" >/dev/null
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" log -1 --format=%G? refs/clean-release/ledger | grep -qv "^N$"
+'

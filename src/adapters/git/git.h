@@ -68,6 +68,9 @@ typedef struct cr_git_ledger_opts {
 	 * and no note is written. Sync replays onto a fetched ledger so, and
 	 * moves the ref once at the end. */
 	bool detached;
+	/* The pinned digest of the policy chain's root (verify); NULL: git
+	 * config cleanRelease.policyRoot, if set. */
+	const char *policy_root;
 } cr_git_ledger_opts;
 
 /* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed; O

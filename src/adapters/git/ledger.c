@@ -29,6 +29,16 @@ static void ledger_require_signature(cr_txn *t)
 	t->sign = true;
 }
 
+static void ledger_trust_root(void *impl, char *digest, size_t dlen, char *commit, size_t clen, char *policy,
+			      size_t plen, bool *pinned)
+{
+	struct ledger *l = impl;
+	*pinned = l->policy_root[0] != '\0';
+	snprintf(digest, dlen, "%s", l->root_digest);
+	snprintf(commit, clen, "%s", l->root_commit);
+	snprintf(policy, plen, "%s", l->root_policy);
+}
+
 static int ledger_signing_key(void *impl, char *out, size_t len)
 {
 	return cr_git_signing_pubkey(((struct ledger *)impl)->repo, out, len);
@@ -59,6 +69,18 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	l->owner = getpid();
 	l->shared = cr_git_shared(repo);
 	l->detached = o && o->at && o->detached && !o->read_only;
+	if (o && o->policy_root) {
+		snprintf(l->policy_root, sizeof(l->policy_root), "%s", o->policy_root);
+	} else {
+		git_config *cfg = NULL;
+		git_buf b = {0};
+		if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+		    git_config_get_string_buf(&b, cfg, "cleanrelease.policyroot") == 0 && b.ptr)
+			snprintf(l->policy_root, sizeof(l->policy_root), "%s", b.ptr);
+		git_buf_dispose(&b);
+		git_config_free(cfg);
+		git_error_clear();
+	}
 	l->read_only = o && (o->read_only || (o->at && !l->detached));
 	if (o && o->at) {
 		char hex[GIT_OID_HEXSZ + 1];
@@ -94,6 +116,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	out->descends = ledger_descends;
 	out->require_signature = ledger_require_signature;
 	out->signing_key = ledger_signing_key;
+	out->trust_root = ledger_trust_root;
 	out->history = cr_gl_ledger_history;
 	out->merge_base = cr_gl_ledger_merge_base;
 	out->commit_objects = cr_gl_ledger_commit_objects;

@@ -48,6 +48,10 @@ struct ledger {
 	bool pinned;        /* read AT as the tip, not the ref's */
 	bool detached;      /* writable at AT: commits move AT, not the ref */
 	git_oid at;
+	/* The root of the policy chain the last verify met (trust on first
+	 * use), and the pinned digest it must have ("" when none is pinned). */
+	char root_digest[65], root_commit[GIT_OID_HEXSZ + 1], root_policy[120];
+	char policy_root[65];
 };
 
 /* CR_EFORBIDDEN for a write to a ledger opened read-only, else 0. */

@@ -1,5 +1,6 @@
 #include "adapters/git/ledger_internal.h"
 #include "domain/codec.h"
+#include "util/sha256.h"
 #include "util/sshsig.h"
 
 /* ---- verify ----------------------------------------------------------- */
@@ -23,6 +24,7 @@ struct vctx {
 	cr_policy pol;
 	git_oid pol_tree; /* the policy/ tree it was read from: unchanged, nothing to read */
 	bool pol_tree_set;
+	char pol_digest[65]; /* SHA-256 of its policy.json */
 };
 
 static const struct {
@@ -402,7 +404,8 @@ static int policy_at(struct vctx *v, git_tree *tree)
 	if (git_oid_fromstr(&oid, commit) < 0 || git_commit_lookup(&pc, v->l->repo, &oid) < 0 ||
 	    git_commit_tree(&ptree, pc) < 0 || !(pe = git_tree_entry_byname(ptree, "policy.json")) ||
 	    cr_git_blob_read(v->l->repo, git_tree_entry_id(pe), &pj, NULL) < 0 ||
-	    cr_json_parse(&doc, pj, strlen(pj), "policy.json") < 0 || cr_policy_from_json(doc, &v->pol) < 0)
+	    (cr_sha256_hex(pj, strlen(pj), v->pol_digest), cr_json_parse(&doc, pj, strlen(pj), "policy.json") < 0) ||
+	    cr_policy_from_json(doc, &v->pol) < 0)
 		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: the policy in force (%.12s) cannot be read", v->commit_hex,
 				  commit);
 	cJSON_Delete(doc);
@@ -424,9 +427,29 @@ static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tr
 	size_t kl = 0, wl = 0;
 	int rc;
 
-	if ((rc = policy_at(v, v->has_ev && !strcmp(v->ev_type, "policy.publish") ? ptree : tree)) < 0)
+	bool publish = v->has_ev && !strcmp(v->ev_type, "policy.publish") && !strcmp(v->ev_outcome, "ACCEPTED");
+	if ((rc = policy_at(v, publish ? ptree : tree)) < 0)
 		return rc;
 	bool required = v->has_ev && !strcmp(v->ev_outcome, "ACCEPTED") && cr_policy_requires_signature(&v->pol, v->ev_type);
+	/* The first policy to require signed publications roots the chain: it
+	 * is judged by its own admins (trust on first use), and recorded so
+	 * that verify says so, or checks it against a pinned digest. */
+	if (publish && !required && (rc = policy_at(v, tree)) == 0 &&
+	    cr_policy_requires_signature(&v->pol, "policy.publish")) {
+		required = true;
+		struct ledger *l = v->l;
+		snprintf(l->root_digest, sizeof(l->root_digest), "%s", v->pol_digest);
+		snprintf(l->root_commit, sizeof(l->root_commit), "%s", v->commit_hex);
+		snprintf(l->root_policy, sizeof(l->root_policy), "%s v%lld", v->pol.policy_id, (long long)v->pol.version);
+		if (l->policy_root[0] && strcmp(l->policy_root, v->pol_digest)) {
+			cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: the root of the policy chain (%s, sha256 %.16s…) is not "
+						    "the pinned policy root %.16s…", v->commit_hex, l->root_policy, v->pol_digest,
+				     l->policy_root);
+			return cr_error_hint("the pin is --policy-root or git config cleanRelease.policyRoot");
+		}
+	}
+	if (rc < 0)
+		return rc;
 	int got = git_commit_extract_signature(&sig, &data, v->l->repo, (git_oid *)git_commit_id(c), NULL);
 	git_error_clear();
 	if (got < 0) {
@@ -477,6 +500,7 @@ static int verify_walk(struct ledger *l, const char *from, uint64_t *ncommits, u
 	int rc = 0;
 
 	*ncommits = *nobjects = 0;
+	l->root_digest[0] = l->root_commit[0] = l->root_policy[0] = '\0';
 	if (l->pinned)
 		git_oid_cpy(&oid, &l->at);
 	else
