@@ -118,6 +118,7 @@ struct cr_cli {
 	cr_facade *f;
 	const char *ledger_at; /* read the ledger at this commit (set before cr_cli_begin) */
 	const char *policy_root; /* verify: the pinned policy root (set before cr_cli_begin) */
+	bool require_signatures; /* verify --require-signatures (set before cr_cli_begin) */
 	char actor[1100]; /* 256 characters of UTF-8, at most */
 };
 

@@ -7,6 +7,7 @@
 static const struct cr_cli_option verify_opts[] = {
 	CR_OPT_STRING("range", CR_CLI_OPTIONAL, "OLD..NEW",
 		      "only the ledger commits after OLD up to NEW (NEW empty: the ledger's tip)"),
+	CR_OPT_FLAG("require-signatures", "every ledger commit signed by a signer of the policy in force at it"),
 	CR_OPT_STRING("policy-root", CR_CLI_OPTIONAL, "DIGEST",
 		      "the sha256 the root of the policy chain must have (default: git config cleanRelease.policyRoot)"),
 	CR_OPT_END,
@@ -36,6 +37,7 @@ static int cmd_verify(cr_cli *c)
 	if (range && (rc = parse_range(range, old, sizeof(old), &c->ledger_at)) < 0)
 		return rc;
 	c->policy_root = cr_cli_str(c, "policy-root");
+	c->require_signatures = cr_cli_flag(c, "require-signatures");
 	if (c->policy_root && (strlen(c->policy_root) != 64 || strspn(c->policy_root, "0123456789abcdef") != 64))
 		return cr_cli_usage_error(c, "--policy-root wants a sha256 (64 lowercase hex digits)");
 	if ((rc = cr_cli_begin(c)) < 0)

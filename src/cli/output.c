@@ -23,6 +23,7 @@ int cr_cli_begin(cr_cli *c)
 		.read_only = (c->cmd->flags & CR_CLI_READS) != 0,
 		.ledger_at = c->ledger_at,
 		.policy_root = c->policy_root,
+		.require_signatures = c->require_signatures,
 		/* Faults for the tests (tests/e2e): a worker checking this
 		 * artifact crashes, or hangs. */
 		.test_crash_path = getenv("CR_TEST_WORKER_CRASH"),

@@ -71,7 +71,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	};
 	snprintf(cachedir, sizeof(cachedir), "%s%s/cache", statedir, ns);
 	cr_git_ledger_opts lo = {.read_only = f->read_only, .at = o ? o->ledger_at : NULL,
-				 .policy_root = o ? o->policy_root : NULL};
+				 .policy_root = o ? o->policy_root : NULL, .require_signatures = o && o->require_signatures};
 	if ((rc = cr_git_ledger_open(&f->ledger, f->repo, &refs, &lo)) < 0 ||
 	    (rc = cr_git_policy_open(&f->policy, f->repo, &refs, dp ? dp->data : NULL, dr ? dr->data : NULL)) < 0 ||
 	    (rc = cr_tasks_open(&f->tasks, taskdir, &to)) < 0 || (rc = cr_cache_dir_open(&f->cache, cachedir, to.shared)) < 0) {

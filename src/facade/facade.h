@@ -60,6 +60,9 @@ typedef struct cr_facade_opts {
 	/* verify: the digest the root of the policy chain must have (NULL: git
 	 * config cleanRelease.policyRoot, if any). */
 	const char *policy_root;
+	/* verify: every ledger commit must be signed by a signer of the policy
+	 * in force at it. */
+	bool require_signatures;
 	/* For the tests: every task file save fails as on a full disk. */
 	bool test_task_enospc;
 } cr_facade_opts;

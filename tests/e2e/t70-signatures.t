@@ -214,3 +214,22 @@ test_expect_success 'the chain of trust: the first policy requiring signed publi
 	clean-release verify --policy-root "$digest" >/dev/null
 	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" log -1 --format=%G? refs/clean-release/ledger | grep -qv "^N$"
 '
+
+test_expect_success 'verify --require-signatures: every commit signed by a signer of the policy in force, or exit 5' '
+	cd repo
+	test_exit 5 clean-release verify --require-signatures
+	grep "is unsigned (--require-signatures)" "$TRASH/.cr-err"
+	new_repo ../all-signed
+	cd ../all-signed
+	git config user.email owner@acme.example
+	git config gpg.format ssh
+	git config user.signingKey "$TRASH/keys/owner"
+	git config cleanRelease.signAll true
+	clean-release -q policy publish --policy ../signed-policy.json --registry ../registry.json
+	clean-release -q candidate register --candidate-id s1 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release verify --require-signatures
+	git -c user.signingKey="$TRASH/keys/stranger" clean-release -q candidate register --candidate-id s2 --version 1 --source-snapshot v1.2.0-rc1
+	test_exit 5 clean-release verify --require-signatures
+	grep "is signed by a key that is not a signer of e2e-policy (--require-signatures)" "$TRASH/.cr-err"
+	clean-release verify >/dev/null
+'

@@ -71,6 +71,9 @@ typedef struct cr_git_ledger_opts {
 	/* The pinned digest of the policy chain's root (verify); NULL: git
 	 * config cleanRelease.policyRoot, if set. */
 	const char *policy_root;
+	/* verify: every ledger commit must carry a valid signature by a signer
+	 * of the policy in force at it. */
+	bool require_signatures;
 } cr_git_ledger_opts;
 
 /* The ledger on REFS->ledger (notes on REFS->notes). REPO is borrowed; O

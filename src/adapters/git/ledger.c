@@ -69,6 +69,7 @@ int cr_git_ledger_open(cr_ledger_port *out, git_repository *repo, const cr_git_r
 	l->owner = getpid();
 	l->shared = cr_git_shared(repo);
 	l->detached = o && o->at && o->detached && !o->read_only;
+	l->require_all = o && o->require_signatures;
 	if (o && o->policy_root) {
 		snprintf(l->policy_root, sizeof(l->policy_root), "%s", o->policy_root);
 	} else {

@@ -52,6 +52,7 @@ struct ledger {
 	 * use), and the pinned digest it must have ("" when none is pinned). */
 	char root_digest[65], root_commit[GIT_OID_HEXSZ + 1], root_policy[120];
 	char policy_root[65];
+	bool require_all; /* verify --require-signatures */
 };
 
 /* CR_EFORBIDDEN for a write to a ledger opened read-only, else 0. */

@@ -453,10 +453,12 @@ static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tr
 	int got = git_commit_extract_signature(&sig, &data, v->l->repo, (git_oid *)git_commit_id(c), NULL);
 	git_error_clear();
 	if (got < 0) {
-		rc = required ? cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s needs a signature (policy %s v%lld "
-							     "requires it), and the commit is unsigned", v->commit_hex, v->ev_type,
-					     v->pol.policy_id, (long long)v->pol.version)
-			      : 0;
+		if (required)
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s needs a signature (policy %s v%lld requires it), "
+							 "and the commit is unsigned", v->commit_hex, v->ev_type, v->pol.policy_id,
+					  (long long)v->pol.version);
+		else if (v->l->require_all)
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is unsigned (--require-signatures)", v->commit_hex);
 		goto done;
 	}
 	if (cr_sshsig_verify(sig.ptr, data.ptr, data.size, "git", key, sizeof(key), &kl) < 0) {
@@ -465,7 +467,7 @@ static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tr
 		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s", v->commit_hex, why);
 		goto done;
 	}
-	if (!required)
+	if (!required && !v->l->require_all)
 		goto done;
 	const cr_signer *who = NULL;
 	for (size_t i = 0; i < v->pol.signer_count && !who; i++)
@@ -474,6 +476,13 @@ static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tr
 			who = &v->pol.signers[i];
 	cr_error_clear();
 	unsigned role = cr_role_for(v->ev_type);
+	if (!required) { /* --require-signatures: any signer of the policy in force */
+		if (!who)
+			rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s is signed by a key that is not a signer of %s "
+							 "(--require-signatures)", v->commit_hex,
+					  v->pol_commit[0] ? v->pol.policy_id : "any policy");
+		goto done;
+	}
 	if (!who)
 		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: %s is signed by a key that is not a signer of policy %s "
 						 "v%lld", v->commit_hex, v->ev_type, v->pol.policy_id, (long long)v->pol.version);
