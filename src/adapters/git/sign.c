@@ -191,7 +191,7 @@ int cr_git_signing_pubkey(git_repository *repo, char *out, size_t len)
 
 int cr_git_sign_buffer(git_repository *repo, const char *buf, size_t len, char **sig)
 {
-	char keyfile[4096], pub[8300], prog[1024], tmp[] = "/tmp/clean-release-key-XXXXXX";
+	char keyfile[4300], pub[8300], prog[1024], tmp[4200];
 	bool literal;
 	int rc;
 
@@ -202,6 +202,8 @@ int cr_git_sign_buffer(git_repository *repo, const char *buf, size_t len, char *
 		snprintf(prog, sizeof(prog), "ssh-keygen");
 	literal = !keyfile[0];
 	if (literal) { /* key:: — the agent holds it; ssh-keygen wants a file naming it */
+		const char *dir = getenv("TMPDIR");
+		snprintf(tmp, sizeof(tmp), "%s/clean-release-key-XXXXXX", dir && dir[0] ? dir : "/tmp");
 		int fd = mkstemp(tmp);
 		if (fd < 0)
 			return cr_error_set(CR_ESTORAGE, "cannot write the signing key's file: %s", strerror(errno));
