@@ -2,7 +2,7 @@
 # Installs every Debian package that clean-release needs to build, test, run
 # its demo and its benchmarks. Nothing else is assumed present.
 set -eu
-PKGS="build-essential pkg-config git ca-certificates \
+PKGS="build-essential pkg-config git ca-certificates openssh-client \
  libgit2-dev libcjson-dev libpcre2-dev libssl-dev libmicrohttpd-dev libncurses-dev \
  libvectorscan-dev libcmocka-dev \
  python3 python3-jsonschema python3-yaml \
