@@ -144,25 +144,6 @@ cleanup:
 	return rc;
 }
 
-/* The trusted policy as the ledger at T records it, parsed into POL;
- * 0 with POL untouched (->policy_id "") when none is published. */
-static int trusted_policy(const cr_svc *s, cr_txn *t, cr_policy *pol)
-{
-	cr_policy_binding b;
-	char *pj = NULL;
-	cJSON *doc = NULL;
-	int rc = cr_svc_policy_binding(t, s, &b);
-
-	if (rc < 0 || !b.found || !b.commit[0])
-		return rc;
-	if ((rc = s->policy->at(s->policy->impl, b.commit, &pj, NULL, NULL, NULL)) == 0 &&
-	    (rc = cr_json_parse(&doc, pj, strlen(pj), "policy.json")) == 0)
-		rc = cr_policy_from_json(doc, pol);
-	cJSON_Delete(doc);
-	free(pj);
-	return rc;
-}
-
 /* A release tag: its commit must be the source commit of a candidate that
  * is APPROVED or PUBLISHED in the ledger at T. */
 static int check_tag(const cr_svc *s, const cr_push_update *u, cr_txn *t, const cr_policy *pol,
@@ -244,7 +225,7 @@ int cr_svc_push_check(const cr_svc *s, const cr_push_names *nm, const cr_push_up
 			if (!starts(u[i].ref, "refs/tags/") || !u[i].new_[0])
 				continue;
 			if (!have_policy) {
-				if ((rc = trusted_policy(s, t, &pol)) < 0)
+				if ((rc = cr_svc_policy_in_force_at(t, s, &pol)) < 0)
 					break;
 				have_policy = true;
 				if (!pol.policy_id[0]) {
