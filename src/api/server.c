@@ -297,6 +297,7 @@ int cr_api_serve(const cr_api_opts *o)
 	s->program[n] = '\0';
 	s->fo.repo = s->repo;
 	s->fo.program = s->program;
+	s->fo.delegated = true; /* the actor of a write is its token's */
 	if (!s->auth && cr_facade_actor(f, o->actor, s->actor, sizeof(s->actor)) < 0) {
 		if (o->actor) {
 			rc = cr_error_last()->code;

@@ -87,6 +87,7 @@ int cr_facade_open(cr_facade **out, const cr_facade_opts *o)
 	f->svc.rules = &f->rules;
 	f->svc.cache = &f->cache;
 	f->svc.fault_publish_stop = o && o->test_publish_stop;
+	f->svc.actor_mode = o && o->delegated ? CR_ACTOR_DELEGATED : CR_ACTOR_CLAIMED;
 	*out = f;
 	return 0;
 }
@@ -158,6 +159,8 @@ int cr_facade_ledger_tip(cr_facade *f, char *out)
 int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len)
 {
 	const char *why;
+	if (f->svc.actor_mode != CR_ACTOR_DELEGATED)
+		f->svc.actor_mode = given ? CR_ACTOR_CLAIMED : CR_ACTOR_DEFAULT;
 	if (given) {
 		if ((why = cr_actor_invalid(given)))
 			return cr_error_set(CR_EINVALID_ARGUMENT, "invalid actor: %s", why);

@@ -63,6 +63,11 @@ typedef struct cr_facade_opts {
 	/* verify: every ledger commit must be signed by a signer of the policy
 	 * in force at it. */
 	bool require_signatures;
+	/* A server: the actor of every write is the requester it authenticated
+	 * (a token's actor). Where the policy wants an operation signed, the
+	 * key of the repository's git configuration signs it, and its principal
+	 * is the actor recorded, the requester details.on_behalf_of. */
+	bool delegated;
 	/* For the tests: every task file save fails as on a full disk. */
 	bool test_task_enospc;
 } cr_facade_opts;
@@ -86,7 +91,12 @@ const char *cr_facade_work_tree(const cr_facade *f);
 int cr_facade_ledger_tip(cr_facade *f, char *out);
 
 /* The actor of a state-changing call: GIVEN (--actor) if non-NULL, else
- * `git config user.email`; CR_EINVALID_ARGUMENT when neither (or invalid). */
+ * `git config user.email`; CR_EINVALID_ARGUMENT when neither (or invalid).
+ * Where the policy wants an operation signed, the signer's principal is
+ * the actor it records: a GIVEN actor must be that principal (else the
+ * write is CR_EINVALID_ARGUMENT), the user.email one gives way to it; F
+ * remembers which it was for the calls that follow (unless opened
+ * delegated). Without this call an actor is taken as given. */
 int cr_facade_actor(cr_facade *f, const char *given, char *out, size_t len);
 
 /* ---- candidates ----------------------------------------------------- */

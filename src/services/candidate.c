@@ -22,7 +22,7 @@
 
 struct reg_ctx {
 	const cr_svc *s;
-	const char *actor;
+	cr_svc_who who;
 	cr_candidate c;
 };
 
@@ -40,6 +40,9 @@ static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *co
 		return cr_error_set(CR_ECONFLICT, "candidate %s is already registered", x->c.candidate_id);
 	if (rc != CR_ENOT_FOUND)
 		return rc;
+	if ((rc = cr_svc_act(t, x->s, cr_op_audit_type(CR_OP_REGISTER), NULL, &x->who)) < 0)
+		return rc;
+	x->c.created_by = x->who.actor;
 	x->s->clock->now(x->s->clock->impl, x->c.created_at);
 	/* created_at never goes back along the ledger (a clock stepped back,
 	 * another machine's): the list's order is then the registration order,
@@ -51,10 +54,10 @@ static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *co
 	if ((rc = cr_svc_put_json(t, x->s, CR_OBJ_CANDIDATE, x->c.candidate_id, x->c.candidate_id, NULL,
 				  cr_candidate_to_json(&x->c))) < 0)
 		return rc;
-	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_REGISTER), x->c.candidate_id, x->actor);
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_REGISTER), x->c.candidate_id, x->who.actor);
 	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_DRAFT));
 	cr_audit_detail(&ev, "source_commit", x->c.source_commit);
-	rc = cr_svc_audit(t, x->s, &ev);
+	rc = cr_svc_audit_by(t, x->s, &ev, &x->who);
 	snprintf(msg, msglen, "%s %s (%s)", ev.type, x->c.candidate_id, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 	return rc;
@@ -63,7 +66,7 @@ static int register_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *co
 int cr_svc_register(const cr_svc *s, const char *cid, const char *version, const char *snapshot,
 		    const char *actor, cr_candidate_view *out)
 {
-	struct reg_ctx x = {.s = s, .actor = actor};
+	struct reg_ctx x = {.s = s};
 	const char *why;
 	int rc;
 
@@ -84,8 +87,8 @@ int cr_svc_register(const cr_svc *s, const char *cid, const char *version, const
 		rc = cr_error_set(CR_EINVALID_INPUT, "source snapshot %s", cr_error_last()->message);
 	if (rc < 0)
 		return rc;
-	x.c.created_by = (char *)actor;
-	rc = cr_ledger_transact(s->ledger, actor, register_txn, &x);
+	cr_svc_who_init(&x.who, actor);
+	rc = cr_ledger_transact(s->ledger, x.who.actor, register_txn, &x);
 	x.c.created_by = NULL;
 	if (rc < 0)
 		return rc;
@@ -249,7 +252,7 @@ static int cmp_path(const void *x, const void *y)
 
 struct import_ctx {
 	const cr_svc *s;
-	const char *actor;
+	cr_svc_who who;
 	cr_import *imp;
 	int precheck; /* 1: only check existence and status (nothing is written) */
 };
@@ -259,29 +262,34 @@ static int import_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *comm
 	struct import_ctx *x = vctx;
 	cr_candidate_view v;
 	cr_audit_event ev = {0};
+	cr_svc_who_init(&x->who, x->who.claimed);
 	int rc = cr_svc_candidate_view(t, x->s, x->imp->candidate_id, &v);
 	if (rc < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, CR_OP_IMPORT)) {
-		rc = cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->actor, commit_anyway, msg, msglen);
+		rc = cr_svc_refuse_transition(t, x->s, CR_OP_IMPORT, &v, x->who.claimed, commit_anyway, msg, msglen);
 		cr_candidate_clear(&v.c);
 		return rc;
 	}
 	cr_candidate_clear(&v.c);
-	if (x->precheck)
-		return 0;
+	/* The precheck refuses a signature that cannot be made before any hashing. */
+	if ((rc = cr_svc_act(t, x->s, cr_op_audit_type(CR_OP_IMPORT), NULL, &x->who)) < 0 || x->precheck)
+		return rc;
+	free(x->imp->imported_by);
+	if (!(x->imp->imported_by = strdup(x->who.actor)))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
 	if ((rc = x->s->ledger->alloc(t, CR_ID_IMPORT, x->imp->import_id, sizeof(x->imp->import_id))) < 0)
 		return rc;
 	x->s->clock->now(x->s->clock->impl, x->imp->imported_at);
 	if ((rc = cr_svc_put_json(t, x->s, CR_OBJ_IMPORT, x->imp->candidate_id, x->imp->import_id, NULL,
 				  cr_import_to_json(x->imp))) < 0)
 		return rc;
-	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_IMPORT), x->imp->candidate_id, x->actor);
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_IMPORT), x->imp->candidate_id, x->who.actor);
 	cr_audit_detail(&ev, "import_id", x->imp->import_id);
 	/* A run reads the root here: the import itself is the whole list. */
 	cr_audit_detail(&ev, "artifact_root", x->imp->artifact_root);
 	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_PREPARED));
-	rc = cr_svc_audit(t, x->s, &ev);
+	rc = cr_svc_audit_by(t, x->s, &ev, &x->who);
 	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->imp->candidate_id, x->imp->import_id, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 	return rc;
@@ -391,8 +399,9 @@ int cr_svc_import(const cr_svc *s, const char *cid, const char *input, size_t le
 	 * import before any hashing. */
 	if ((rc = cr_svc_reap_candidate(s, imp.candidate_id, actor)) < 0)
 		goto cleanup;
-	struct import_ctx x = {.s = s, .actor = actor, .imp = &imp, .precheck = 1};
-	if ((rc = cr_ledger_transact(s->ledger, actor, import_txn, &x)) < 0)
+	struct import_ctx x = {.s = s, .imp = &imp, .precheck = 1};
+	cr_svc_who_init(&x.who, actor);
+	if ((rc = cr_ledger_transact(s->ledger, x.who.actor, import_txn, &x)) < 0)
 		goto cleanup;
 
 	if ((root_fd = open(imp.artifact_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -404,10 +413,9 @@ int cr_svc_import(const cr_svc *s, const char *cid, const char *input, size_t le
 	imp.total_size = 0;
 	for (i = 0; i < imp.artifact_count; i++)
 		imp.total_size += imp.artifacts[i].size;
-	imp.imported_by = strdup(actor);
 
 	x.precheck = 0;
-	if ((rc = cr_ledger_transact(s->ledger, actor, import_txn, &x)) < 0)
+	if ((rc = cr_ledger_transact(s->ledger, x.who.actor, import_txn, &x)) < 0)
 		goto cleanup;
 	cr_svc_note(s, cid);
 	*out = imp;

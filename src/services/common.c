@@ -237,6 +237,55 @@ int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *princip
 	return rc;
 }
 
+void cr_svc_who_init(cr_svc_who *w, const char *claimed)
+{
+	memset(w, 0, sizeof(*w));
+	w->claimed = claimed;
+	snprintf(w->actor, sizeof(w->actor), "%s", claimed);
+}
+
+int cr_svc_act(cr_txn *t, const cr_svc *s, const char *type, const cr_policy *pol, cr_svc_who *w)
+{
+	int rc;
+
+	cr_svc_who_init(w, w->claimed);
+	if (pol)
+		rc = cr_svc_sign_with(t, s, pol, type, w->principal, sizeof(w->principal));
+	else
+		rc = cr_svc_sign_gate(t, s, type, w->principal, sizeof(w->principal));
+	if (rc < 0 || !w->principal[0] || !strcmp(w->principal, w->claimed))
+		return rc;
+	switch (s->actor_mode) {
+	case CR_ACTOR_CLAIMED: {
+		cr_policy in_force = {0};
+		const cr_policy *p = pol;
+		if (!p && cr_svc_policy_in_force_at(t, s, &in_force) == 0)
+			p = &in_force;
+		cr_error_set(CR_EINVALID_ARGUMENT, "the actor %.200s is not the signer: the signing key is %s's in policy "
+						   "%s v%lld, and a signed %s records its signer as its actor",
+			     w->claimed, w->principal, p ? p->policy_id : "?", p ? (long long)p->version : 0LL, type);
+		cr_policy_clear(&in_force);
+		return cr_error_hint("give --actor %s, or no --actor", w->principal);
+	}
+	case CR_ACTOR_DELEGATED:
+		snprintf(w->on_behalf_of, sizeof(w->on_behalf_of), "%s", w->claimed);
+		/* fall through */
+	case CR_ACTOR_DEFAULT:
+		snprintf(w->actor, sizeof(w->actor), "%s", w->principal);
+	}
+	return 0;
+}
+
+static int audit_put(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
+{
+	int rc = s->ledger->alloc(t, CR_ID_EVENT, ev->event_id, sizeof(ev->event_id));
+	if (rc < 0)
+		return rc;
+	s->clock->now(s->clock->impl, ev->at);
+	return cr_svc_put_json(t, s, CR_OBJ_AUDIT, ev->candidate_id[0] ? ev->candidate_id : NULL, ev->event_id,
+			       NULL, cr_audit_event_to_json(ev));
+}
+
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 {
 	char principal[260];
@@ -245,12 +294,17 @@ int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev)
 		return rc;
 	if (ev->accepted && principal[0])
 		cr_audit_detail(ev, "signed_by", principal);
-	rc = s->ledger->alloc(t, CR_ID_EVENT, ev->event_id, sizeof(ev->event_id));
-	if (rc < 0)
-		return rc;
-	s->clock->now(s->clock->impl, ev->at);
-	return cr_svc_put_json(t, s, CR_OBJ_AUDIT, ev->candidate_id[0] ? ev->candidate_id : NULL, ev->event_id,
-			       NULL, cr_audit_event_to_json(ev));
+	return audit_put(t, s, ev);
+}
+
+int cr_svc_audit_by(cr_txn *t, const cr_svc *s, cr_audit_event *ev, const cr_svc_who *w)
+{
+	ev->actor = (char *)w->actor;
+	if (w->principal[0])
+		cr_audit_detail(ev, "signed_by", w->principal);
+	if (w->on_behalf_of[0])
+		cr_audit_detail(ev, "on_behalf_of", w->on_behalf_of);
+	return audit_put(t, s, ev);
 }
 
 /* Stage the REFUSED audit event for the error now set. */

@@ -87,7 +87,9 @@ int cr_compliance_count_stored(cr_txn *t, const cr_svc *s, const char *run_id, s
 
 struct request_ctx {
 	const cr_svc *s;
-	const char *cid, *mid, *actor;
+	const char *cid, *mid;
+	const char *actor; /* the caller's; after the request, who.actor (the signer's principal where signed) */
+	cr_svc_who who;
 	unsigned jobs;
 	bool start_now; /* the runner is this process: the request starts the run too */
 	char *policy_json, *registry_json;

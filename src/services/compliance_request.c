@@ -99,6 +99,7 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	int rc;
 
 	drop_task(x); /* from a previous attempt that lost its race */
+	cr_svc_who_init(&x->who, x->actor);
 	cr_manifest_clear(&x->m);
 	free(x->artifact_root);
 	x->artifact_root = NULL;
@@ -137,6 +138,8 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	if ((rc = artifact_root_of(t, s, &v, &x->artifact_root)) < 0)
 		goto cleanup;
 
+	if ((rc = cr_svc_act(t, s, cr_op_audit_type(CR_OP_RUN), NULL, &x->who)) < 0)
+		goto cleanup;
 	/* Allocate the run; its task file is locked and written before the
 	 * ledger commit, so a runner that dies at any point is detectable. */
 	cr_run *r = &x->run;
@@ -169,7 +172,7 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	snprintf(r->manifest_digest, sizeof(r->manifest_digest), "%s", x->m.manifest_digest);
 	r->policy = x->ps;
 	r->registry = x->rs;
-	r->requested_by = strdup(x->actor);
+	r->requested_by = strdup(x->who.actor);
 	s->clock->now(s->clock->impl, r->requested_at);
 	r->status = CR_RUN_PENDING;
 	r->progress.total = x->m.artifact_count;
@@ -182,12 +185,12 @@ static int request_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 								 (int64_t)x->jobs))) < 0)
 			goto cleanup;
 	}
-	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_RUN), x->cid, x->actor);
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_RUN), x->cid, x->who.actor);
 	cr_audit_detail(&ev, "run_id", r->run_id);
 	cr_audit_detail(&ev, "manifest_id", x->mid);
 	cr_audit_detail(&ev, "task_id", r->task_id);
 	cr_audit_detail(&ev, "status", cr_status_name(x->start_now ? CR_STATUS_CHECK_RUNNING : CR_STATUS_CHECK_PENDING));
-	rc = cr_svc_audit(t, s, &ev);
+	rc = cr_svc_audit_by(t, s, &ev, &x->who);
 	snprintf(msg, msglen, "%s %s %s %s (%s)", ev.type, x->cid, r->run_id, x->mid, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 cleanup:
@@ -228,10 +231,11 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 		goto cleanup;
 	if ((rc = cr_svc_reap_candidate(s, cid, actor)) < 0)
 		goto cleanup;
-	if ((rc = cr_ledger_transact(s->ledger, actor, request_txn, &x)) < 0) {
+	if ((rc = cr_ledger_transact(s->ledger, x.who.actor, request_txn, &x)) < 0) {
 		drop_task(&x);
 		goto cleanup;
 	}
+	x.actor = x.who.actor;
 	cr_svc_note(s, cid);
 
 	struct exec e = {.s = s, .req = &x, .progress = progress, .pctx = pctx};

@@ -53,6 +53,21 @@ int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *sna
 int cr_svc_sign_gate(cr_txn *t, const cr_svc *s, const char *type, char *principal, size_t len);
 /* The same against POL. */
 int cr_svc_sign_with(cr_txn *t, const cr_svc *s, const cr_policy *pol, const char *type, char *principal, size_t len);
+/* Who does a write: the actor it records, and its signer. */
+typedef struct cr_svc_who {
+	const char *claimed;     /* the actor the caller gave (borrowed) */
+	char actor[1100];        /* what the write records: CLAIMED, or the signer's principal */
+	char principal[260];     /* the signer ("": the operation is not one the policy wants signed) */
+	char on_behalf_of[1100]; /* CLAIMED, when a server's key acts for it ("") */
+} cr_svc_who;
+/* W->actor = CLAIMED, unsigned. */
+void cr_svc_who_init(cr_svc_who *w, const char *claimed);
+/* The sign gate of an accepted operation TYPE (cr_svc_sign_with, against
+ * POL, or NULL: the policy in force at T), then who acts: where the
+ * operation is signed, the signer's principal, as s->actor_mode says
+ * (a claimed actor that is not the principal is CR_EINVALID_ARGUMENT).
+ * Call before staging anything that records the actor; again on a retry. */
+int cr_svc_act(cr_txn *t, const cr_svc *s, const char *type, const cr_policy *pol, cr_svc_who *w);
 /* The policy the ledger at T records as in force, parsed (POL zeroed when none). */
 int cr_svc_policy_in_force_at(cr_txn *t, const cr_svc *s, cr_policy *pol);
 /* Validate POLICY and REGISTRY as a publish does (schemas, every rule
@@ -73,8 +88,12 @@ void cr_svc_audit_event_init(cr_audit_event *ev, const char *type, const char *c
 /* Free what EV owns (not the borrowed actor) and zero it. */
 void cr_svc_audit_event_done(cr_audit_event *ev);
 /* Stage audit event EV (type, candidate_id, actor, accepted, details and
- * error filled by the caller): allocates its event_id, stamps "at". */
+ * error filled by the caller): allocates its event_id, stamps "at". An
+ * accepted event passes the sign gate first (cr_svc_sign_gate). */
 int cr_svc_audit(cr_txn *t, const cr_svc *s, cr_audit_event *ev);
+/* The same for the operation W acts in (cr_svc_act gated it already):
+ * EV's actor is W's, its details name the signer and on whose behalf. */
+int cr_svc_audit_by(cr_txn *t, const cr_svc *s, cr_audit_event *ev, const cr_svc_who *w);
 /* Refuse OP for the candidate in view V: sets the INVALID_TRANSITION error
  * ("cannot approve X: status is S; approve needs … (allowed now: …)") and
  * stages the REFUSED audit event; returns the code. */

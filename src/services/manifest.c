@@ -15,7 +15,8 @@ static int cmp_path(const void *x, const void *y)
 
 struct build_ctx {
 	const cr_svc *s;
-	const char *cid, *actor;
+	const char *cid;
+	cr_svc_who who;
 	cr_manifest m;
 	char ref[72]; /* the stored manifest's object id */
 };
@@ -32,12 +33,15 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	int rc;
 
 	cr_manifest_clear(&x->m);
+	cr_svc_who_init(&x->who, x->who.claimed);
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, CR_OP_MANIFEST_BUILD)) {
-		rc = cr_svc_refuse_transition(t, s, CR_OP_MANIFEST_BUILD, &v, x->actor, commit_anyway, msg, msglen);
+		rc = cr_svc_refuse_transition(t, s, CR_OP_MANIFEST_BUILD, &v, x->who.claimed, commit_anyway, msg, msglen);
 		goto cleanup;
 	}
+	if ((rc = cr_svc_act(t, s, cr_op_audit_type(CR_OP_MANIFEST_BUILD), NULL, &x->who)) < 0)
+		goto cleanup;
 	if ((rc = cr_svc_get_json(t, s, CR_OBJ_IMPORT, v.latest_import_id, NULL, &doc)) < 0 ||
 	    (rc = cr_import_from_json(doc, &imp)) < 0)
 		goto cleanup;
@@ -49,7 +53,7 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	m->version = (int64_t)mans.n + 1;
 	snprintf(m->import_id, sizeof(m->import_id), "%s", imp.import_id);
 	snprintf(m->source_commit, sizeof(m->source_commit), "%s", v.c.source_commit);
-	m->created_by = strdup(x->actor);
+	m->created_by = strdup(x->who.actor);
 	s->clock->now(s->clock->impl, m->created_at);
 	/* Take the import's artifacts, sorted by path. */
 	m->artifacts = imp.artifacts;
@@ -64,12 +68,12 @@ static int build_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commi
 	    (rc = cr_svc_put_json_ref(t, s, CR_OBJ_MANIFEST, x->cid, m->manifest_id, NULL, cr_manifest_to_json(m),
 				      x->ref, sizeof(x->ref))) < 0)
 		goto cleanup;
-	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_MANIFEST_BUILD), x->cid, x->actor);
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(CR_OP_MANIFEST_BUILD), x->cid, x->who.actor);
 	cr_audit_detail(&ev, "manifest_id", m->manifest_id);
 	cr_audit_detail(&ev, "import_id", m->import_id);
 	cr_audit_detail(&ev, "manifest_digest", m->manifest_digest);
 	cr_audit_detail(&ev, "status", cr_status_name(CR_STATUS_MANIFEST_BUILT));
-	rc = cr_svc_audit(t, s, &ev);
+	rc = cr_svc_audit_by(t, s, &ev, &x->who);
 	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->cid, m->manifest_id, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 cleanup:
@@ -82,7 +86,7 @@ cleanup:
 
 int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, cr_manifest *out)
 {
-	struct build_ctx x = {.s = s, .cid = cid, .actor = actor};
+	struct build_ctx x = {.s = s, .cid = cid};
 	const char *why;
 	int rc;
 
@@ -91,7 +95,8 @@ int cr_svc_manifest_build(const cr_svc *s, const char *cid, const char *actor, c
 		return cr_error_set(CR_EINVALID_ARGUMENT, "invalid candidate id \"%.140s\": %s", cid, why);
 	if ((rc = cr_svc_reap_candidate(s, cid, actor)) < 0)
 		return rc;
-	rc = cr_ledger_transact(s->ledger, actor, build_txn, &x);
+	cr_svc_who_init(&x.who, actor);
+	rc = cr_ledger_transact(s->ledger, x.who.actor, build_txn, &x);
 	if (rc < 0) {
 		cr_manifest_clear(&x.m);
 		return rc;

@@ -86,7 +86,8 @@ int cr_svc_policy_check_bound(cr_txn *t, const cr_svc *s, const cr_snapshot *sna
 
 struct publish_ctx {
 	const cr_svc *s;
-	const char *pc, *rc_, *actor, *message;
+	const char *pc, *rc_, *message;
+	cr_svc_who who;
 	const cr_policy *p;
 	const cr_registry *r;
 	char pd[CR_SHA_MAX], rd[CR_SHA_MAX];
@@ -126,24 +127,22 @@ static int publish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 			return cr_error_hint("publish the change as version %lld", (long long)b.version + 1);
 		}
 	}
-	if ((rc = s->policy->prepare(s->policy->impl, x->pc, x->rc_, x->actor, x->message,
-				     b.found && b.commit[0] ? b.commit : NULL, x->commit, sizeof(x->commit))) < 0)
-		return rc;
 	/* Who may publish: an admin of the policy before, when it requires
 	 * signed publications; else, when this one is the first to require
 	 * them, an admin it lists itself (trust on first use: the root of the
 	 * chain, which verify reports and can pin). */
-	char principal[260] = "";
 	cr_policy prev;
 	if ((rc = cr_svc_policy_in_force_at(t, s, &prev)) < 0)
 		return rc;
 	bool chained = cr_policy_requires_signature(&prev, CR_AUDIT_POLICY_PUBLISH);
+	cr_svc_who_init(&x->who, x->who.claimed);
+	rc = cr_svc_act(t, s, CR_AUDIT_POLICY_PUBLISH, chained ? &prev : x->p, &x->who);
 	cr_policy_clear(&prev);
-	if (!chained && (rc = cr_svc_sign_with(t, s, x->p, CR_AUDIT_POLICY_PUBLISH, principal, sizeof(principal))) < 0)
+	if (rc < 0 ||
+	    (rc = s->policy->prepare(s->policy->impl, x->pc, x->rc_, x->who.actor, x->message,
+				     b.found && b.commit[0] ? b.commit : NULL, x->commit, sizeof(x->commit))) < 0)
 		return rc;
-	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, x->actor);
-	if (principal[0])
-		cr_audit_detail(&ev, "signed_by", principal);
+	cr_svc_audit_event_init(&ev, CR_AUDIT_POLICY_PUBLISH, NULL, x->who.actor);
 	cr_audit_detail(&ev, "policy_id", x->p->policy_id);
 	snprintf(num, sizeof(num), "%lld", (long long)x->p->version);
 	cr_audit_detail(&ev, "policy_version", num);
@@ -153,7 +152,7 @@ static int publish_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 	cr_audit_detail(&ev, "registry_version", num);
 	cr_audit_detail(&ev, "registry_digest", x->rd);
 	cr_audit_detail(&ev, "policy_commit", x->commit);
-	rc = cr_svc_audit(t, s, &ev);
+	rc = cr_svc_audit_by(t, s, &ev, &x->who);
 	snprintf(msg, msglen, "%s (%s)", ev.type, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 	return rc;
@@ -213,10 +212,11 @@ int cr_svc_policy_publish(const cr_svc *s, const char *policy, size_t plen, cons
 	char message[512];
 	snprintf(message, sizeof(message), "%s %s v%lld, %s v%lld", CR_AUDIT_POLICY_PUBLISH, p.policy_id, (long long)p.version,
 		 r.registry_id, (long long)r.version);
-	struct publish_ctx x = {.s = s, .pc = pc, .rc_ = rc_, .actor = actor, .message = message, .p = &p, .r = &r};
+	struct publish_ctx x = {.s = s, .pc = pc, .rc_ = rc_, .message = message, .p = &p, .r = &r};
+	cr_svc_who_init(&x.who, actor);
 	cr_sha256_hex(pc, strlen(pc), x.pd);
 	cr_sha256_hex(rc_, strlen(rc_), x.rd);
-	if ((rc = cr_ledger_transact(s->ledger, actor, publish_txn, &x)) < 0)
+	if ((rc = cr_ledger_transact(s->ledger, x.who.actor, publish_txn, &x)) < 0)
 		goto cleanup;
 	if (s->fault_publish_stop && !x.already) {
 		rc = cr_error_set(CR_EINTERNAL, "stopped by a test fault: the ledger records policy commit %.12s, "

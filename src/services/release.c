@@ -20,6 +20,7 @@ struct gate_ctx {
 	const char *pub_id, *reason; /* revoke */
 	cr_approval apr;
 	cr_publication pub;
+	cr_svc_who who; /* who.actor is the ledger commit's author */
 };
 
 /* Load the report named in the request; NOT_FOUND writes nothing. */
@@ -39,12 +40,12 @@ static int accept_event(cr_txn *t, struct gate_ctx *x, cr_status to, const char 
 			const char *k2, const char *v2, char *msg, size_t msglen)
 {
 	cr_audit_event ev;
-	cr_svc_audit_event_init(&ev, cr_op_audit_type(x->op), x->cid, x->actor);
+	cr_svc_audit_event_init(&ev, cr_op_audit_type(x->op), x->cid, x->who.actor);
 	cr_audit_detail(&ev, k1, v1);
 	if (k2)
 		cr_audit_detail(&ev, k2, v2);
 	cr_audit_detail(&ev, "status", cr_status_name(to));
-	int rc = cr_svc_audit(t, x->s, &ev);
+	int rc = cr_svc_audit_by(t, x->s, &ev, &x->who);
 	snprintf(msg, msglen, "%s %s %s (%s)", ev.type, x->cid, v1, ev.event_id);
 	cr_svc_audit_event_done(&ev);
 	return rc;
@@ -60,6 +61,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 
 	cr_approval_clear(&x->apr);
 	cr_publication_clear(&x->pub);
+	cr_svc_who_init(&x->who, x->actor);
 	if ((rc = cr_svc_candidate_view(t, s, x->cid, &v)) < 0)
 		return rc;
 	if (cr_lifecycle_may(v.status, x->op)) {
@@ -83,10 +85,12 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 			rc = cr_svc_refuse_gate(t, s, x->op, &v, x->actor, commit_anyway, msg, msglen, "publication_id", x->pub_id);
 			goto cleanup;
 		}
-		x->pub.revoked_by = strdup(x->actor);
+		if ((rc = cr_svc_act(t, s, cr_op_audit_type(x->op), NULL, &x->who)) < 0)
+			goto cleanup;
+		x->pub.revoked_by = strdup(x->who.actor);
 		x->pub.reason = strdup(x->reason);
 		free(x->pub.actor);
-		x->pub.actor = strdup(x->actor);
+		x->pub.actor = strdup(x->who.actor);
 		s->clock->now(s->clock->impl, x->pub.at);
 		if ((rc = cr_svc_put_json(t, s, CR_OBJ_REVOCATION, x->cid, x->pub_id, NULL,
 					  cr_publication_to_json(&x->pub))) < 0)
@@ -143,6 +147,8 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		goto cleanup;
 	}
 
+	if ((rc = cr_svc_act(t, s, cr_op_audit_type(x->op), NULL, &x->who)) < 0)
+		goto cleanup;
 	if (x->op == CR_OP_PUBLISH) {
 		cr_publication *p = &x->pub;
 		if ((rc = s->ledger->alloc(t, CR_ID_PUBLICATION, p->publication_id, sizeof(p->publication_id))) < 0)
@@ -152,7 +158,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		snprintf(p->channel, sizeof(p->channel), "%s", x->channel);
 		snprintf(p->tag, sizeof(p->tag), "%s", x->tag ? x->tag : "");
 		snprintf(p->tag_commit, sizeof(p->tag_commit), "%s", x->tag ? x->tag_commit : "");
-		p->actor = strdup(x->actor);
+		p->actor = strdup(x->who.actor);
 		s->clock->now(s->clock->impl, p->at);
 		if ((rc = cr_svc_put_json(t, s, CR_OBJ_PUBLICATION, x->cid, p->publication_id, NULL,
 					  cr_publication_to_json(p))) < 0)
@@ -166,7 +172,7 @@ static int gate_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *commit
 		snprintf(a->candidate_id, sizeof(a->candidate_id), "%s", x->cid);
 		snprintf(a->report_id, sizeof(a->report_id), "%s", x->report_id);
 		a->approved = x->op == CR_OP_APPROVE;
-		a->actor = strdup(x->actor);
+		a->actor = strdup(x->who.actor);
 		a->comment = x->comment ? strdup(x->comment) : NULL;
 		s->clock->now(s->clock->impl, a->at);
 		if ((rc = cr_svc_put_json(t, s, CR_OBJ_APPROVAL, x->cid, a->approval_id, NULL, cr_approval_to_json(a))) < 0)
@@ -203,7 +209,7 @@ static int run_gate(struct gate_ctx *x)
 {
 	int rc = cr_svc_reap_candidate(x->s, x->cid, x->actor);
 	if (rc == 0)
-		rc = cr_ledger_transact(x->s->ledger, x->actor, gate_txn, x);
+		rc = cr_ledger_transact(x->s->ledger, x->who.actor, gate_txn, x);
 	if (rc == 0)
 		cr_svc_note(x->s, x->cid);
 	return rc;

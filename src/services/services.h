@@ -22,6 +22,16 @@
 #include "ports/rules.h"
 #include "ports/task_manager.h"
 
+/* How the actor a caller gives meets the signer of an operation the policy
+ * wants signed, whose principal is the actor it records (docs/trust.md,
+ * "Who acts"). */
+typedef enum cr_actor_mode {
+	CR_ACTOR_CLAIMED,   /* the caller named it: it must be the signer's principal */
+	CR_ACTOR_DEFAULT,   /* a default (git config user.email): the principal replaces it */
+	CR_ACTOR_DELEGATED, /* the requester a server authenticated: the principal acts, the
+			     * requester is recorded as details.on_behalf_of */
+} cr_actor_mode;
+
 typedef struct cr_svc {
 	const cr_ledger_port *ledger;
 	const cr_policy_port *policy;
@@ -32,6 +42,7 @@ typedef struct cr_svc {
 	/* For the tests: policy publish stops after the ledger records the
 	 * policy and before the policy ref moves, as a kill there would. */
 	bool fault_publish_stop;
+	cr_actor_mode actor_mode;
 } cr_svc;
 
 /* ---- operations ---- */

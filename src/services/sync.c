@@ -501,8 +501,18 @@ static int replay_one(struct replay *r, const cr_ledger_port *local, const char 
 				cr_error_set(rc, "cannot replay %s %s: %s", type, cid, why);
 				goto done;
 			}
+			/* The signer is the actor; one it acts for is kept as on_behalf_of. */
 			cJSON *d = cJSON_GetObjectItemCaseSensitive(ev->doc, "details");
+			const char *was = cr_json_str(ev->doc, "actor");
 			cJSON_DeleteItemFromObjectCaseSensitive(d, "signed_by");
+			if (principal[0] && was && strcmp(was, principal)) {
+				cJSON_DeleteItemFromObjectCaseSensitive(d, "on_behalf_of");
+				if (!cJSON_AddStringToObject(d, "on_behalf_of", was) ||
+				    !cJSON_ReplaceItemInObjectCaseSensitive(ev->doc, "actor", cJSON_CreateString(principal))) {
+					rc = cr_error_set(CR_EINTERNAL, "out of memory");
+					goto done;
+				}
+			}
 			if (principal[0] && !cJSON_AddStringToObject(d, "signed_by", principal)) {
 				rc = cr_error_set(CR_EINTERNAL, "out of memory");
 				goto done;

@@ -67,6 +67,44 @@ test_expect_success 'the approver approves: the commit is signed, git verify-com
 	test -z "$(git cat-file commit refs/clean-release/ledger~1 | grep "^gpgsig")"
 '
 
+test_expect_success 'the actor of a signed operation is its signer: --actor may only repeat it, user.email gives way to it' '
+	cd repo
+	clean-release -q candidate register --candidate-id c6 --version 1 --source-snapshot v1.2.0-rc1
+	clean-release -q candidate import-artifacts --candidate-id c6 --input ../art/artifacts.json
+	m=$(clean-release --json manifest build --candidate-id c6 | jq -r .manifest_id)
+	r=$(clean-release --json compliance run --candidate-id c6 --manifest-id "$m" --jobs 1 | jq -r .report_id)
+	tip=$(git rev-parse refs/clean-release/ledger)
+	test_exit 2 clean-release release approve --candidate-id c6 --report-id "$r" --actor mallory@acme.example
+	grep "the actor mallory@acme.example is not the signer: the signing key is owner@acme.example'"'"'s in policy e2e-policy v1" "$TRASH/.cr-err"
+	grep "give --actor owner@acme.example, or no --actor" "$TRASH/.cr-err"
+	test "$(git rev-parse refs/clean-release/ledger)" = "$tip"
+	git -c user.email=o.wner@corp.example clean-release -q release approve --candidate-id c6 --report-id "$r"
+	clean-release audit log --candidate-id c6 --json |
+	  jq -e "[.events[] | select(.type == \"release.approve\")][0] | .actor == \"owner@acme.example\" and .details.signed_by == \"owner@acme.example\"" >/dev/null
+	test "$(git log -1 --format=%an refs/clean-release/ledger)" = owner@acme.example
+	# An operation the policy does not want signed keeps the actor given.
+	git -c user.email=o.wner@corp.example clean-release -q candidate register --candidate-id c7 --version 1 --source-snapshot v1.2.0-rc1
+	test "$(clean-release --json candidate show --candidate-id c7 | jq -r .created_by)" = o.wner@corp.example
+'
+
+test_expect_success 'verify refuses a signed approval whose event names another actor than its signer (exit 5)' '
+	cd repo
+	apr=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.approve c6 " | cut -d" " -f1)
+	old=$(git ls-tree -r "$apr" | grep "audit/.*$(git log -1 --format=%s "$apr" | sed "s/.*(\(evt-[0-9]*\)).*/\1/")" | awk "{print \$3}" | head -1)
+	test -n "$old"
+	git cat-file blob "$old" | jq ".actor = \"mallory@acme.example\"" >../forged-event.json
+	new=$(canon canonical ../forged-event.json | git hash-object -w --stdin)
+	GIT_INDEX_FILE=../forge.idx git read-tree "$apr"
+	git ls-tree -r "$apr" | awk -v o="$old" "\$3 == o {print \$4}" | while read -r p; do
+		GIT_INDEX_FILE=../forge.idx git update-index --cacheinfo 100644,"$new","$p"
+	done
+	tree=$(GIT_INDEX_FILE=../forge.idx git write-tree)
+	forged=$(git log -1 --format=%B "$apr" | git -c gpg.format=ssh -c user.signingKey="$TRASH/keys/owner" commit-tree -S "$tree" -p "$apr~1")
+	git -c gpg.ssh.allowedSignersFile="$TRASH/allowed" verify-commit "$forged" 2>/dev/null
+	test_exit 5 clean-release verify --range "$apr~1..$forged"
+	grep "its release.approve records the actor mallory@acme.example, but owner@acme.example signed it" "$TRASH/.cr-err"
+'
+
 test_expect_success 'the key as a literal (key::, held by ssh-agent) and the public key file both name the signer' '
 	cd repo
 	git config user.signingKey "$TRASH/keys/owner.pub"
@@ -232,4 +270,62 @@ test_expect_success 'verify --require-signatures: every commit signed by a signe
 	test_exit 5 clean-release verify --require-signatures
 	grep "is signed by a key that is not a signer of e2e-policy (--require-signatures)" "$TRASH/.cr-err"
 	clean-release verify >/dev/null
+'
+
+test_expect_success 'the API path: the server signs with its own key, which the policy lists; the token'"'"'s role still gates each request' '
+	ssh-keygen -q -t ed25519 -N "" -C api -f keys/api
+	new_repo api
+	cd api
+	mkdir ../apipol && write_policy ../apipol
+	jq --arg o "$(cut -d" " -f1,2 ../keys/owner.pub)" --arg a "$(cut -d" " -f1,2 ../keys/api.pub)" \
+	  ".signers = [{principal: \"owner@acme.example\", public_key: \$o, roles: [\"policy-admin\"]},
+	               {principal: \"api@acme.example\", public_key: \$a, roles: [\"approver\", \"releaser\"]}]
+	   | .require_signatures = [\"release.approve\", \"release.publish\"]" ../apipol/policy.json >../apipol/signed.json
+	clean-release -q policy publish --policy ../apipol/signed.json --registry ../apipol/registry.json --actor ops@acme.example
+	for c in a1 a2; do
+		clean-release -q candidate register --candidate-id $c --version 1 --source-snapshot v1.2.0-rc1 --actor ops@acme.example
+		clean-release -q candidate import-artifacts --candidate-id $c --input ../art/artifacts.json --actor ops@acme.example
+		m=$(clean-release --json manifest build --candidate-id $c --actor ops@acme.example | jq -r .manifest_id)
+		clean-release -q compliance run --candidate-id $c --manifest-id $m --jobs 1 --actor ops@acme.example
+	done
+	r1=$(clean-release --json candidate show --candidate-id a1 | jq -r .latest_report_id)
+	r2=$(clean-release --json candidate show --candidate-id a2 | jq -r .latest_report_id)
+	: >../api-tokens
+	for who in alice:approver vic:viewer rel:releaser; do
+		clean-release token new --actor ${who%%:*} --role ${who#*:} >../tok-${who%%:*} 2>../tok.err
+		sed -n 2p ../tok.err >>../api-tokens
+	done
+	chmod 600 ../api-tokens
+	git config gpg.format ssh
+	git config user.signingKey "$TRASH/keys/api"
+	serve_start --tokens ../api-tokens
+	TOKEN=$(cat ../tok-vic) api_expect 403 POST /candidates/a1/approve --data "{\"report_id\":\"$r1\"}"
+	TOKEN=$(cat ../tok-rel) api_expect 403 POST /candidates/a1/approve --data "{\"report_id\":\"$r1\"}"
+	TOKEN=$(cat ../tok-alice) api_expect 200 POST /candidates/a1/approve --data "{\"report_id\":\"$r1\",\"comment\":\"ok\"}"
+	test "$(jq -r ".decision, .actor" "$TRASH/.api-out" | tr "\n" " ")" = "APPROVED api@acme.example "
+	clean-release audit log --candidate-id a1 --json | jq -e "[.events[] | select(.type == \"release.approve\")][0]
+	  | .actor == \"api@acme.example\" and .details.signed_by == \"api@acme.example\" and .details.on_behalf_of == \"alice\"" >/dev/null
+	clean-release policy allowed-signers >../api-allowed
+	git -c gpg.ssh.allowedSignersFile="$TRASH/api-allowed" verify-commit refs/clean-release/ledger 2>../api-vc.err
+	grep "Good \"git\" signature for api@acme.example" ../api-vc.err
+	TOKEN=$(cat ../tok-alice) api_expect 200 POST /candidates/a1/publish --data "{\"report_id\":\"$r1\",\"channel\":\"prod\"}"
+	serve_stop
+	# A key the policy does not list, then none: 409 GATE_REFUSED, nothing written.
+	git config user.signingKey "$TRASH/keys/stranger"
+	serve_start --tokens ../api-tokens
+	tip=$(git rev-parse refs/clean-release/ledger)
+	TOKEN=$(cat ../tok-alice) api_expect 409 POST /candidates/a2/approve --data "{\"report_id\":\"$r2\"}"
+	test "$(api_code)" = GATE_REFUSED
+	jq -r .error.message "$TRASH/.api-out" | grep "needs a signature by a signer of policy e2e-policy v1; the signing key ssh-ed25519 .* is not one"
+	serve_stop
+	git config --unset user.signingKey
+	serve_start --tokens ../api-tokens
+	TOKEN=$(cat ../tok-alice) api_expect 409 POST /candidates/a2/approve --data "{\"report_id\":\"$r2\"}"
+	jq -r .error.message "$TRASH/.api-out" | grep "no signing key is configured"
+	serve_stop
+	test "$(git rev-parse refs/clean-release/ledger)" = "$tip"
+	test "$(candidate_status a2)" = CHECK_PASSED
+	test "$(candidate_status a1)" = PUBLISHED
+	clean-release verify >/dev/null
+	api_validate_all
 '

@@ -18,7 +18,7 @@ struct vctx {
 	int rc;
 	/* The audit event the commit adds (one an operation), for its signature. */
 	bool has_ev;
-	char ev_type[40], ev_outcome[16], ev_signed_by[260];
+	char ev_type[40], ev_outcome[16], ev_signed_by[260], ev_actor[1100];
 	/* The policy in force last read (by its commit), for the signers. */
 	char pol_commit[GIT_OID_HEXSZ + 1];
 	cr_policy pol;
@@ -178,6 +178,7 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 		snprintf(v->ev_type, sizeof(v->ev_type), "%s", t ? t : "");
 		snprintf(v->ev_outcome, sizeof(v->ev_outcome), "%s", o ? o : "");
 		snprintf(v->ev_signed_by, sizeof(v->ev_signed_by), "%s", by ? by : "");
+		snprintf(v->ev_actor, sizeof(v->ev_actor), "%s", cr_json_str(doc, "actor") ? cr_json_str(doc, "actor") : "");
 	}
 	if (rc == 0 && (!strncmp(path, "audit/", 6) || !strncmp(path, "ids/", 4))) {
 		/* Count ids for the counters check: each id once, by its index path. */
@@ -493,6 +494,9 @@ static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tr
 	else if (strcmp(v->ev_signed_by, who->principal))
 		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: its event names the signer %s, but %s signed it",
 				  v->commit_hex, v->ev_signed_by[0] ? v->ev_signed_by : "(none)", who->principal);
+	else if (strcmp(v->ev_actor, who->principal))
+		rc = cr_error_set(CR_EINTEGRITY, "ledger commit %.12s: its %s records the actor %.100s, but %s signed it",
+				  v->commit_hex, v->ev_type, v->ev_actor, who->principal);
 done:
 	git_buf_dispose(&sig);
 	git_buf_dispose(&data);
