@@ -179,7 +179,9 @@ typedef struct cr_ledger_port {
  * backoff; CR_ECONFLICT "concurrent update lost after N retries" at the end).
  * FN returns 0 to commit, or an error to abort (nothing is written, unless
  * FN set *COMMIT_ANYWAY, used to record a REFUSED audit event). FN may
- * return CR_ERETRY itself to start over (e.g. an id it allocated is taken). */
+ * return CR_ERETRY itself to start over (e.g. an id it allocated is taken).
+ * ACTOR, the commit's author, is read when the commit is made: FN may
+ * still change the string it points at (the signer's principal). */
 typedef int (*cr_txn_fn)(cr_txn *t, void *ctx, char *msg, size_t msglen, int *commit_anyway);
 int cr_ledger_transact(const cr_ledger_port *l, const char *actor, cr_txn_fn fn, void *ctx);
 
