@@ -20,6 +20,9 @@
 #   3d. the server's pre-receive for a push of a release tag + 50 ledger
 #      commits, and of 1,000 commits, at the largest size; sync replaying 100
 #      local operations onto 1,000 remote ones (contrib/bench/distributed.sh)
+#   3f. signed evidence: an approval signed against unsigned (median), and
+#      verify of a ledger of N candidates with signed approvals against the
+#      same ledger unsigned (contrib/bench/trust.sh; N the largest ledger size)
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
 #   6. 100,000 violations vs a clean run of the same size; 6b. verify and
@@ -349,6 +352,11 @@ note "3d. the server's pre-receive at $LAST_SIZE candidates, and sync (contrib/b
 quiet distributed
 "$HERE/distributed.sh" "$BIN" "$LAST_REPO" "$POLICY" "$REGISTRY" >"$JS/distributed.json" 2>"$W/distributed.log" ||
   { BUGS+=("distributed.sh failed: $(tail -n 1 "$W/distributed.log")"); echo '{}' >"$JS/distributed.json"; }
+
+note "3f. signed evidence at $LAST_SIZE candidates (contrib/bench/trust.sh)"
+quiet trust
+"$HERE/trust.sh" "$BIN" "$LB" "$POLICY" "$REGISTRY" "$LAST_SIZE" >"$JS/trust.json" 2>"$W/trust.log" ||
+  { BUGS+=("trust.sh failed: $(tail -n 1 "$W/trust.log")"); echo '{}' >"$JS/trust.json"; }
 
 # ---------------------------------------------------------------- 4. + 5. import and compliance
 note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"

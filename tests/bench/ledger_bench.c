@@ -17,6 +17,14 @@
  *       times cr_facade_candidate_show and cr_facade_candidate_list (each
  *       followed by the JSON serialization the CLI's --json does), with the
  *       facade opened once, and show again with open + show + close.
+ *   ledger_bench passed REPO N ARTIFACTS_JSON
+ *       takes rel-000001 .. rel-N through register, import (ARTIFACTS_JSON,
+ *       relative to its directory), manifest build and an attached run
+ *       (one worker) to CHECK_PASSED (prints the time it took)
+ *   ledger_bench approve REPO N
+ *       approves rel-000001 .. rel-N on their reports, timing each
+ *       cr_facade_release_approve call (signed or not, as the repository's
+ *       policy and git configuration say)
  *   ledger_bench startup REPO CANDIDATE_ID
  *       what a fresh process pays before and for one show: the first
  *       git_libgit2_init() (with Debian's mbedTLS build it parses the system
@@ -477,11 +485,108 @@ static int mode_startup(const char *repo, const char *cid)
 	return 0;
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!fp || fseek(fp, 0, SEEK_END) < 0 || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) < 0 ||
+	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static int mode_passed(const char *repo, uint64_t n, const char *artifacts)
+{
+	char given[4096], dir[4096], cid[64], ver[64];
+	size_t len;
+	char *doc = slurp(artifacts, &len);
+	snprintf(given, sizeof(given), "%s", artifacts);
+	char *slash = strrchr(given, '/');
+	if (!slash)
+		snprintf(given, sizeof(given), ".");
+	else
+		*slash = '\0';
+	if (!realpath(given, dir)) {
+		perror(given);
+		exit(1);
+	}
+	cr_facade *f = open_repo(repo);
+	uint64_t t0 = now_ns();
+
+	for (uint64_t i = 1; i <= n; i++) {
+		cr_candidate_view v = {0};
+		cr_import imp = {0};
+		cr_manifest m = {0};
+		cr_run run = {0};
+		snprintf(cid, sizeof(cid), "rel-%06" PRIu64, i);
+		snprintf(ver, sizeof(ver), "1.0.%" PRIu64, i);
+		if (cr_facade_candidate_register(f, cid, ver, snapshot_of(i), ACTOR, &v) < 0)
+			die("register");
+		if (cr_facade_candidate_import(f, cid, doc, len, artifacts, dir, NULL, ACTOR, &imp) < 0)
+			die("import");
+		if (cr_facade_manifest_build(f, cid, ACTOR, &m) < 0)
+			die("manifest build");
+		if (cr_facade_compliance_run(f, cid, m.manifest_id, ACTOR, 1, false, NULL, NULL, &run) < 0)
+			die("compliance run");
+		if (run.final_status != CR_FINAL_PASSED) {
+			fprintf(stderr, "ledger_bench: the run of %s did not pass\n", cid);
+			exit(1);
+		}
+		cr_run_clear(&run);
+		cr_manifest_clear(&m);
+		cr_import_clear(&imp);
+		cr_candidate_view_clear(&v);
+		if (i % 1000 == 0)
+			fprintf(stderr, "ledger_bench: %" PRIu64 " passed (%.1f s)\n", i, (double)(now_ns() - t0) / 1e9);
+	}
+	printf("{\"passed\": %" PRIu64 ", \"seconds\": %.3f}\n", n, (double)(now_ns() - t0) / 1e9);
+	free(doc);
+	cr_facade_close(f);
+	return 0;
+}
+
+static int mode_approve(const char *repo, uint64_t n)
+{
+	cr_facade *f = open_repo(repo);
+	uint64_t *ns = calloc(n, sizeof(*ns)), total = 0;
+	char cid[64];
+
+	for (uint64_t i = 1; i <= n; i++) {
+		cr_candidate_view v = {0};
+		cr_approval a = {0};
+		snprintf(cid, sizeof(cid), "rel-%06" PRIu64, i);
+		if (cr_facade_candidate_show(f, cid, &v) < 0)
+			die("show");
+		uint64_t t = now_ns();
+		if (cr_facade_release_approve(f, cid, v.latest_report_id, ACTOR, NULL, &a) < 0)
+			die("approve");
+		ns[i - 1] = now_ns() - t;
+		total += ns[i - 1];
+		cr_approval_clear(&a);
+		cr_candidate_view_clear(&v);
+	}
+	qsort(ns, n, sizeof(*ns), cmp_u64);
+	printf("{\"approvals\": %" PRIu64 ", \"median_ms\": %.3f, \"p90_ms\": %.3f, \"mean_ms\": %.3f}\n", n,
+	       median(ns, n) / 1e6, (double)pct(ns, n, 90) / 1e6, (double)total / (double)n / 1e6);
+	free(ns);
+	cr_facade_close(f);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: ledger_bench grow REPO N [--snapshot REV | --commits FILE]\n"
 			"       ledger_bench append REPO FIRST COUNT [--snapshot REV | --commits FILE]\n"
 			"       ledger_bench query REPO CANDIDATE_ID RUNS\n"
+			"       ledger_bench passed REPO N ARTIFACTS_JSON\n"
+			"       ledger_bench approve REPO N\n"
 			"       ledger_bench startup REPO CANDIDATE_ID\n");
 	exit(2);
 }
@@ -506,6 +611,10 @@ int main(int argc, char **argv)
 		return mode_grow(args[1], strtoull(args[2], NULL, 10));
 	if (nargs == 4 && !strcmp(args[0], "append"))
 		return mode_append(args[1], strtoull(args[2], NULL, 10), strtoull(args[3], NULL, 10));
+	if (nargs == 4 && !strcmp(args[0], "passed"))
+		return mode_passed(args[1], strtoull(args[2], NULL, 10), args[3]);
+	if (nargs == 3 && !strcmp(args[0], "approve"))
+		return mode_approve(args[1], strtoull(args[2], NULL, 10));
 	if (nargs == 3 && !strcmp(args[0], "startup"))
 		return mode_startup(args[1], args[2]);
 	if (nargs == 4 && !strcmp(args[0], "query"))
