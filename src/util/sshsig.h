@@ -1,6 +1,7 @@
 #ifndef CR_UTIL_SSHSIG_H
 #define CR_UTIL_SSHSIG_H
-/* SSH signatures (PROTOCOL.sshsig), checked with OpenSSL: ssh-ed25519. */
+/* SSH signatures (PROTOCOL.sshsig), checked with OpenSSL: ssh-ed25519,
+ * ecdsa-sha2-nistp256/384/521 and ssh-rsa keys. */
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -329,3 +329,42 @@ test_expect_success 'the API path: the server signs with its own key, which the 
 	clean-release verify >/dev/null
 	api_validate_all
 '
+
+test_expect_success 'ECDSA (P-256, P-384, P-521) and RSA keys sign and verify as ed25519 ones do; a copied ECDSA signature is refused' '
+	for t in ecdsa:256 ecdsa:384 ecdsa:521 rsa:3072; do
+		ssh-keygen -q -t ${t%%:*} -b ${t#*:} -N "" -C $t -f keys/k${t#*:}
+	done
+	new_repo kinds
+	cd kinds
+	git config user.email ops@acme.example
+	mkdir ../kpol && write_policy ../kpol
+	jq --arg a "$(cut -d" " -f1,2 ../keys/k256.pub)" --arg b "$(cut -d" " -f1,2 ../keys/k384.pub)" \
+	   --arg c "$(cut -d" " -f1,2 ../keys/k521.pub)" --arg d "$(cut -d" " -f1,2 ../keys/k3072.pub)" \
+	  ".signers = [{principal: \"p256@acme.example\", public_key: \$a, roles: [\"approver\"]},
+	               {principal: \"p384@acme.example\", public_key: \$b, roles: [\"approver\"]},
+	               {principal: \"p521@acme.example\", public_key: \$c, roles: [\"approver\"]},
+	               {principal: \"rsa@acme.example\", public_key: \$d, roles: [\"approver\"]}]
+	   | .require_signatures = [\"release.approve\"]" ../kpol/policy.json >../kpol/signed.json
+	validate_schema policy.schema.json ../kpol/signed.json
+	clean-release -q policy publish --policy ../kpol/signed.json --registry ../kpol/registry.json --actor ops@acme.example
+	clean-release policy allowed-signers >../kinds-allowed
+	for k in 256 384 521 3072; do
+		clean-release -q candidate register --candidate-id k$k --version 1 --source-snapshot v1.2.0-rc1 --actor ops@acme.example
+		clean-release -q candidate import-artifacts --candidate-id k$k --input ../art/artifacts.json --actor ops@acme.example
+		m=$(clean-release --json manifest build --candidate-id k$k --actor ops@acme.example | jq -r .manifest_id)
+		r=$(clean-release --json compliance run --candidate-id k$k --manifest-id $m --jobs 1 --actor ops@acme.example | jq -r .report_id)
+		git -c gpg.format=ssh -c user.signingKey="$TRASH/keys/k$k" clean-release -q release approve --candidate-id k$k --report-id $r
+		git -c gpg.ssh.allowedSignersFile="$TRASH/kinds-allowed" verify-commit refs/clean-release/ledger 2>/dev/null
+		test "$(candidate_status k$k)" = APPROVED
+	done
+	clean-release verify >/dev/null
+	clean-release audit log --json | jq -e "[.events[] | select(.type == \"release.approve\") | .actor] == [\"p256@acme.example\", \"p384@acme.example\", \"p521@acme.example\", \"rsa@acme.example\"]" >/dev/null
+	a=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.approve k256 " | cut -d" " -f1)
+	b=$(git log --format="%H %s" refs/clean-release/ledger | grep " release.approve k384 " | cut -d" " -f1)
+	git cat-file commit "$b" | awk "/^gpgsig /{skip=1; next} skip && /^ /{next} {skip=0; print}" >../kb.txt
+	git cat-file commit "$a" | awk "/^gpgsig /{p=1} p && !/^gpgsig / && !/^ /{p=0} p" >../ka-sig.txt
+	{ sed -n "1,/^committer /p" ../kb.txt; cat ../ka-sig.txt; sed "1,/^committer /d" ../kb.txt; } >../kb-copied.txt
+	copied=$(git hash-object -t commit -w ../kb-copied.txt)
+	test_exit 5 clean-release verify --range "$b~1..$copied"
+	grep "the SSH signature does not match what it signs" "$TRASH/.cr-err"
+'

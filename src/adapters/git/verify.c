@@ -424,7 +424,7 @@ static int policy_at(struct vctx *v, git_tree *tree)
 static int check_signature(struct vctx *v, git_commit *c, git_tree *tree, git_tree *ptree)
 {
 	git_buf sig = {0}, data = {0};
-	unsigned char key[1024], want[1024];
+	unsigned char key[2048], want[2048];
 	size_t kl = 0, wl = 0;
 	int rc;
 
