@@ -309,6 +309,8 @@ test_expect_success 'the API path: the server signs with its own key, which the 
 	git -c gpg.ssh.allowedSignersFile="$TRASH/api-allowed" verify-commit refs/clean-release/ledger 2>../api-vc.err
 	grep "Good \"git\" signature for api@acme.example" ../api-vc.err
 	TOKEN=$(cat ../tok-alice) api_expect 200 POST /candidates/a1/publish --data "{\"report_id\":\"$r1\",\"channel\":\"prod\"}"
+	TOKEN=$(cat ../tok-vic) api_expect 200 GET "/audit?candidate_id=a1"
+	jq -e "[.events[] | select(.type == \"release.publish\")][0] | .actor == \"api@acme.example\" and .details.on_behalf_of == \"alice\"" "$TRASH/.api-out" >/dev/null
 	serve_stop
 	# A key the policy does not list, then none: 409 GATE_REFUSED, nothing written.
 	git config user.signingKey "$TRASH/keys/stranger"
