@@ -7,12 +7,19 @@ BUILD   ?= build
 SANITIZE ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs libmicrohttpd ncursesw
+# The program links the core's libraries; the REST server and the terminal
+# client are programs of their own, which alone link libmicrohttpd (with
+# GnuTLS) and ncurses (docs/design.md, "Process start").
+CORE_PKGS := libgit2 libcjson libpcre2-8 libcrypto libhs
+PKGS := $(CORE_PKGS) libmicrohttpd ncursesw
 CC   ?= cc
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-fno-strict-aliasing -Isrc -I$(BUILD)/gen
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CORE_LIBS  := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -lpthread -lm
+SERVE_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+TUI_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null)
 
 ifeq ($(SANITIZE),1)
   BUILD := build-san
@@ -38,13 +45,17 @@ endif
 
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) $(LDFLAGS_SAN)
+CORE_LDLIBS := $(CORE_LIBS) $(LDFLAGS_SAN)
 
-# Every .c under src/ except the program entry goes into the library that the
-# binary and the unit tests link.
-LIB_SRCS := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
+# Every .c under src/ except the programs' entries goes into the library that
+# the programs and the unit tests link.
+LIB_SRCS := $(filter-out src/cli/main%.c,$(shell find src -name '*.c' | sort))
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/embedded.o
 MAIN_OBJ := $(BUILD)/obj/cli/main.o
 BIN      := $(BUILD)/git-clean-release
+BIN_SERVE := $(BUILD)/clean-release-serve
+BIN_TUI  := $(BUILD)/clean-release-tui
+PROGS    := $(BIN) $(BIN_SERVE) $(BIN_TUI)
 LIB      := $(BUILD)/libcleanrelease.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -57,7 +68,7 @@ EMBED    := $(sort $(wildcard schemas/*.json)) contrib/demo/demo-policy.json con
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 .PHONY: all deps test unit e2e demo demo-run bench FORCE install check-layers check-style clean
-all: $(BIN)
+all: $(PROGS)
 
 $(OPENAPI_JSON): schemas/clean-release-api.openapi.yaml src/util/yaml2json.py
 	@mkdir -p $(dir $@)
@@ -90,8 +101,14 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $^ $(CORE_LDLIBS)
 	ln -sf git-clean-release $(BUILD)/clean-release
+
+$(BIN_SERVE): $(BUILD)/obj/cli/main_serve.o $(LIB)
+	$(CC) -o $@ $^ $(SERVE_LIBS) $(CORE_LDLIBS)
+
+$(BIN_TUI): $(BUILD)/obj/cli/main_tui.o $(LIB)
+	$(CC) -o $@ $^ $(TUI_LIBS) $(CORE_LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -107,7 +124,7 @@ unit: $(UNIT_BINS)
 
 # End-to-end tests run the installed binary: install into a staging prefix.
 STAGE := $(abspath $(BUILD))/stage
-e2e: $(BIN)
+e2e: $(PROGS)
 	$(MAKE) --no-print-directory install DESTDIR= PREFIX=$(STAGE) SANITIZE=$(SANITIZE) TSAN=$(TSAN)
 	CR_PREFIX=$(STAGE) prove -j$(JOBS) -e sh $(E2E_TESTS)
 
@@ -126,16 +143,18 @@ check-layers:
 demo: deps
 	$(MAKE) --no-print-directory demo-run
 
-demo-run: $(BIN)
+demo-run: $(PROGS)
 	sh contrib/demo/demo.sh $(abspath $(BIN))
 
-bench: $(BIN)
+bench: $(PROGS)
 	sh contrib/bench/bench.sh $(abspath $(BIN))
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/clean-release/hooks \
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/clean-release \
+		$(DESTDIR)$(PREFIX)/share/clean-release/hooks \
 		$(DESTDIR)$(PREFIX)/share/clean-release/schemas $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/git-clean-release
+	install -m 755 $(BIN_SERVE) $(BIN_TUI) $(DESTDIR)$(PREFIX)/libexec/clean-release/
 	ln -sf git-clean-release $(DESTDIR)$(PREFIX)/bin/clean-release
 	for h in hooks/*; do [ -f "$$h" ] && install -m 755 "$$h" $(DESTDIR)$(PREFIX)/share/clean-release/hooks/ || true; done
 	install -m 644 schemas/* $(DESTDIR)$(PREFIX)/share/clean-release/schemas/

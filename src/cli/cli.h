@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
+#include "api/api.h"
 #include "facade/facade.h"
+#include "tui/tui.h"
 
 /* Input files the CLI reads itself (--input, --policy, --registry). */
 #define CR_CLI_INPUT_MAX ((size_t)10 * 1024 * 1024)
@@ -104,9 +106,25 @@ extern const struct cr_cli_group cr_cli_sync;
 /* All groups, NULL-terminated, in help order (groups.c). */
 extern const struct cr_cli_group *const cr_cli_groups[];
 
+/* The front ends a program holds beside the CLI (NULL: not this one). The
+ * REST server and the terminal client link libraries of their own
+ * (libmicrohttpd with GnuTLS, ncurses) that every other command would load
+ * at start; each is a program of its own, which the command runs in place
+ * of this one (cr_cli_exec_frontend). */
+struct cr_cli_frontends {
+	int (*serve)(const cr_api_opts *o);
+	int (*tui)(const cr_tui_opts *o);
+};
+
+/* Run the command line ARGV with the front ends FE; the exit status. */
+int cr_cli_main(int argc, char **argv, const struct cr_cli_frontends *fe);
+
 /* One invocation: global options, the command, its parsed option values,
  * the facade (opened by cr_cli_begin) and the resolved actor. */
 struct cr_cli {
+	const struct cr_cli_frontends *fe;
+	int argc;
+	char **argv; /* the whole command line, for cr_cli_exec_frontend */
 	bool json, quiet, demo;
 	const struct cr_cli_group *group;
 	const struct cr_cli_command *cmd;
@@ -179,6 +197,13 @@ int cr_cli_print_json(cJSON *doc);
 /* Print a finished error: the message and hint on stderr, and with --json
  * the error document on stdout. Returns the exit status for CODE. */
 int cr_cli_report_error(const cr_cli *c, int code);
+
+/* Run the program NAME, which holds the front end this one lacks, with
+ * this command line (its -C already applied, so left out), in place of this
+ * process. NAME is looked for in ../libexec/clean-release/ from this
+ * program's directory, then beside it. Returns only when it cannot be run:
+ * CR_ESTORAGE (the installation is incomplete), naming where it looked. */
+int cr_cli_exec_frontend(const cr_cli *c, const char *name);
 
 /* The entry of a command listed but not built yet (CR_CLI_UNBUILT): says
  * so plainly, CR_EINVALID_ARGUMENT. */

@@ -1,5 +1,5 @@
 /* clean-release serve: the REST API (schemas/clean-release-api.openapi.yaml),
- * served by the api front end (src/api/). */
+ * served by the api front end (src/api/) in the program clean-release-serve. */
 #include <stdio.h>
 #include <unistd.h>
 #include "api/api.h"
@@ -45,8 +45,10 @@ static int cmd_serve(cr_cli *c)
 	if (o.tokens_path && o.actor)
 		return cr_error_set(CR_EINVALID_ARGUMENT, "--actor is for a server without tokens: with --tokens, "
 				    "each token names its actor");
+	if (!c->fe->serve)
+		return cr_cli_exec_frontend(c, "clean-release-serve");
 	setvbuf(stderr, NULL, _IOLBF, 0); /* one access-log line a write */
-	return cr_api_serve(&o);
+	return c->fe->serve(&o);
 }
 
 static const struct cr_cli_command commands[] = {

@@ -1,5 +1,5 @@
 /* clean-release tui: the thin terminal client (ux_reference.md), served by
- * the tui front end (src/tui/). */
+ * the tui front end (src/tui/) in the program clean-release-tui. */
 #include <stdio.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -18,8 +18,10 @@ static int cmd_tui(cr_cli *c)
 		fprintf(stderr, "%s\n", CR_TUI_NOT_A_TTY);
 		return 2;
 	}
+	if (!c->fe->tui)
+		return cr_cli_exec_frontend(c, "clean-release-tui");
 	cr_tui_opts o = {.demo = c->demo, .actor = cr_cli_str(c, "actor"), .candidate_id = cr_cli_str(c, "candidate-id")};
-	return cr_tui_run(&o);
+	return c->fe->tui(&o);
 }
 
 static const struct cr_cli_command commands[] = {

@@ -123,6 +123,24 @@ fail:
 	return rc;
 }
 
+/* The system's CA bundle, which Debian's libgit2 (built on mbedTLS) parses
+ * in git_libgit2_init for its HTTPS transport: ~5 ms of every process, more
+ * than a page of the candidate list costs (docs/benchmarks.md). clean-release
+ * never uses libgit2's transports (fetch and push run git itself), so this
+ * definition, which the program's own symbol comes before the library's in
+ * the dynamic linker's lookup, parses nothing and loads no certificate. Should
+ * a libgit2 transport ever be used, it fails closed: with no certificate to
+ * trust, no TLS peer verifies. With a libgit2 built on OpenSSL it is never
+ * called. docs/design.md, "Process start". */
+struct mbedtls_x509_crt;
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path);
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path)
+{
+	(void)chain;
+	(void)path;
+	return 0;
+}
+
 /* libgit2 is set up once per process, by whichever thread opens first; it
  * is never shut down (a handle may be opened again at any time). */
 static pthread_once_t libgit2_once = PTHREAD_ONCE_INIT;
