@@ -85,6 +85,10 @@ typedef struct cr_pool_callbacks {
 	int (*on_done)(size_t index, const cr_outcome *o, void *ctx);
 	/* Throttled progress (at most every 100 ms, and once at the end). */
 	void (*on_progress)(uint64_t done, uint64_t total, void *ctx);
+	/* Once, when the workers are started and have their first artifacts:
+	 * what it does overlaps their scanning (may be NULL). Not called when
+	 * there is nothing to scan. */
+	int (*on_started)(void *ctx);
 } cr_pool_callbacks;
 
 typedef struct cr_task_port {

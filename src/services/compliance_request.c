@@ -236,19 +236,21 @@ int cr_svc_run(const cr_svc *s, const char *cid, const char *mid, const char *ac
 		goto cleanup;
 	}
 	x.actor = x.who.actor;
-	cr_svc_note(s, cid);
 
 	struct exec e = {.s = s, .req = &x, .progress = progress, .pctx = pctx};
 	if (detach) {
 		/* The runner is handed the task lock; this process then lets go
-		 * of its copy (the lock stays held by the runner). */
+		 * of its copy (the lock stays held by the runner). The status
+		 * note is written while the runner starts, not before. */
 		rc = s->tasks->spawn(s->tasks->impl, x.run.task_id, jobs);
 		s->tasks->unlock(s->tasks->impl, x.run.task_id);
+		cr_svc_note(s, cid);
 		if (rc < 0)
 			goto cleanup; /* the next reader finishes it as ERROR */
 		rc = cr_svc_run_status(s, x.run.run_id, out);
 		goto cleanup;
 	}
+	cr_svc_note(s, cid);
 	rc = cr_compliance_execute(&e);
 	cr_compliance_exec_clear(&e);
 	s->tasks->unlock(s->tasks->impl, x.run.task_id);

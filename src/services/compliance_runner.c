@@ -435,6 +435,30 @@ static int started_txn(cr_txn *t, void *vctx, char *msg, size_t msglen, int *com
 						      (int64_t)e->req->jobs));
 }
 
+/* A detached runner's started event (a foreground run was started in its
+ * request's commit): once, from the pool as soon as its workers have their
+ * first artifacts, so the commit overlaps their scanning; or before
+ * anything else is recorded when there is no pool. */
+static int mark_started(struct exec *e)
+{
+	struct request_ctx *q = e->req;
+	struct started_ctx sc = {.e = e};
+	int rc;
+
+	if (q->run.started_at[0])
+		return 0;
+	e->s->clock->now(e->s->clock->impl, sc.at);
+	if ((rc = cr_ledger_transact(e->s->ledger, q->actor, started_txn, &sc)) < 0)
+		return rc;
+	memcpy(q->run.started_at, sc.at, sizeof(sc.at));
+	return 0;
+}
+
+static int on_started(void *ctx)
+{
+	return mark_started(ctx);
+}
+
 /* Manifest-wide checks of MANIFEST_CONSISTENCY: the digest recomputes and
  * the source commit exists. */
 static int manifest_checks(struct exec *e)
@@ -467,7 +491,6 @@ int cr_compliance_execute(struct exec *e)
 	struct request_ctx *q = e->req;
 	cr_stage_result results[CR_STAGE__COUNT];
 	struct finish_ctx fin = {.s = s, .run_id = q->run.run_id, .actor = q->actor};
-	struct started_ctx sc = {.e = e};
 	cJSON *pd = NULL, *rd = NULL;
 	int root_fd = -1, rc;
 	uint64_t t0 = s->clock->ms(s->clock->impl);
@@ -486,15 +509,6 @@ int cr_compliance_execute(struct exec *e)
 	if ((rc = s->tasks->save(s->tasks->impl, &e->task)) < 0)
 		goto abort;
 
-	/* A run in the foreground was started in its request's commit; a
-	 * detached runner says so itself. */
-	if (!q->run.started_at[0]) {
-		s->clock->now(s->clock->impl, sc.at);
-		if ((rc = cr_ledger_transact(s->ledger, q->actor, started_txn, &sc)) < 0)
-			goto abort;
-		memcpy(q->run.started_at, sc.at, sizeof(sc.at));
-	}
-
 	/* The policy snapshot resolved when the run was requested. */
 	if ((rc = cr_json_parse(&pd, q->policy_json, strlen(q->policy_json), "policy.json")) < 0 ||
 	    (rc = cr_json_parse(&rd, q->registry_json, strlen(q->registry_json), "registry.json")) < 0 ||
@@ -506,6 +520,8 @@ int cr_compliance_execute(struct exec *e)
 	if (root_fd < 0) {
 		/* No root, no artifacts: each one is missing; nothing to scan. */
 		char why[600];
+		if ((rc = mark_started(e)) < 0)
+			goto abort;
 		snprintf(why, sizeof(why), "artifact root %s cannot be opened: %s", q->artifact_root, strerror(errno));
 		for (size_t i = 0; i < q->m.artifact_count; i++) {
 			if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:artifact-missing", CR_SEV_BLOCKER,
@@ -530,7 +546,7 @@ int cr_compliance_execute(struct exec *e)
 			.seal_ms = SEAL_MS,
 			.seq = &e->seq,
 		};
-		cr_pool_callbacks cb = {on_batch, on_done, on_progress};
+		cr_pool_callbacks cb = {on_batch, on_done, on_progress, on_started};
 		e->last_commit_ms = s->clock->ms(s->clock->impl);
 		rc = s->tasks->scan(s->tasks->impl, &job, &cb, e);
 		if (e->failure) {
@@ -540,7 +556,8 @@ int cr_compliance_execute(struct exec *e)
 		if (rc < 0)
 			goto abort;
 	}
-	if ((rc = manifest_checks(e)) < 0 || (rc = run_cap_summaries(e)) < 0 || (rc = store_own(e)) < 0)
+	if ((rc = mark_started(e)) < 0 || (rc = manifest_checks(e)) < 0 || (rc = run_cap_summaries(e)) < 0 ||
+	    (rc = store_own(e)) < 0)
 		goto abort;
 
 	/* The stage results, in the fixed order, the last chunks, the report

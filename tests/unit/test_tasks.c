@@ -514,6 +514,10 @@ typedef struct collect {
 	unsigned progress_calls;
 	int abort_with;
 	unsigned dones;
+	unsigned started_calls;
+	bool started_late;   /* on_started after a batch or an outcome */
+	bool started_alone;  /* on_started while no worker was alive */
+	int started_fails;   /* on_started returns this */
 	/* batches: numbers seen */
 	uint64_t chunks[4096][3]; /* chunk, first, count */
 	size_t nchunks;
@@ -673,7 +677,30 @@ static void c_progress(uint64_t done, uint64_t total, void *ctx)
 	c->progress_calls++;
 }
 
-static const cr_pool_callbacks callbacks = {c_batch, c_done, c_progress};
+/* Whether this process has a child (a worker) alive. */
+static bool has_child(void)
+{
+	char path[64], buf[4096];
+	pathf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+	if (f)
+		fclose(f);
+	return n > 0;
+}
+
+static int c_started(void *ctx)
+{
+	collect *c = ctx;
+
+	c->started_calls++;
+	c->started_late |= c->nchunks > 0 || c->dones > 0;
+	c->started_alone |= !has_child();
+	return c->started_fails;
+}
+
+static const cr_pool_callbacks callbacks = {c_batch, c_done, c_progress, c_started};
 
 static int cmp_found(const void *a, const void *b)
 {
@@ -767,6 +794,11 @@ static void test_pool_same_findings_with_one_and_three_workers(void **state)
 	assert_int_equal(cr_pool_run(&job, &callbacks, &one, NULL), 0);
 	job = make_job(3, 0);
 	assert_int_equal(cr_pool_run(&job, &callbacks, &three, NULL), 0);
+	/* on_started: once, with the workers running, before anything came back. */
+	assert_int_equal(one.started_calls, 1);
+	assert_int_equal(three.started_calls, 1);
+	assert_false(one.started_late || three.started_late);
+	assert_false(one.started_alone || three.started_alone);
 
 	assert_int_equal(one.n, three.n);
 	qsort(one.f, one.n, sizeof(*one.f), cmp_found);
@@ -916,6 +948,24 @@ static void test_pool_seal_failure_aborts(void **state)
 	job.seal = t_seal_fails;
 	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), CR_ESTORAGE);
 	assert_string_equal(cr_error_last()->message, "disk full (test)");
+	assert_true(c.dones < nart);
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+	free(c.f);
+}
+
+static void test_pool_started_failure_aborts(void **state)
+{
+	collect c;
+	cr_pool_job job = make_job(2, 0);
+	int fds = count_fds();
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.started_fails = cr_error_set(CR_ECONFLICT, "lost (test)");
+	assert_int_equal(cr_pool_run(&job, &callbacks, &c, NULL), CR_ECONFLICT);
+	assert_string_equal(cr_error_last()->message, "lost (test)");
+	assert_int_equal(c.started_calls, 1);
 	assert_true(c.dones < nart);
 	assert_no_children();
 	assert_int_equal(count_fds(), fds);
@@ -1176,6 +1226,7 @@ int main(void)
 		cmocka_unit_test(test_pool_small_batches_lose_nothing),
 		cmocka_unit_test(test_pool_crash_with_unsealed_findings),
 		cmocka_unit_test(test_pool_seal_failure_aborts),
+		cmocka_unit_test(test_pool_started_failure_aborts),
 		cmocka_unit_test(test_pool_hang_times_out_naming_the_artifact),
 		cmocka_unit_test(test_pool_hang_of_a_lone_worker_on_its_first_artifact),
 		cmocka_unit_test(test_pool_callback_abort_kills_workers),

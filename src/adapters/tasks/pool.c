@@ -574,6 +574,11 @@ static int run(pool *p)
 		for (unsigned i = 0; i < p->nw; i++)
 			if (alive_worker(&p->w[i]))
 				dispatch(p, &p->w[i], share ? share : 1);
+		if (!p->started_cb && live > 0) {
+			p->started_cb = true;
+			if (p->cb->on_started && (rc = p->cb->on_started(p->ctx)) != 0)
+				goto cleanup;
+		}
 		if (live == 0) {
 			/* Every slot gave up: no request is outstanding, the
 			 * queue is not empty. */

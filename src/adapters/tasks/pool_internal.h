@@ -171,6 +171,7 @@ typedef struct pool {
 	uint64_t t0;     /* pool clock origin */
 	uint64_t done;
 	uint64_t reported, last_progress_ms;
+	bool started_cb; /* on_started was called */
 	const char *crash_path, *hang_path, *pause_path;
 	pid_t self;
 	char start_error[256]; /* why the last worker could not be started */
