@@ -289,6 +289,31 @@ test_expect_success 'verify: a new canonical entry that fails its schema is exit
 	test_exit 0 clean-release verify
 '
 
+test_expect_success 'verify: an object under its candidate that is not the blob its id index holds is exit 5 naming both paths' '
+	cd repo
+	tip=$(git rev-parse refs/clean-release/ledger)
+	clean-release -q candidate register --candidate-id twin --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor alice
+	c=$(git rev-parse refs/clean-release/ledger)
+	git update-ref refs/clean-release/ledger $tip $c
+	p=$(git diff-tree -r --no-commit-id --name-only $tip $c | grep "^candidates/.*/twin/events/evt-")
+	i=$(git diff-tree -r --no-commit-id --name-only $tip $c | grep "^audit/")
+	# The candidate copy says another actor; canonical and valid, only no twin.
+	git cat-file blob "$c:$p" | jq ".actor = \"mallory\"" >../t.json
+	canon canonical ../t.json >../twin.json
+	validate_schema audit-event.schema.json ../twin.json
+	GIT_INDEX_FILE="$TRASH/.twin.idx" git read-tree $c
+	GIT_INDEX_FILE="$TRASH/.twin.idx" git update-index --cacheinfo "100644,$(git hash-object -w ../twin.json),$p"
+	tree=$(GIT_INDEX_FILE="$TRASH/.twin.idx" git write-tree)
+	rm -f "$TRASH/.twin.idx"
+	bad=$(git log -1 --format=%B $c | git commit-tree $tree -p $tip)
+	test_exit 5 ledger_verify_at $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -F "$p: not the same object as $i holds" "$TRASH/.cr-err"
+	# The commit as the tool wrote it verifies.
+	test_exit 0 ledger_verify_at $c
+	test_exit 0 clean-release verify
+'
+
 test_expect_success 'verify --json reports a broken ledger as an INTEGRITY error document' '
 	cd repo
 	tip=$(git rev-parse refs/clean-release/ledger)

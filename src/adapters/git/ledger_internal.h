@@ -73,6 +73,11 @@ struct cr_txn {
 	struct staged *st;
 	size_t nst, ast;
 	bool sign; /* the commit must be signed (sign.c) */
+	/* The candidate directory list() read last (its objects of kind
+	 * LISTED_KIND), where get() finds them without walking the id index:
+	 * the same blobs, in the same snapshot. */
+	git_tree *listed;
+	cr_objkind listed_kind;
 };
 
 #define ORDER_ROOT "order"

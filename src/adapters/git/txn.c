@@ -44,6 +44,7 @@ void cr_gl_txn_end(cr_txn *t)
 	for (size_t i = 0; i < t->nst; i++)
 		free(t->st[i].path);
 	free(t->st);
+	git_tree_free(t->listed);
 	git_tree_free(t->tree);
 	free(t);
 }
@@ -71,6 +72,13 @@ static int find_entry(cr_txn *t, cr_objkind kind, const char *key, const char *s
 	int rc = cr_git_ledger_path(path, plen, kind, NULL, key, sub, kind != CR_OBJ_CANDIDATE);
 	if (rc)
 		return rc < 0 ? rc : cr_error_set(CR_EINTERNAL, "no index path for %s", kind_name(kind));
+	if (t->listed && t->listed_kind == kind && !sub) {
+		char name[512];
+		const git_tree_entry *x;
+		snprintf(name, sizeof(name), "%s.json", key);
+		if ((x = git_tree_entry_byname(t->listed, name)) && git_tree_entry_type(x) == GIT_OBJECT_BLOB)
+			return git_tree_entry_dup(e, x) < 0 ? cr_git_error("cannot read the ledger") : 0;
+	}
 	rc = cr_gl_entry_at(t, path, e);
 	if (rc == GIT_ENOTFOUND) {
 		if (sub)
@@ -127,8 +135,9 @@ static int lookup_tree(cr_txn *t, const char *path, git_tree **out)
 	return rc < 0 ? cr_git_error("cannot read the ledger") : 0;
 }
 
-/* Names in one tree, ".json" stripped; DIRS selects trees or blobs. */
-static int list_tree(cr_txn *t, const char *path, int dirs, cr_strlist *out)
+/* Names in one tree, ".json" stripped; DIRS selects trees or blobs. KEEP
+ * (may be NULL) gets the tree, when there is one. */
+static int list_tree_keep(cr_txn *t, const char *path, int dirs, cr_strlist *out, git_tree **keep)
 {
 	git_tree *tree = NULL;
 	int rc = lookup_tree(t, path, &tree);
@@ -147,8 +156,16 @@ static int list_tree(cr_txn *t, const char *path, int dirs, cr_strlist *out)
 		if ((rc = cr_strlist_push(out, name)) < 0)
 			break;
 	}
-	git_tree_free(tree);
+	if (keep && rc == 0)
+		*keep = tree;
+	else
+		git_tree_free(tree);
 	return rc;
+}
+
+static int list_tree(cr_txn *t, const char *path, int dirs, cr_strlist *out)
+{
+	return list_tree_keep(t, path, dirs, out, NULL);
 }
 
 /* Every leaf name below a three-level fan-out directory. */
@@ -213,9 +230,15 @@ int cr_gl_txn_list(cr_txn *t, cr_objkind kind, const char *owner, cr_strlist *ou
 			qsort(out->v, out->n, sizeof(char *), cmp_str);
 		return rc;
 	} else {
+		git_tree *dir = NULL;
 		cr_gl_fanout(owner, f);
 		snprintf(path, sizeof(path), "candidates/%s/%s/%s", f, owner, cr_gl_candidate_dir[kind]);
-		rc = list_tree(t, path, kind == CR_OBJ_RUN, out);
+		rc = list_tree_keep(t, path, kind == CR_OBJ_RUN, out, &dir);
+		if (dir) {
+			git_tree_free(t->listed);
+			t->listed = dir;
+			t->listed_kind = kind;
+		}
 	}
 	if (rc == 0 && out->n > 1)
 		qsort(out->v, out->n, sizeof(char *), cmp_num);

@@ -70,6 +70,36 @@ static int rehash(struct vctx *v, const git_oid *id, const char *what)
 
 /* Check one added blob: canonical JSON, valid against its schema, and
  * stored under its own id. */
+/* An object under its candidate (candidates/<f>/<f>/<f>/<cid>/<dir>/<id>.json)
+ * is the very blob its id index holds (ids/… or audit/…): readers take
+ * either copy. */
+static int check_twin(struct vctx *v, const char *path, const git_oid *id)
+{
+	char dup[1024], ipath[1024], why[1200], *part[8];
+	git_tree_entry *e = NULL;
+	int n = 0, rc = 0;
+
+	if (strncmp(path, "candidates/", 11) || snprintf(dup, sizeof(dup), "%s", path) >= (int)sizeof(dup))
+		return 0;
+	for (char *save = NULL, *x = strtok_r(dup, "/", &save); x && n < 8; x = strtok_r(NULL, "/", &save))
+		part[n++] = x;
+	if (n != 7 || strlen(part[6]) <= 5 || strcmp(part[6] + strlen(part[6]) - 5, ".json"))
+		return 0; /* candidate.json, and the runs' deeper trees */
+	part[6][strlen(part[6]) - 5] = '\0';
+	for (int k = 0; k < CR_OBJ__COUNT; k++) {
+		if (k == CR_OBJ_RUN || !cr_gl_candidate_dir[k] || strcmp(part[5], cr_gl_candidate_dir[k]) ||
+		    cr_git_ledger_path(ipath, sizeof(ipath), (cr_objkind)k, NULL, part[6], NULL, 1) != 0)
+			continue;
+		if (git_tree_entry_bypath(&e, v->tree, ipath) < 0 || !git_oid_equal(git_tree_entry_id(e), id)) {
+			snprintf(why, sizeof(why), "not the same object as %s holds", ipath);
+			rc = vfail(v, path, why);
+		}
+		git_tree_entry_free(e);
+		break;
+	}
+	return rc;
+}
+
 static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 {
 	git_blob *b = NULL;
@@ -171,6 +201,8 @@ static int verify_blob(struct vctx *v, const char *path, const git_oid *id)
 			rc = vfail(v, path, "not the same event as the audit log holds");
 		git_tree_entry_free(e);
 	}
+	if (rc == 0)
+		rc = check_twin(v, path, id);
 	if (rc == 0 && !strncmp(path, "audit/", 6)) {
 		const char *t = cr_json_str(doc, "type"), *o = cr_json_str(doc, "outcome");
 		const char *by = cr_json_str(cJSON_GetObjectItemCaseSensitive(doc, "details"), "signed_by");
