@@ -16,7 +16,6 @@ export CR_TESTS_DIR
 export CR_LIB="$CR_TESTS_DIR/lib.sh"
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid
 export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
-export HOME="${CR_TEST_HOME:-$(mktemp -d)}"
 export LC_ALL=C
 
 if [ -z "${CR_IN_CASE:-}" ]; then
@@ -26,6 +25,8 @@ if [ -z "${CR_IN_CASE:-}" ]; then
 	cr_failed=0
 	trap 'cr_finish' EXIT
 fi
+# A fresh HOME for the script and for each case, in the trash (removed with it).
+export HOME="${CR_TEST_HOME:-$(mktemp -d "$TRASH/.home.XXXXXX")}"
 
 # test_expect_success TITLE BODY
 test_expect_success() {
