@@ -23,6 +23,8 @@
 #   3f. signed evidence: an approval signed against unsigned (median), and
 #      verify of a ledger of N candidates with signed approvals against the
 #      same ledger unsigned (contrib/bench/trust.sh; N the largest ledger size)
+#   3g. a detached run against the same run in the foreground: what the
+#      runner as a process of its own adds (contrib/bench/detach.sh)
 #   4. candidate import-artifacts of the corpus vs sha256sum -P2
 #   5. compliance run --jobs 1 / --jobs 2 vs rg -j1 / -j2, peak RSS per process
 #   6. 100,000 violations vs a clean run of the same size; 6b. verify and
@@ -357,6 +359,11 @@ note "3f. signed evidence at $LAST_SIZE candidates (contrib/bench/trust.sh)"
 quiet trust
 "$HERE/trust.sh" "$BIN" "$LB" "$POLICY" "$REGISTRY" "$LAST_SIZE" >"$JS/trust.json" 2>"$W/trust.log" ||
   { BUGS+=("trust.sh failed: $(tail -n 1 "$W/trust.log")"); echo '{}' >"$JS/trust.json"; }
+
+note "3g. a detached run against a foreground one (contrib/bench/detach.sh)"
+quiet detach
+TMPDIR=$W "$HERE/detach.sh" "$BIN" "$POLICY" "$REGISTRY" 60 >"$JS/detach.json" 2>"$W/detach.log" ||
+  { BUGS+=("detach.sh failed: $(tail -n 1 "$W/detach.log")"); echo '{}' >"$JS/detach.json"; }
 
 # ---------------------------------------------------------------- 4. + 5. import and compliance
 note "4./5. import and compliance run on the medium corpus ($NFILES files, $BYTES bytes), $RUNS runs each"

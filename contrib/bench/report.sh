@@ -169,7 +169,7 @@ jq -n \
   --argjson hmn "$(us2s "$hmn")" --argjson hmd "$(us2s "$hmd")" --argjson cmn "$(us2s "$cmn")" --argjson cmd "$(us2s "$cmd")" \
   --argjson vdmin "$VIOL_DIFF_MIN" --argjson vdmed "$VIOL_DIFF_MED" --argjson synbytes "$SYN_BYTES" \
   --argjson hitsrg "$HITS_RG" --argjson cleanrg "$CLEAN_RG" \
-  --slurpfile evidence "$JS/evidence.json" --slurpfile api "$JS/api.json" --slurpfile distributed "$JS/distributed.json" --slurpfile trust "$JS/trust.json" --argjson tui "$tui_json" \
+  --slurpfile evidence "$JS/evidence.json" --slurpfile api "$JS/api.json" --slurpfile distributed "$JS/distributed.json" --slurpfile trust "$JS/trust.json" --slurpfile detach "$JS/detach.json" --argjson tui "$tui_json" \
   --argjson busy "$busy_json" --argjson bugs "$bugs_json" --argjson targets "$targets_json" \
   --argjson all_runs "$(jq -s . "$JS"/run-*.json)" '
   {date: $date, finished: $finished, quick: $quick, runs: $runs,
@@ -192,7 +192,7 @@ jq -n \
    violations_100k: {bytes_per_corpus: $synbytes, rg_matching_lines_hits: $hitsrg, rg_matching_lines_clean: $cleanrg,
                      hits: {min_s: $hmn, median_s: $hmd}, clean: {min_s: $cmn, median_s: $cmd},
                      extra_s_min: $vdmin, extra_s_median: $vdmed, violation_counts: $svc[0]},
-   recorded_violations: $evidence[0], api: $api[0], distributed: $distributed[0], trust: $trust[0], tui: $tui,
+   recorded_violations: $evidence[0], api: $api[0], distributed: $distributed[0], trust: $trust[0], detach: $detach[0], tui: $tui,
    targets: $targets, bugs: $bugs, runs_detail: $all_runs}' >"$C/bench.json"
 
 # ---------------------------------------------------------------- table
@@ -269,6 +269,10 @@ jq -r 'if .approve_signed then
   "  approval at \(.candidates) candidates, median / p90 ms: signed \(.approve_signed.median_ms) / \(.approve_signed.p90_ms), unsigned \(.approve_unsigned.median_ms) / \(.approve_unsigned.p90_ms)",
   "  verify of \(.ledger_commits) ledger commits, median ms: \(.candidates) signed approvals \(.verify_signed.median_ms), unsigned \(.verify_unsigned.median_ms)"
   else "  (not measured)" end' "$JS/trust.json"
+echo "a detached run against the same run in the foreground (contrib/bench/detach.sh; min / median ms):"
+jq -r 'if .added_ms then
+  "  foreground \(.foreground.min_ms) / \(.foreground.median_ms), detached \(.detached.min_ms) / \(.detached.median_ms): the runner as its own process adds \(.added_ms.min) / \(.added_ms.median) (\(.runs) runs, one small artifact each)"
+  else "  (not measured)" end' "$JS/detach.json"
 echo "the TUI (contrib/bench/tui.sh):"
 jq -r '.[] | "  \(.size) candidates: first screen \(.first_screen_ms) ms, idle refresh \(.idle_refresh_cpu_ms) ms CPU\(if .follow then "; a check of \(.follow.files) files \(.follow.run_without_tui_ms) ms alone, \(.follow.run_with_tui_ms) ms followed (TUI \(.follow.tui_cpu_ms_over_3_runs_and_2_s) ms CPU)" else "" end)"' <<<"$tui_json"
 echo
