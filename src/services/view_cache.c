@@ -104,6 +104,21 @@ static cr_candidate_view *views_add(views *vs)
 	return &vs->v[vs->n++];
 }
 
+/* Room for N views in all, exactly (a view is 1 KiB: at 10,000 candidates
+ * doubling would leave megabytes unused). */
+static int views_reserve(views *vs, size_t n)
+{
+	cr_candidate_view *v;
+
+	if (n <= vs->alloc)
+		return 0;
+	if (!(v = realloc(vs->v, n * sizeof(*v))))
+		return cr_error_set(CR_EINTERNAL, "out of memory");
+	vs->v = v;
+	vs->alloc = n;
+	return 0;
+}
+
 /* The cached views and their token; nothing (and no error) when there is
  * no entry or it does not check out. */
 static void load_entry(const cr_svc *s, views *vs, char token[TOKEN_MAX])
@@ -119,7 +134,7 @@ static void load_entry(const cr_svc *s, views *vs, char token[TOKEN_MAX])
 	if (!cr_up_fixed(&u, token, TOKEN_MAX))
 		goto done;
 	uint64_t n = cr_up_u64(&u);
-	if (n > u.left / 20) /* a view takes more than 20 bytes */
+	if (n > u.left / 20 || views_reserve(vs, (size_t)n) < 0) /* a view takes more than 20 bytes */
 		u.bad = true;
 	for (uint64_t i = 0; i < n && !u.bad; i++) {
 		cr_candidate_view *v = views_add(vs);
@@ -163,7 +178,7 @@ static int cmp_str(const void *a, const void *b)
 
 int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t *n)
 {
-	views have = {0}, res = {0};
+	views have = {0};
 	cr_strlist changed = {0}, again = {0};
 	char token[TOKEN_MAX], now[TOKEN_MAX] = "";
 	bool dirty = false;
@@ -187,35 +202,41 @@ int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t
 		goto cleanup;
 	if (changed.n > 1)
 		qsort(changed.v, changed.n, sizeof(*changed.v), cmp_str);
-	/* Unchanged views from the cache, as they are, unless their run is
-	 * unfinished (whether its runner lives is not evidence). */
+	/* Unchanged views from the cache, as they are, kept in place unless
+	 * their run is unfinished (whether its runner lives is not evidence):
+	 * one array of views at a time. */
+	size_t kept = 0;
 	for (size_t i = 0; i < have.n; i++) {
 		cr_candidate_view *v = &have.v[i];
 		const char *key = v->c.candidate_id;
-		if (changed.n && bsearch(&key, changed.v, changed.n, sizeof(*changed.v), cmp_str))
-			continue;
-		if (v->run_unfinished) {
+		bool drop = changed.n && bsearch(&key, changed.v, changed.n, sizeof(*changed.v), cmp_str);
+		if (!drop && v->run_unfinished) {
 			if ((rc = cr_strlist_push(&again, key)) < 0)
 				goto cleanup;
+			drop = true;
+		}
+		if (drop) {
+			cr_candidate_clear(&v->c);
 			continue;
 		}
-		cr_candidate_view *r = views_add(&res);
-		if (!r) {
-			rc = cr_error_set(CR_EINTERNAL, "out of memory");
-			goto cleanup;
+		if (kept != i) {
+			have.v[kept] = *v;
+			v->c.created_by = NULL; /* moved */
 		}
-		*r = *v;
-		v->c.created_by = NULL; /* moved */
+		kept++;
 	}
+	have.n = kept;
+	if ((rc = views_reserve(&have, have.n + changed.n + again.n)) < 0)
+		goto cleanup;
 	for (size_t i = 0; i < changed.n + again.n; i++) {
-		cr_candidate_view *r = views_add(&res);
+		cr_candidate_view *r = views_add(&have);
 		if (!r) {
 			rc = cr_error_set(CR_EINTERNAL, "out of memory");
 			goto cleanup;
 		}
 		rc = cr_svc_candidate_view(t, s, i < changed.n ? changed.v[i] : again.v[i - changed.n], r);
 		if (rc < 0)
-			res.n--;
+			have.n--;
 		if (rc == CR_ENOT_FOUND) { /* gone from this snapshot */
 			cr_error_clear();
 			rc = 0;
@@ -225,13 +246,12 @@ int cr_svc_all_views(cr_txn *t, const cr_svc *s, cr_candidate_view **out, size_t
 	}
 	dirty = changed.n > 0;
 	if (dirty || strcmp(token, now))
-		store_entry(s, &res, now);
-	*out = res.v;
-	*n = res.n;
-	memset(&res, 0, sizeof(res));
+		store_entry(s, &have, now);
+	*out = have.v;
+	*n = have.n;
+	memset(&have, 0, sizeof(have));
 cleanup:
 	views_clear(&have);
-	views_clear(&res);
 	cr_strlist_clear(&changed);
 	cr_strlist_clear(&again);
 	return rc;
