@@ -11,7 +11,10 @@
 #   3. registers with 16 concurrent writers (wrk -c16 -s, fresh ids), req/s,
 #      and the compare-and-swap retry rate: each lost race leaves the ledger
 #      commit it wrote unreferenced, so those are counted with git
-#   4. the server's RSS (VmRSS, VmHWM) after each of two load rounds (1 + 3)
+#   4. the server's RSS (VmRSS, VmHWM, and of it RssAnon and RssFile) after
+#      each of two load rounds (1 + 3), then after each of two rounds of the
+#      GET loads alone (1, the ledger unchanged): bounded caches fill up as
+#      the writers grow the ledger; repeated load on one ledger must not grow
 # Prints one JSON object. The server runs without tokens (loopback).
 set -euo pipefail
 export LC_ALL=C
@@ -51,7 +54,16 @@ wrk_json() {  # wrk_json FILE -> {"req_s":…,"p50_ms":…,"p99_ms":…,"non2xx"
     --argjson bad "$(awk '/Non-2xx/ {print $NF}' "$f" | tail -n 1 | grep . || echo 0)" \
     '{req_s: $rps, p50_ms: $p50, p99_ms: $p99, non2xx: $bad}'
 }
-rss() { awk '/^VmRSS|^VmHWM/ {printf "%s%s", (n++ ? "," : ""), $2} END {print ""}' "/proc/$SRV/status"; }
+# What the server keeps after a round: the lowest of 13 readings over 6 s,
+# one period of its reaper (whose pass over every candidate's view holds
+# ~1 KiB a candidate for a moment), and its peak so far. KiB:
+# {"rss":…,"anon":…,"file":…,"hwm":…}
+rss() {
+  for _ in $(seq 13); do cat "/proc/$SRV/status"; echo; sleep 0.5; done |
+    awk '/^VmHWM/ {h = $2} /^VmRSS/ {if (!r || $2 < r) {r = $2; keep = 1} else keep = 0}
+         /^RssAnon/ && keep {a = $2} /^RssFile/ && keep {f = $2}
+         END {printf "{\"rss\":%d,\"anon\":%d,\"file\":%d,\"hwm\":%d}", r, a, f, h}'
+}
 
 cat >"$T/register.lua" <<'EOF'
 local n = 0
@@ -66,9 +78,12 @@ request = function()
 end
 EOF
 
-round() {  # round K: the GET loads, then the writers
+gets() {  # gets K: the GET loads
   wrk -t2 -c64 -d10s --latency "$URL/candidates/$mid" >"$T/wrk-show.$1"
   if [ -n "$RUN" ]; then wrk -t2 -c64 -d10s --latency "$URL/compliance-runs/$RUN" >"$T/wrk-run.$1"; fi
+}
+round() {  # round K: the GET loads, then the writers
+  gets "$1"
   wrk -t2 -c16 -d10s --latency -s "$T/register.lua" "$URL/candidates" >"$T/wrk-reg.$1"
 }
 # GET /candidates?limit=100, 5 to warm up then 50 one after another.
@@ -87,6 +102,10 @@ RSS1=$(rss)
 round 2
 RSS2=$(rss)
 after=$(git -C "$REPO" rev-list --count refs/clean-release/ledger)
+gets 3
+RSS3=$(rss)
+gets 4
+RSS4=$(rss)
 
 PAGE_AFTER=$(page_times)
 kill -TERM "$SRV"; wait "$SRV" || true; SRV=
@@ -101,11 +120,11 @@ jq -n --arg url "$URL" --argjson nc "$NC" --arg mid "$mid" --arg run "${RUN:-}" 
   --argjson run2 "$( [ -n "$RUN" ] && wrk_json "$T/wrk-run.2" || echo null)" \
   --argjson reg1 "$(wrk_json "$T/wrk-reg.1")" --argjson reg2 "$(wrk_json "$T/wrk-reg.2")" \
   --argjson page "$PAGE" --argjson page_after "$PAGE_AFTER" --argjson commits "$COMMITS" --argjson lost "${LOST:-0}" \
-  --arg rss1 "$RSS1" --arg rss2 "$RSS2" \
+  --argjson rss1 "$RSS1" --argjson rss2 "$RSS2" --argjson rss3 "$RSS3" --argjson rss4 "$RSS4" \
+  --argjson show3 "$(wrk_json "$T/wrk-show.3")" --argjson show4 "$(wrk_json "$T/wrk-show.4")" \
   '{candidates: $nc, show_id: $mid, run_id: $run,
-    show: [$show1, $show2], run: [$run1, $run2], register16: [$reg1, $reg2],
+    show: [$show1, $show2], show_gets_only: [$show3, $show4], run: [$run1, $run2], register16: [$reg1, $reg2],
     registers_committed: $commits, cas_lost: $lost,
     cas_retry_rate: (if $commits > 0 then ($lost / $commits * 1000 | round / 1000) else null end),
     list_page_100: $page, list_page_100_after_rounds: $page_after,
-    rss_kib: {after_round1: ($rss1 | split(",") | {rss: (.[1] | tonumber), hwm: (.[0] | tonumber)}),
-              after_round2: ($rss2 | split(",") | {rss: (.[1] | tonumber), hwm: (.[0] | tonumber)})}}'
+    rss_kib: {after_round1: $rss1, after_round2: $rss2, after_gets3: $rss3, after_gets4: $rss4}}'
