@@ -314,6 +314,34 @@ test_expect_success 'verify: an object under its candidate that is not the blob 
 	test_exit 0 clean-release verify
 '
 
+test_expect_success 'verify: a run event under its candidate that is not the blob of ids/run/ is exit 5 naming both paths' '
+	new_repo runs
+	cd runs
+	mkdir -p dist
+	cp README dist/README
+	printf "{\"artifacts\":[{\"path\":\"dist/README\",\"source\":\"demo:builds/t12\"}]}\n" >a.json
+	clean-release --demo -q candidate register --candidate-id r1 --version 1.0.0 --source-snapshot v1.2.0-rc1 --actor alice
+	clean-release --demo -q candidate import-artifacts --candidate-id r1 --input a.json --actor alice
+	clean-release --demo -q manifest build --candidate-id r1 --actor alice
+	clean-release --demo -q compliance run --candidate-id r1 --manifest-id man-001 --actor alice
+	c=$(git rev-parse refs/clean-release-demo/ledger)
+	p=$(git diff-tree -r --no-commit-id --name-only $c^ $c | grep "^candidates/.*/r1/runs/run-001/finished\.json\$")
+	i=$(git diff-tree -r --no-commit-id --name-only $c^ $c | grep "^ids/run/.*/run-001/finished\.json\$")
+	git cat-file blob "$c:$p" | jq ".at = \"2001-01-01T00:00:00Z\"" >../f.json
+	canon canonical ../f.json >../finished.json
+	GIT_INDEX_FILE="$TRASH/.twin.idx" git read-tree $c
+	GIT_INDEX_FILE="$TRASH/.twin.idx" git update-index --cacheinfo "100644,$(git hash-object -w ../finished.json),$p"
+	tree=$(GIT_INDEX_FILE="$TRASH/.twin.idx" git write-tree)
+	rm -f "$TRASH/.twin.idx"
+	bad=$(git log -1 --format=%B $c | git commit-tree $tree -p $c^)
+	git update-ref refs/clean-release-demo/ledger $bad $c
+	test_exit 5 clean-release --demo verify
+	git update-ref refs/clean-release-demo/ledger $c $bad
+	check_one_error "$TRASH/.cr-err"
+	grep -F "$p: not the same object as $i holds" "$TRASH/.cr-err"
+	test_exit 0 clean-release --demo verify
+'
+
 test_expect_success 'verify --json reports a broken ledger as an INTEGRITY error document' '
 	cd repo
 	tip=$(git rev-parse refs/clean-release/ledger)

@@ -46,33 +46,40 @@ static int rehash(struct vctx *v, const git_oid *id, const char *what)
 
 /* Check one added blob: canonical JSON, valid against its schema, and
  * stored under its own id. */
-/* An object under its candidate (candidates/<f>/<f>/<f>/<cid>/<dir>/<id>.json)
- * is the very blob its id index holds (ids/… or audit/…): readers take
- * either copy. */
+/* An object under its candidate (candidates/<f>/<f>/<f>/<cid>/<dir>/<id>.json,
+ * …/runs/<run>/<event>.json, …/runs/<run>/violations/<n>.json) is the very
+ * blob its id index holds (ids/… or audit/…): readers take either copy. */
 static int check_twin(struct vctx *v, const char *path, const git_oid *id)
 {
-	char dup[1024], ipath[1024], why[1200], *part[8];
+	char dup[1024], ipath[1024], why[1200], *part[9];
 	git_tree_entry *e = NULL;
 	int n = 0, rc = 0;
 
 	if (strncmp(path, "candidates/", 11) || snprintf(dup, sizeof(dup), "%s", path) >= (int)sizeof(dup))
 		return 0;
-	for (char *save = NULL, *x = strtok_r(dup, "/", &save); x && n < 8; x = strtok_r(NULL, "/", &save))
+	for (char *save = NULL, *x = strtok_r(dup, "/", &save); x && n < 9; x = strtok_r(NULL, "/", &save))
 		part[n++] = x;
-	if (n != 7 || strlen(part[6]) <= 5 || strcmp(part[6] + strlen(part[6]) - 5, ".json"))
-		return 0; /* candidate.json, and the runs' deeper trees */
-	part[6][strlen(part[6]) - 5] = '\0';
-	for (int k = 0; k < CR_OBJ__COUNT; k++) {
-		if (k == CR_OBJ_RUN || !cr_gl_candidate_dir[k] || strcmp(part[5], cr_gl_candidate_dir[k]) ||
-		    cr_git_ledger_path(ipath, sizeof(ipath), (cr_objkind)k, NULL, part[6], NULL, 1) != 0)
-			continue;
-		if (git_tree_entry_bypath(&e, v->tree, ipath) < 0 || !git_oid_equal(git_tree_entry_id(e), id)) {
-			snprintf(why, sizeof(why), "not the same object as %s holds", ipath);
-			rc = vfail(v, path, why);
-		}
-		git_tree_entry_free(e);
-		break;
+	char *leaf = part[n - 1];
+	size_t ll = strlen(leaf);
+	if (n < 7 || ll <= 5 || strcmp(leaf + ll - 5, ".json"))
+		return 0; /* candidate.json */
+	leaf[ll - 5] = '\0';
+	int got = 1;
+	if (n == 8 && !strcmp(part[5], "runs")) /* runs/<run>/<event>.json */
+		got = cr_git_ledger_path(ipath, sizeof(ipath), CR_OBJ_RUN_EVENT, NULL, part[6], leaf, 1);
+	else if (n == 9 && !strcmp(part[5], "runs") && !strcmp(part[7], "violations"))
+		got = cr_git_ledger_path(ipath, sizeof(ipath), CR_OBJ_VIOLATIONS, NULL, part[6], leaf, 1);
+	else if (n == 7)
+		for (int k = 0; k < CR_OBJ__COUNT && got; k++)
+			if (k != CR_OBJ_RUN && cr_gl_candidate_dir[k] && !strcmp(part[5], cr_gl_candidate_dir[k]))
+				got = cr_git_ledger_path(ipath, sizeof(ipath), (cr_objkind)k, NULL, leaf, NULL, 1);
+	if (got != 0)
+		return 0; /* no id path: verify_blob says what it is */
+	if (git_tree_entry_bypath(&e, v->tree, ipath) < 0 || !git_oid_equal(git_tree_entry_id(e), id)) {
+		snprintf(why, sizeof(why), "not the same object as %s holds", ipath);
+		rc = vfail(v, path, why);
 	}
+	git_tree_entry_free(e);
 	return rc;
 }
 
