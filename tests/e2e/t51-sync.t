@@ -187,11 +187,17 @@ test_expect_success 'sync refuses, moving nothing, while a local run is unfinish
 	test_cmp ../b-before2 ../b-after
 	pkill -9 -P "$runner" || true
 	kill -9 "$runner"
+	# Until the reap has recorded the finish: a reader reports the run as
+	# ERROR as soon as its runner is gone, which may be before a reap that
+	# ran while it was still dying.
+	run=$(jq -r .run_id ../hang.json)
 	for i in $(seq 100); do
-		clean-release -q task reap
-		[ "$(candidate_status hang)" = CHECK_ERROR ] && break
+		clean-release --json task reap >../reap.json
+		jq -e --arg r "$run" ".reaped | index(\$r)" ../reap.json >/dev/null && break
 		sleep 0.1
 	done
+	jq -e --arg r "$run" ".reaped | index(\$r)" ../reap.json >/dev/null
+	test "$(candidate_status hang)" = CHECK_ERROR
 	clean-release sync >../sync-hang.out
 	grep "in sync with origin" ../sync-hang.out
 	eval "$ids_unique"
