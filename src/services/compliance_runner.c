@@ -520,9 +520,9 @@ int cr_compliance_execute(struct exec *e)
 	if (root_fd < 0) {
 		/* No root, no artifacts: each one is missing; nothing to scan. */
 		char why[600];
+		snprintf(why, sizeof(why), "artifact root %s cannot be opened: %s", q->artifact_root, strerror(errno));
 		if ((rc = mark_started(e)) < 0)
 			goto abort;
-		snprintf(why, sizeof(why), "artifact root %s cannot be opened: %s", q->artifact_root, strerror(errno));
 		for (size_t i = 0; i < q->m.artifact_count; i++) {
 			if ((rc = add_violation(e, CR_STAGE_MANIFEST_CONSISTENCY, "builtin:artifact-missing", CR_SEV_BLOCKER,
 						q->m.artifacts[i].path, why)) < 0)

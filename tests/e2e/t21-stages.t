@@ -290,3 +290,26 @@ test_expect_success 'no secret of the corpus is anywhere in the repository objec
 		fi
 	done
 '
+
+test_expect_success 'a detached run whose artifact root is gone: each artifact builtin:artifact-missing, naming why the root cannot be opened' '
+	new_repo gone
+	cd gone
+	mkdir -p ../gone-art/dist
+	printf "x\n" >../gone-art/dist/a.txt
+	printf "y\n" >../gone-art/dist/b.txt
+	printf "{\"artifacts\":[{\"path\":\"dist/a.txt\",\"source\":\"demo:builds/t21\"},{\"path\":\"dist/b.txt\",\"source\":\"demo:builds/t21\"}]}\n" >../gone-art/artifacts.json
+	clean-release --demo -q candidate register --candidate-id g1 --version 1 --source-snapshot v1.2.0-rc1 --actor a
+	clean-release --demo -q candidate import-artifacts --candidate-id g1 --input ../gone-art/artifacts.json --actor a
+	clean-release --demo -q manifest build --candidate-id g1 --actor a
+	rm -rf ../gone-art
+	run=$(clean-release --demo --json compliance run --candidate-id g1 --manifest-id man-001 --actor a --detach | jq -r .run_id)
+	end=$(( $(date +%s) + 30 ))
+	until [ "$(clean-release --demo --json compliance status --run-id $run | jq -r .status)" = SUCCEEDED ]; do
+		test "$(date +%s)" -lt $end
+		sleep 0.1
+	done
+	clean-release --demo --json compliance violations --run-id $run >v.json
+	test "$(jq "[.violations[] | select(.rule_id == \"builtin:artifact-missing\")] | length" v.json)" = 2
+	jq -e ".violations[0].message | test(\"artifact root .*gone-art cannot be opened: No such file or directory\")" v.json
+	test "$(clean-release --demo --json compliance status --run-id $run | jq -r .final_status)" = BLOCKED
+'
