@@ -330,14 +330,17 @@ wait_run_finished() {
 task_file() { echo "$(git rev-parse --absolute-git-dir)/clean-release/tasks/$1.json"; }
 
 # wait_runner TASK_ID [SECONDS] — wait until the task is RUNNING with a pid
-# (default: 30 s at most); print that pid, the runner's.
+# and its run's started event is recorded (the runner writes it while its
+# workers scan, so a case that counts ledger commits must not race it);
+# 30 s at most by default; print the pid, the runner's.
 wait_runner() {
 	cr_tf=$(task_file "$1")
 	cr_end=$(( $(date +%s) + ${2:-30} ))
 	while :; do
 		cr_pid=$(jq -r 'if .status == "RUNNING" and .pid != null then .pid else empty end' \
 			"$cr_tf" 2>/dev/null || :)
-		if [ -n "$cr_pid" ]; then
+		if [ -n "$cr_pid" ] &&
+		   [ "$(run_field "$(jq -r .run_id "$cr_tf")" status)" != QUEUED ]; then
 			echo "$cr_pid"
 			return 0
 		fi
