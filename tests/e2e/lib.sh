@@ -340,7 +340,7 @@ wait_runner() {
 		cr_pid=$(jq -r 'if .status == "RUNNING" and .pid != null then .pid else empty end' \
 			"$cr_tf" 2>/dev/null || :)
 		if [ -n "$cr_pid" ] &&
-		   [ "$(run_field "$(jq -r .run_id "$cr_tf")" status)" != QUEUED ]; then
+		   [ "$(run_field "$(jq -r .run_id "$cr_tf")" status)" != PENDING ]; then
 			echo "$cr_pid"
 			return 0
 		fi
